@@ -1,0 +1,92 @@
+"""Domain errors: every expected failure has a stable code, an HTTP status and a translatable message.
+
+Pure module (no Django import) so rules and engines can raise these too; the API layer turns them
+into ``{"error": {"code", "message", "fields"}}`` and pages show them inline.
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation in modules that must not import Django.
+
+    makemessages runs with ``--keyword=N_``; the API and pages pass the message through
+    ``gettext`` when they show it, so the catalog entry is found at run time.
+    """
+    return message
+
+
+class DomainError(Exception):
+    """An expected failure a user can act on.  ``code`` is a stable API contract."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, message: str = "", *, code: str | None = None, fields: dict | None = None,
+                 status: int | None = None):
+        super().__init__(message or self.__class__.__doc__ or "")
+        self.message = message or (self.__class__.__doc__ or "").strip()
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.fields = fields or {}
+
+    def as_dict(self) -> dict:
+        body = {"code": self.code, "message": str(self.message)}
+        if self.fields:
+            body["fields"] = {k: [str(m) for m in v] if isinstance(v, list | tuple) else str(v)
+                              for k, v in self.fields.items()}
+        return {"error": body}
+
+
+class ValidationFailed(DomainError):
+    """The request is not valid."""
+
+    status = 422
+    code = "validation_error"
+
+
+class InvalidIdentifier(ValidationFailed):
+    """An identifier (USCC, resident ID, patent number…) is malformed or fails its check.
+
+    ``code`` names which: invalid_uscc, invalid_resident_id, invalid_patent_number,
+    patent_kind_mismatch, invalid_trademark_number, invalid_software_number, invalid_work_number.
+    """
+
+    code = "invalid_identifier"
+
+
+class NotAuthenticated(DomainError):
+    """Authentication is required."""
+
+    status = 401
+    code = "not_authenticated"
+
+
+class PermissionDenied(DomainError):
+    """You are not allowed to do this."""
+
+    status = 403
+    code = "permission_denied"
+
+
+class NotFound(DomainError):
+    """Not found."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state."""
+
+    status = 409
+    code = "conflict"
+
+
+class Throttled(DomainError):
+    """Too many attempts; try again later."""
+
+    status = 429
+    code = "throttled"
