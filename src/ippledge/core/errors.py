@@ -23,19 +23,26 @@ class DomainError(Exception):
     code = "invalid"
 
     def __init__(self, message: str = "", *, code: str | None = None, fields: dict | None = None,
-                 status: int | None = None):
-        super().__init__(message or self.__class__.__doc__ or "")
+                 status: int | None = None, params: dict | None = None):
+        # ``message`` stays an untranslated template; ``params`` fill it after translation.
         self.message = message or (self.__class__.__doc__ or "").strip()
+        self.params = params or {}
+        super().__init__(self.message % self.params if self.params else self.message)
         if code:
             self.code = code
         if status:
             self.status = status
         self.fields = fields or {}
 
-    def as_dict(self) -> dict:
-        body = {"code": self.code, "message": str(self.message)}
+    def localised(self, translate=lambda s: s) -> str:
+        """The message in the active language: translate the template, then fill in the params."""
+        text = translate(str(self.message))
+        return text % self.params if self.params else text
+
+    def as_dict(self, translate=lambda s: s) -> dict:
+        body = {"code": self.code, "message": self.localised(translate)}
         if self.fields:
-            body["fields"] = {k: [str(m) for m in v] if isinstance(v, list | tuple) else str(v)
+            body["fields"] = {k: [translate(str(m)) for m in (v if isinstance(v, list | tuple) else [v])]
                               for k, v in self.fields.items()}
         return {"error": body}
 

@@ -1,0 +1,173 @@
+"""Core API: tokens, the current user, organisations, users, business date, end of day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from . import business_date, eod, services
+from .errors import NotFound
+from .models import EodRun, Organisation, User
+
+router = Router(tags=["platform"])
+
+
+class TokenIn(Schema):
+    username: str
+    password: str
+
+
+class TokenOut(Schema):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class OrgIn(Schema):
+    name: str
+    kind: str
+    uscc: str | None = None
+    region_code: str = ""
+
+
+class OrgOut(Schema):
+    id: int
+    name: str
+    kind: str
+    uscc: str | None
+    region_code: str
+
+
+class UserIn(Schema):
+    username: str
+    password: str
+    org_id: int
+    roles: list[str]
+    display_name: str = ""
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    display_name: str
+    org_id: int | None
+    organisation: OrgOut | None
+    roles: list[str]
+
+
+class BusinessDateIn(Schema):
+    date: dt.date | None
+
+
+class BusinessDateOut(Schema):
+    date: dt.date
+    real_date: dt.date
+    overridden: bool
+    settable: bool
+
+
+class EodIn(Schema):
+    date: dt.date | None = None
+
+
+class EodRunOut(Schema):
+    business_date: dt.date
+    job: str
+    status: str
+    attempts: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    detail: dict
+
+
+def _client(request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def user_out(user: User) -> dict:
+    org = user.organisation
+    return {"id": user.pk, "username": user.username, "display_name": user.display_name,
+            "org_id": user.organisation_id,
+            "organisation": None if org is None else {"id": org.pk, "name": org.name, "kind": org.kind,
+                                                      "uscc": org.uscc, "region_code": org.region_code},
+            "roles": sorted(user.role_set)}
+
+
+@router.post("/auth/token", auth=None, response={200: TokenOut}, summary="Exchange a username and password for a bearer token")
+def token(request, payload: TokenIn):
+    user = services.login(username=payload.username, password=payload.password, client=_client(request))
+    raw = services.issue_token(user=user, name="api")
+    return {"access_token": raw, "token_type": "bearer", "expires_in": 30 * 24 * 3600}
+
+
+@router.get("/me", response=UserOut, summary="The authenticated user, its organisation and roles")
+def me(request):
+    return user_out(request.auth)
+
+
+@router.post("/orgs", response={201: OrgOut}, summary="Create an organisation (admin)")
+def create_org(request, payload: OrgIn):
+    org = services.create_organisation(actor=request.auth, name=payload.name, kind=payload.kind,
+                                       uscc=payload.uscc, region_code=payload.region_code)
+    return 201, org
+
+
+@router.get("/orgs", response=list[OrgOut], summary="Organisations visible to you")
+def list_orgs(request, kind: str | None = None):
+    qs = Organisation.objects.restrict(request.auth, "view")
+    if kind:
+        qs = qs.filter(kind=kind)
+    return list(qs[:1000])
+
+
+@router.get("/orgs/{org_id}", response=OrgOut)
+def get_org(request, org_id: int):
+    org = Organisation.objects.restrict(request.auth, "view").filter(pk=org_id).first()
+    if org is None:
+        raise NotFound(_("Organisation not found."), code="org_not_found")
+    return org
+
+
+@router.post("/users", response={201: UserOut}, summary="Create a user in an organisation with roles (admin)")
+def create_user(request, payload: UserIn):
+    user = services.create_user(actor=request.auth, username=payload.username, password=payload.password,
+                                org_id=payload.org_id, roles=payload.roles, display_name=payload.display_name)
+    return 201, user_out(user)
+
+
+def _business_date_out() -> dict:
+    from django.conf import settings
+
+    override = business_date.override()
+    return {"date": business_date.today(), "real_date": business_date.real_today(),
+            "overridden": override is not None, "settable": settings.ALLOW_BUSINESS_DATE}
+
+
+@router.get("/admin/business-date", response=BusinessDateOut, summary="The platform's business date")
+def get_business_date(request):
+    return _business_date_out()
+
+
+@router.put("/admin/business-date", response=BusinessDateOut,
+            summary="Set the business date (admin; only with IPPLEDGE_ALLOW_BUSINESS_DATE=1; null resets)")
+def put_business_date(request, payload: BusinessDateIn):
+    services.set_business_date(actor=request.auth, date=payload.date)
+    return _business_date_out()
+
+
+@router.post("/admin/eod", response=list[EodRunOut], summary="Run end-of-day jobs for a business date (admin)")
+def run_eod(request, payload: EodIn | None = None):
+    services.require_admin(request.auth)
+    day = (payload.date if payload else None) or business_date.today()
+    return eod.run(business_date=day, actor=request.auth)
+
+
+@router.get("/admin/eod", response=list[EodRunOut], summary="End-of-day run log (admin)")
+def eod_log(request, date: dt.date | None = None):
+    services.require_admin(request.auth)
+    qs = EodRun.objects.all()
+    if date:
+        qs = qs.filter(business_date=date)
+    return list(qs[:200])

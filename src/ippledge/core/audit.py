@@ -1,0 +1,43 @@
+"""Audit trail writer: every service action calls ``record`` inside its transaction."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from .middleware import current_request_id
+from .models import AuditEntry, User
+
+# "api", "web", "cli" or "job": set by the entry point so the trail says how a change arrived.
+current_channel: contextvars.ContextVar[str] = contextvars.ContextVar("channel", default="")
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def record(*, actor, action: str, obj=None, object_type: str = "", object_id: str = "",
+           object_repr: str = "", before: Any = None, after: Any = None) -> AuditEntry:
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:200]
+    user = actor if isinstance(actor, User) else None
+    return AuditEntry.objects.create(
+        actor=user,
+        actor_username=getattr(actor, "username", "") if actor is not None else "",
+        organisation_id=getattr(user, "organisation_id", None),
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        before=_jsonable(before),
+        after=_jsonable(after),
+        request_id=current_request_id.get(),
+        via=current_channel.get(),
+    )

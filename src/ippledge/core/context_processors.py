@@ -1,0 +1,29 @@
+"""Template context for the page shell: navigation entries for the user's roles, and the business date."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# (url name, label, roles that see it; None = everyone)
+NAVIGATION = [
+    ("home", _("Home"), None),
+    ("rights:list", _("IP-rights register"), None),
+    ("rights:new", _("Record a right"), {"registrar", "admin"}),
+]
+
+
+def shell(request):
+    user = getattr(request, "user", None)
+    roles = user.role_set if user is not None and user.is_authenticated else frozenset()
+    if user is not None and user.is_authenticated and user.is_superuser:
+        roles = roles | {"admin"}
+    nav = []
+    for name, label, allowed in NAVIGATION:
+        if allowed is None or roles & allowed:
+            url = reverse(name)
+            nav.append({"url": url, "label": label, "active": request.path == url or
+                        (url != "/" and request.path.startswith(url))})
+    from . import business_date
+
+    return {"nav_items": nav, "user_roles": sorted(roles), "shell_business_date": business_date.today}

@@ -1,0 +1,28 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ippledge.core import business_date, eod
+from ippledge.core.audit import current_channel
+from ippledge.core.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Run the end-of-day jobs for a business date (default: today's business date)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--date", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD")
+
+    def handle(self, *args, date, **options):
+        current_channel.set("cli")
+        day = date or business_date.today()
+        try:
+            runs = eod.run(business_date=day)
+        except DomainError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from exc
+        for row in runs:
+            self.stdout.write(f"{row.business_date} {row.job:<40} {row.status:<8} {row.detail if row.status != 'failed' else row.detail.get('error')}")
+        if not runs:
+            self.stdout.write(f"{day}: no end-of-day jobs are registered.")
+        if any(r.status == "failed" for r in runs):
+            raise CommandError("Some end-of-day jobs failed; rerun `ippledge eod` after fixing the cause.")

@@ -1,0 +1,66 @@
+"""Shell pages: home, login/logout, health, error pages.  Thin: services do the work."""
+
+from __future__ import annotations
+
+from django.contrib.auth import login as django_login
+from django.contrib.auth import logout as django_logout
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import business_date, services
+from .audit import current_channel
+from .errors import DomainError
+
+
+def home(request):
+    return render(request, "core/home.html", {"business_date": business_date.today()})
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    error = None
+    username = ""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if request.method == "POST":
+        current_channel.set("web")
+        username = request.POST.get("username", "")
+        try:
+            user = services.login(username=username, password=request.POST.get("password", ""),
+                                  client=request.META.get("REMOTE_ADDR", ""), request=request)
+        except DomainError as exc:
+            error = exc
+        else:
+            django_login(request, user)
+            if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+                next_url = ""
+            return redirect(next_url or "home")
+    status = 200 if error is None else (429 if error.status == 429 else 400)
+    return render(request, "core/login.html", {"error": error, "username": username, "next": next_url},
+                  status=status)
+
+
+@require_POST
+def logout_view(request):
+    django_logout(request)
+    return redirect("home")
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True, "business_date": business_date.today().isoformat()})
+
+
+def page_not_found(request, exception=None):
+    return render(request, "errors/404.html", status=404)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "errors/403.html", status=403)
+
+
+def server_error(request):
+    return render(request, "errors/500.html", status=500)

@@ -1,0 +1,35 @@
+"""Translated labels of legal-event types, for pages and documents."""
+
+from django.utils.translation import gettext_lazy as _
+
+EVENT_LABELS = {
+    "granted": _("Granted"),
+    "annuity_paid": _("Annuity paid"),
+    "terminated_unpaid_annuity": _("Terminated for unpaid annuity"),
+    "invalidation_requested": _("Invalidation requested"),
+    "invalidation_decided": _("Invalidation decided"),
+    "suspended": _("Procedure suspended"),
+    "suspension_lifted": _("Suspension lifted"),
+    "preserved": _("Preserved by court"),
+    "preservation_lifted": _("Preservation lifted"),
+    "seized": _("Seized or frozen"),
+    "seizure_lifted": _("Seizure lifted"),
+    "ownership_dispute_filed": _("Ownership dispute filed"),
+    "ownership_dispute_closed": _("Ownership dispute closed"),
+    "transferred": _("Transferred"),
+    "owner_renamed": _("Owner renamed"),
+    "licensed": _("Licence recorded"),
+    "licence_cancelled": _("Licence cancelled"),
+    "open_licence_declared": _("Open licence declared"),
+    "open_licence_withdrawn": _("Open licence withdrawn"),
+    "renewed": _("Renewed"),
+    "expired": _("Expired"),
+    "revoked": _("Revoked"),
+    "cancelled": _("Cancelled"),
+    "abandoned": _("Abandoned"),
+    "litigation_filed": _("Litigation filed"),
+    "litigation_closed": _("Litigation closed"),
+    "restored": _("Restored"),
+}
+
+OUTCOME_LABELS = {"invalid": _("wholly invalid"), "partly_invalid": _("partly invalid"), "maintained": _("maintained")}

@@ -1,0 +1,14 @@
+from django.urls import include, path
+
+from ippledge.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("ippledge.core.urls")),
+    path("rights/", include("ippledge.rights.urls")),
+]
+
+handler404 = "ippledge.core.views.page_not_found"
+handler403 = "ippledge.core.views.permission_denied"
+handler500 = "ippledge.core.views.server_error"
