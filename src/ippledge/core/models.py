@@ -17,6 +17,14 @@ class Organisation(models.Model):
     kind = models.CharField(_("kind"), max_length=32, choices=OrgKind.choices)
     uscc = models.CharField(_("USCC"), max_length=18, null=True, blank=True)
     region_code = models.CharField(_("region (GB/T 2260)"), max_length=6, blank=True)
+    # Enterprise profile facts used across domains (size class by the 2011 MIIT table, GB/T 4754 industry).
+    size_class = models.CharField(_("size class"), max_length=8, blank=True,
+                                  choices=[("micro", _("Micro")), ("small", _("Small")), ("medium", _("Medium")),
+                                           ("large", _("Large"))])
+    industry = models.CharField(_("industry (GB/T 4754)"), max_length=8, blank=True)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="branches",
+                               help_text=_("Head office of a branch"))
+    is_demo = models.BooleanField(default=False, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
