@@ -158,6 +158,7 @@ TIME_ZONE = "UTC"
 BUSINESS_TIME_ZONE = "Asia/Shanghai"
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve straight from the package's static dirs: no collectstatic step needed on a fresh machine.
