@@ -109,12 +109,16 @@ def on_unexpected(request, exc):
 
 def _mount_routers() -> None:
     from ippledge.core.api import router as core_router
+    from ippledge.registry.api import public_router as registry_public_router
+    from ippledge.registry.api import router as registry_router
     from ippledge.rights.api import public_router as rights_public_router
     from ippledge.rights.api import router as rights_router
 
     api.add_router("", core_router)
     api.add_router("/ip-rights", rights_router)
     api.add_router("/public/ip-rights", rights_public_router)
+    api.add_router("", registry_router)
+    api.add_router("/public", registry_public_router)
 
 
 _mount_routers()

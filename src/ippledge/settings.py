@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "ippledge.core",
     "ippledge.rights",
+    "ippledge.registry",
     "ippledge.demo",
 ]
 
@@ -181,3 +182,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Public search and certificate requests per minute per client address (0 = unlimited).
+PUBLIC_RATE_LIMIT = int(env("PUBLIC_RATE_LIMIT", "600"))
+# Days a formality defect may be corrected before the application is deemed abandoned.
+REGISTRY_CORRECTION_DAYS = int(env("REGISTRY_CORRECTION_DAYS", "30"))

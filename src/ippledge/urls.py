@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("ippledge.core.urls")),
     path("rights/", include("ippledge.rights.urls")),
+    path("registry/", include("ippledge.registry.urls")),
 ]
 
 handler404 = "ippledge.core.views.page_not_found"

@@ -1,0 +1,67 @@
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ippledge.core import business_date
+from ippledge.core.audit import current_channel
+from ippledge.core.errors import DomainError
+from ippledge.core.serving import serve
+from ippledge.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded, load_demo
+
+STAGES = {"organisations": "organisations", "users": "users", "rights": "IP rights and legal events"}
+
+
+class Command(BaseCommand):
+    help = ("Migrate, load the demonstration region (fictional institutions, enterprises, IP rights; "
+            "deterministic for a seed) unless already loaded, print the demo logins and serve.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="Load and print the logins, but do not serve.")
+        parser.add_argument("--enterprises", type=int, default=1000)
+        parser.add_argument("--rights", type=int, default=5000)
+
+    def handle(self, *args, seed, host, port, no_serve, enterprises, rights, **options):
+        if enterprises < 2 or rights < 1:
+            raise CommandError("--enterprises must be at least 2 and --rights at least 1.")
+        current_channel.set("cli")
+        console = Console(file=self.stdout._out, stderr=False)
+        call_command("migrate", verbosity=0, interactive=False)
+        if demo_loaded():
+            console.print("The demo region is already loaded in this database; nothing to load.")
+        else:
+            today = business_date.today()
+            console.print(f"Loading the demo region (seed {seed}, business date {today:%Y-%m-%d}, "
+                          f"{enterprises} enterprises, {rights} IP rights)…")
+            with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console, transient=False) as bar:
+                tasks: dict[str, int] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total)
+                    bar.update(tasks[stage], completed=done)
+
+                try:
+                    summary = load_demo(seed=seed, today=today, enterprises=enterprises, rights=rights,
+                                        progress=progress)
+                except DomainError as exc:
+                    raise CommandError(f"{exc.code}: {exc}") from exc
+            kinds = ", ".join(f"{kind} {n}" for kind, n in summary.by_kind.items())
+            console.print(f"Loaded {summary.organisations} organisations, {summary.users} users, "
+                          f"{summary.rights} IP rights ({kinds}) and {summary.events} legal events "
+                          f"in {summary.seconds:.1f} s.")
+        table = Table("username", "password", "role", "who", title="Demo logins")
+        for username, role, description in DEMO_LOGINS:
+            table.add_row(username, DEMO_PASSWORD, role, description)
+        console.print(table)
+        url = f"http://{host}:{port}/"
+        if no_serve:
+            console.print(f"Start the platform with `ippledge demo` or `ippledge serve`, then open {url}")
+            return
+        console.print(f"ippledge demo serving on {url} (Ctrl+C to stop)")
+        serve(host=host, port=port)

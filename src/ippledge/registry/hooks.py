@@ -1,0 +1,53 @@
+"""How the registry reacts to legal events on rights (registered with the rights register).
+
+Live-pledge lock: a transfer, licence, open-licence declaration or abandonment of a pledged right
+is refused with 409 ``pledged_right_locked`` unless the pledgee's consent is given (Civil Code 444,
+实施细则 Art. 86).  Risk events on a pledged right notify the pledgees.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from ippledge.core.errors import Conflict
+from ippledge.rights import services as rights_services
+
+from . import notify
+from .models import Pledge, PledgeStatus
+
+LOCKED_EVENTS = {"transferred", "licensed", "abandoned", "open_licence_declared"}
+RISK_EVENTS = {"terminated_unpaid_annuity", "invalidation_requested", "invalidation_decided", "preserved",
+               "litigation_filed", "seized", "suspended", "ownership_dispute_filed", "expired", "revoked",
+               "cancelled", "abandoned", "transferred"}
+
+
+def _live_pledges(right):
+    return Pledge.objects.filter(pledge_rights__right=right, pledge_rights__live=True,
+                                 status=PledgeStatus.REGISTERED).distinct()
+
+
+def guard_pledged_right(*, right, event, pledgee_consent: bool, actor) -> None:
+    if event.type in LOCKED_EVENTS and not pledgee_consent and _live_pledges(right).exists():
+        numbers = ", ".join(_live_pledges(right).values_list("registration_no", flat=True))
+        raise Conflict(_("This right is pledged (%s): the pledgee's consent is required.") % numbers,
+                       code="pledged_right_locked")
+
+
+def notify_pledgees(*, right, event, actor) -> None:
+    if event.type not in RISK_EVENTS:
+        return
+    for pledge in _live_pledges(right).prefetch_related("parties__org"):
+        for party in pledge.parties.all():
+            if party.role == "pledgee" and party.org is not None:
+                notify.notify(org=party.org, kind="pledged_right_event",
+                              message=_("%(event)s recorded on pledged right %(right)s (pledge %(pledge)s).") % {
+                                  "event": event.type, "right": right.number, "pledge": pledge.registration_no},
+                              data={"registration_no": pledge.registration_no, "right": {"kind": right.kind,
+                                    "number": right.number}, "event": event.type,
+                                    "date": event.date.isoformat(), "seq": event.seq})
+
+
+if guard_pledged_right not in rights_services.event_guards:
+    rights_services.event_guards.append(guard_pledged_right)
+if notify_pledgees not in rights_services.event_listeners:
+    rights_services.event_listeners.append(notify_pledgees)

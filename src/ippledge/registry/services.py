@@ -1,0 +1,645 @@
+"""Business actions of the pledge registry: file, examine, declare, correct, withdraw, register,
+change, extend, cancel, revoke, object, search and certify.
+
+Every action runs in one transaction, appends to the hash-chained journal and leaves an audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ippledge.core import audit, business_date, identifiers, numbers
+from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from ippledge.core.models import Organisation, User
+from ippledge.rights import rules
+from ippledge.rights import services as rights_services
+from ippledge.rights.models import Right
+
+from . import examination, journal
+from .models import (
+    OPEN_STATUSES,
+    ApplicationParty,
+    ApplicationRight,
+    ApplicationStatus,
+    Decision,
+    Objection,
+    Pledge,
+    PledgeApplication,
+    PledgeEvent,
+    PledgeParty,
+    PledgeRight,
+    PledgeStatus,
+    PledgeVersion,
+    Regime,
+)
+from .parsing import CANCELLATION_REASONS, Errors, clean_application, clean_debt, clean_parties, decimal_or_none
+
+FILER_ROLES = {"bank_officer", "bank_reviewer", "bank_approver", "enterprise_user", "registrar", "admin"}
+REGIME_DIGIT = {Regime.PATENT: "1", Regime.TRADEMARK: "2", Regime.COPYRIGHT: "3", Regime.DISCLOSURE: "9"}
+OBJECTION_DAYS = 30
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def _user(actor) -> User | None:
+    return actor if isinstance(actor, User) else None
+
+
+def _require_user(actor) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated(_("Authentication is required."))
+
+
+def _require_filer(actor) -> None:
+    _require_user(actor)
+    if not (actor.is_platform_admin or actor.role_set & FILER_ROLES):
+        raise PermissionDenied(_("Only bank users, enterprise users and registrars may file pledge applications."))
+
+
+def _require_registrar(actor) -> None:
+    _require_user(actor)
+    if not (actor.is_platform_admin or actor.has_role("registrar")):
+        raise PermissionDenied(_("Only a registrar may do this."))
+
+
+def _now():
+    return timezone.now()
+
+
+def _digest(data: dict) -> str:
+    return hashlib.sha256(journal.canonical(data).encode()).hexdigest()
+
+
+def _org_for(party: dict) -> Organisation | None:
+    if party.get("id_type") != "uscc":
+        return None
+    return Organisation.objects.filter(uscc=party["id_number"]).first()
+
+
+def _party_orgs(data: dict) -> list[tuple[Organisation, str]]:
+    found = []
+    for role in ("pledgors", "pledgees"):
+        for party in data.get(role) or []:
+            org = _org_for(party)
+            if org is not None:
+                found.append((org, role[:-1]))
+    return found
+
+
+# --- examination ---------------------------------------------------------------------------------
+
+def _similar_marks_missing(right: Right, pledgor_ids: set[str], in_app: set[int], on: dt.date) -> tuple[str, ...]:
+    """The pledgor's other in-force marks in the same Nice class sharing a similarity group."""
+    if right.kind != "trademark" or right.nice_class is None or not right.similar_groups:
+        return ()
+    groups = set(right.similar_groups)
+    candidates = Right.objects.filter(kind="trademark", nice_class=right.nice_class,
+                                      holders__id_number__in=pledgor_ids).exclude(pk__in=in_app).distinct()
+    missing = []
+    for other in candidates.prefetch_related("events"):
+        if groups & set(other.similar_groups or ()) and \
+                rules.in_force_for_pledge(rights_services.state_of(other, on)):
+            missing.append(other.number)
+    return tuple(sorted(missing))
+
+
+def snapshot_rights(rights: list[Right], data: dict, on: dt.date) -> tuple[list[examination.RightSnapshot], dict]:
+    pledgor_ids = {p["id_number"] for p in data["pledgors"]}
+    in_app = {r.pk for r in rights}
+    live = dict.fromkeys(in_app, 0)
+    for right_id in PledgeRight.objects.filter(right_id__in=in_app, live=True).values_list("right_id", flat=True):
+        live[right_id] += 1
+    snaps, stored = [], {}
+    for right in rights:
+        state = rights_services.state_of(right, on)
+        snap = examination.RightSnapshot(
+            kind=right.kind, number=right.number, legal_state=state.legal_state, flags=tuple(state.flags),
+            term_end=state.term_end,
+            owners=tuple(examination.Owner(o.name, o.id_type, o.id_number) for o in state.owners),
+            same_day_invention=right.same_day_invention, live_pledges=live[right.pk],
+            nice_class=right.nice_class, similar_groups=tuple(right.similar_groups or ()),
+            similar_marks_missing=_similar_marks_missing(right, pledgor_ids, in_app, on))
+        snaps.append(snap)
+        stored[snap.key] = {"legal_state": snap.legal_state, "flags": list(snap.flags),
+                            "term_end": snap.term_end, "owners": [o.__dict__ for o in snap.owners],
+                            "live_pledges": snap.live_pledges, "as_of": on,
+                            "similar_marks_missing": list(snap.similar_marks_missing)}
+    return snaps, json.loads(journal.canonical(stored))
+
+
+def _party(p: dict | None) -> examination.Party | None:
+    if not p:
+        return None
+    return examination.Party(name=p["name"], id_type=p["id_type"], id_number=p["id_number"], address=p["address"],
+                             country=p["country"], domicile_in_china=p["domicile_in_china"])
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    kind, number = ref.split(":", 1)
+    return kind, number
+
+
+def build_application(data: dict, snaps: list, on: dt.date) -> examination.Application:
+    debt = data.get("secured_debt") or {}
+    decl = data.get("declarations") or {}
+    conf = data.get("confirmations") or {}
+    return examination.Application(
+        pledgors=tuple(_party(p) for p in data["pledgors"]), pledgees=tuple(_party(p) for p in data["pledgees"]),
+        debtor=_party(data.get("debtor")), debt_type=debt.get("type", ""),
+        debt_amount=decimal_or_none(debt.get("amount")), currency=debt.get("currency", "CNY"),
+        debt_due_date=dt.date.fromisoformat(data["debt_due_date"]) if data.get("debt_due_date") else None,
+        guarantee_scope=data.get("guarantee_scope", ""), contract_no=data.get("contract_no", ""),
+        rights=tuple(snaps),
+        co_owner_consents=frozenset((*_split_ref(c["right"]), c["owner_id_number"])
+                                    for c in data.get("co_owner_consents") or []),
+        declare_same_day_invention=decl.get("same_day_invention"),
+        declare_invalidation_pending=decl.get("invalidation_pending"),
+        registration_term_end=dt.date.fromisoformat(data["registration_term_end"])
+        if data.get("registration_term_end") else None,
+        agent=data.get("agent") or "", confirm_pledgor=bool(conf.get("pledgor")),
+        confirm_pledgee=bool(conf.get("pledgee")),
+        licence_contracts=frozenset(_split_ref(r) for r in data.get("licence_contracts") or []),
+        filing_date=on)
+
+
+def _reasons_json(reasons) -> list[dict]:
+    return [{"code": r.code, "message": r.message, "params": dict(r.params), "right": r.right} for r in reasons]
+
+
+def _rights_of(app: PledgeApplication) -> list[Right]:
+    return [ar.right for ar in app.application_rights.select_related("right").prefetch_related("right__events")]
+
+
+def _examine_and_apply(app: PledgeApplication, *, actor, on: dt.date) -> Decision:
+    """Run the examination on today's snapshot, record the decision and register if it passes."""
+    rights = _rights_of(app)
+    snaps, stored = snapshot_rights(rights, app.data, on)
+    result = examination.examine(build_application(app.data, snaps, on))
+    outcome, reasons = result.outcome, list(result.reasons)
+    notes = _reasons_json(result.noted)
+    pledge = None
+    if outcome == "registered":
+        try:
+            with transaction.atomic():
+                pledge = _register(app, rights, notes=notes, actor=actor, on=on)
+        except IntegrityError:
+            # Another registration on the same patent committed first: the database refused ours.
+            outcome = "refused"
+            reasons = [examination.Reason("already_pledged", examination.MESSAGES["already_pledged"], right=key)
+                       for key in (s.key for s in snaps if s.kind in rules.PATENT_KINDS)]
+    decision = Decision.objects.create(
+        application=app, at=_now(), outcome=outcome, reasons=_reasons_json(reasons),
+        notes=notes if outcome == "registered" else [], snapshot=stored, automatic=True, actor=_user(actor))
+    app.status = outcome
+    app.decided_at = decision.at
+    app.correction_deadline = on + dt.timedelta(days=result.correction_days) \
+        if outcome == "correction_required" and result.correction_days else None
+    # Registered trademark and copyright pledges, and anything with notes, get a registrar's look
+    # afterwards (T2/C2 "contract unlawful" is a human judgement); refusals need none.
+    app.needs_review = outcome in OPEN_STATUSES or (outcome == "registered" and (
+        app.regime in (Regime.TRADEMARK, Regime.COPYRIGHT) or bool(notes) or app.on_behalf))
+    app.save(update_fields=["status", "decided_at", "correction_deadline", "needs_review"])
+    journal.append(kind="application.decided", ref=app.application_no,
+                   payload={"outcome": outcome, "reasons": [r["code"] for r in decision.reasons],
+                            "registration_no": pledge.registration_no if pledge else None})
+    return decision
+
+
+def _registration_no(regime: str, on: dt.date) -> str:
+    return numbers.next_number(f"registration-{on.year}-{regime}", f"Y{on.year}{REGIME_DIGIT[regime]}", 7)
+
+
+def _version_data(data: dict) -> dict:
+    keys = ("pledgors", "pledgees", "debtor", "secured_debt", "debt_due_date", "guarantee_scope", "contract_no",
+            "registration_term_end", "agent", "valuation_ref")
+    return {k: data.get(k) for k in keys}
+
+
+def _index_parties(pledge: Pledge, data: dict) -> None:
+    PledgeParty.objects.filter(pledge=pledge).delete()
+    rows = []
+    debtor = data.get("debtor") or (data["pledgors"][0] if data.get("pledgors") else None)
+    for role, parties in (("pledgor", data["pledgors"]), ("pledgee", data["pledgees"]),
+                          ("debtor", [debtor] if debtor else [])):
+        for p in parties:
+            rows.append(PledgeParty(pledge=pledge, role=role, name=p["name"],
+                                    name_normalised=identifiers.normalise_name(p["name"]),
+                                    id_type=p["id_type"], id_number=p["id_number"], org=_org_for(p)))
+    PledgeParty.objects.bulk_create(rows)
+
+
+def _register(app: PledgeApplication, rights: list[Right], *, notes: list[dict], actor, on: dt.date) -> Pledge:
+    now = _now()
+    debt = app.data["secured_debt"]
+    pledge = Pledge.objects.create(
+        registration_no=_registration_no(app.regime, on), application=app, regime=app.regime,
+        disclosure_only=app.regime == Regime.DISCLOSURE, registered_at=now, effective_date=on,
+        registration_term_end=app.data.get("registration_term_end"),
+        secured_amount=Decimal(debt["amount"]), currency=debt.get("currency", "CNY"), notes=notes)
+    PledgeRight.objects.bulk_create([
+        PledgeRight(pledge=pledge, right=r, live=True, exclusive=r.kind in rules.PATENT_KINDS) for r in rights])
+    PledgeVersion.objects.create(pledge=pledge, version=1, at=now, data=_version_data(app.data),
+                                 reason="registration", actor=_user(actor))
+    _index_parties(pledge, app.data)
+    _history(pledge, "registered", actor=actor, on=on, data={"application_no": app.application_no, "notes": notes})
+    return pledge
+
+
+def _history(pledge: Pledge, kind: str, *, actor, on: dt.date, data: dict | None = None) -> PledgeEvent:
+    event = PledgeEvent.objects.create(pledge=pledge, type=kind, at=_now(), date=on, data=data or {},
+                                       actor=_user(actor))
+    journal.append(kind=f"pledge.{kind}", ref=pledge.registration_no, payload={"date": on, **(data or {})})
+    return event
+
+
+# --- filing --------------------------------------------------------------------------------------
+
+@transaction.atomic
+def file_application(*, actor, data: dict, idempotency_key: str = "") -> PledgeApplication:
+    _require_filer(actor)
+    key = (idempotency_key or "").strip()[:100]
+    request_hash = _digest(data)
+    if key and _user(actor):
+        existing = PledgeApplication.objects.filter(filed_by=actor, idempotency_key=key).first()
+        if existing is not None:
+            if existing.request_hash != request_hash:
+                raise Conflict(_("This Idempotency-Key was used for a different application."),
+                               code="idempotency_key_reused")
+            return existing
+    cleaned, rights = clean_application(data)
+    regime = examination.regime_of([r.kind for r in rights])
+    if regime == Regime.TRADEMARK and not cleaned["registration_term_end"]:
+        raise ValidationFailed(_("A trademark pledge needs its registration term end."), code="validation_error",
+                               fields={"registration_term_end": [_("This field is required.")]})
+    on = business_date.today()
+    year_series = f"application-{on.year}"
+    app = PledgeApplication.objects.create(
+        application_no=numbers.next_number(year_series, f"ZY{on.year}", 7), regime=regime,
+        status=ApplicationStatus.REFUSED, data=cleaned, filed_at=_now(), filing_date=on, filed_by=_user(actor),
+        filed_by_org=getattr(actor, "organisation", None), on_behalf=actor.has_role("registrar"),
+        idempotency_key=key if _user(actor) else "", request_hash=request_hash)
+    ApplicationRight.objects.bulk_create([ApplicationRight(application=app, right=r, position=i)
+                                          for i, r in enumerate(rights)])
+    ApplicationParty.objects.bulk_create([ApplicationParty(application=app, org=o, role=role)
+                                          for o, role in _party_orgs(cleaned)])
+    journal.append(kind="application.filed", ref=app.application_no,
+                   payload={"regime": regime, "rights": cleaned["rights"], "filing_date": on})
+    decision = _examine_and_apply(app, actor=actor, on=on)
+    audit.record(actor=actor, action="pledge_application.file", obj=app, object_repr=app.application_no,
+                 after={"status": app.status, "reasons": [r["code"] for r in decision.reasons]})
+    return app
+
+
+def get_application(*, actor, application_no: str, for_update: bool = False) -> PledgeApplication:
+    _require_user(actor)
+    qs = PledgeApplication.objects.restrict(actor, "view").filter(application_no=application_no)
+    app = (qs.select_for_update() if for_update else qs).first()
+    if app is None:
+        raise NotFound(_("No such pledge application."), code="application_not_found")
+    return app
+
+
+def _require_party_or_registrar(actor, app: PledgeApplication) -> None:
+    if actor.is_platform_admin or actor.has_role("registrar"):
+        return
+    orgs = {o.pk for o, _role in _party_orgs(app.data)} | {app.filed_by_org_id}
+    if actor.organisation_id not in orgs:
+        raise PermissionDenied(_("Only the parties or their filer may act on this application."))
+
+
+@transaction.atomic
+def declare(*, actor, application_no: str, proceed: bool) -> PledgeApplication:
+    app = get_application(actor=actor, application_no=application_no, for_update=True)
+    _require_party_or_registrar(actor, app)
+    if app.status != ApplicationStatus.AWAITING_DECLARATION:
+        raise Conflict(_("This application is not awaiting a declaration."), code="not_awaiting_declaration")
+    data = dict(app.data)
+    decl = dict(data.get("declarations") or {})
+    codes = {r["code"] for r in app.decisions.order_by("-id").first().reasons}
+    if "same_day_invention_declaration_required" in codes:
+        decl["same_day_invention"] = proceed
+    if "invalidation_pending_declaration_required" in codes:
+        decl["invalidation_pending"] = proceed
+    data["declarations"] = decl
+    app.data = data
+    app.save(update_fields=["data"])
+    journal.append(kind="application.declared", ref=app.application_no, payload={"continue": proceed})
+    _examine_and_apply(app, actor=actor, on=business_date.today())
+    audit.record(actor=actor, action="pledge_application.declare", obj=app, object_repr=app.application_no,
+                 after={"continue": proceed, "status": app.status})
+    return app
+
+
+@transaction.atomic
+def correct(*, actor, application_no: str, changes: dict) -> PledgeApplication:
+    app = get_application(actor=actor, application_no=application_no, for_update=True)
+    _require_party_or_registrar(actor, app)
+    if app.status != ApplicationStatus.CORRECTION_REQUIRED:
+        raise Conflict(_("This application has no correction outstanding."), code="no_correction_required")
+    on = business_date.today()
+    if app.correction_deadline and on > app.correction_deadline:
+        raise Conflict(_("The correction deadline has passed."), code="correction_deadline_passed")
+    allowed = {"pledgors", "pledgees", "debtor", "secured_debt", "debt_due_date", "guarantee_scope", "contract_no",
+               "co_owner_consents", "licence_contracts", "declarations", "registration_term_end", "agent",
+               "confirmations", "rights"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(_("These fields cannot be corrected: %s") % ", ".join(sorted(unknown)),
+                               fields={k: [_("Not correctable.")] for k in unknown})
+    merged = {**app.data, **{k: v for k, v in changes.items() if v is not None}}
+    cleaned, rights = clean_application(merged)
+    if examination.regime_of([r.kind for r in rights]) != app.regime:
+        raise ValidationFailed(_("A correction cannot change the kind of rights pledged."), code="mixed_regimes")
+    app.data = cleaned
+    app.save(update_fields=["data"])
+    ApplicationRight.objects.filter(application=app).delete()
+    ApplicationRight.objects.bulk_create([ApplicationRight(application=app, right=r, position=i)
+                                          for i, r in enumerate(rights)])
+    journal.append(kind="application.corrected", ref=app.application_no, payload={"fields": sorted(changes)})
+    _examine_and_apply(app, actor=actor, on=on)
+    audit.record(actor=actor, action="pledge_application.correct", obj=app, object_repr=app.application_no,
+                 after={"fields": sorted(changes), "status": app.status})
+    return app
+
+
+@transaction.atomic
+def withdraw(*, actor, application_no: str) -> PledgeApplication:
+    app = get_application(actor=actor, application_no=application_no, for_update=True)
+    _require_party_or_registrar(actor, app)
+    if app.status not in OPEN_STATUSES:
+        raise Conflict(_("Only an application that is not yet decided can be withdrawn."), code="not_withdrawable")
+    _close_application(app, ApplicationStatus.WITHDRAWN, actor=actor)
+    return app
+
+
+def _close_application(app: PledgeApplication, status: str, *, actor, reason_text: str = "",
+                       reasons: list | None = None, checker=None) -> None:
+    Decision.objects.create(application=app, at=_now(), outcome=status, reasons=reasons or [], automatic=actor is None,
+                            actor=_user(actor), checker=_user(checker), reason_text=reason_text)
+    app.status = status
+    app.needs_review = False
+    app.decided_at = app.decided_at or _now()
+    app.save(update_fields=["status", "needs_review", "decided_at"])
+    journal.append(kind=f"application.{status}", ref=app.application_no,
+                   payload={"reasons": [r["code"] for r in reasons or []]})
+    audit.record(actor=actor, action=f"pledge_application.{status}", obj=app, object_repr=app.application_no,
+                 after={"status": status, "reason": reason_text})
+
+
+def abandon_overdue(on: dt.date) -> int:
+    """End-of-day: applications whose correction deadline passed are deemed abandoned."""
+    count = 0
+    for app in PledgeApplication.objects.filter(status=ApplicationStatus.CORRECTION_REQUIRED,
+                                                correction_deadline__lt=on).select_for_update():
+        _close_application(app, ApplicationStatus.ABANDONED, actor=None,
+                           reason_text="correction deadline passed")
+        count += 1
+    return count
+
+
+# --- registered pledges --------------------------------------------------------------------------
+
+def get_pledge(registration_no: str, *, for_update: bool = False) -> Pledge:
+    qs = Pledge.objects.filter(registration_no=(registration_no or "").strip().upper())
+    pledge = (qs.select_for_update() if for_update else qs).first()
+    if pledge is None:
+        raise NotFound(_("No such pledge registration."), code="pledge_not_found")
+    return pledge
+
+
+def _require_pledge_party(actor, pledge: Pledge, roles=("pledgor", "pledgee")) -> None:
+    _require_user(actor)
+    if actor.is_platform_admin or actor.has_role("registrar"):
+        return
+    org_ids = set(pledge.parties.filter(role__in=roles).values_list("org_id", flat=True))
+    if pledge.application and pledge.application.filed_by_org_id:
+        org_ids.add(pledge.application.filed_by_org_id)
+    if actor.organisation_id not in org_ids:
+        raise PermissionDenied(_("Only the parties to this pledge or a registrar may do this."))
+
+
+def _require_live(pledge: Pledge) -> None:
+    if pledge.status != PledgeStatus.REGISTERED:
+        raise Conflict(_("This pledge is no longer registered."), code="pledge_not_live")
+
+
+def _current_version(pledge: Pledge) -> PledgeVersion:
+    return pledge.versions.get(version=pledge.current_version)
+
+
+@transaction.atomic
+def change(*, actor, registration_no: str, changes: dict) -> Pledge:
+    pledge = get_pledge(registration_no, for_update=True)
+    _require_pledge_party(actor, pledge)
+    _require_live(pledge)
+    errors = Errors()
+    allowed = {"pledgors", "pledgees", "secured_debt", "guarantee_scope"}
+    unknown = set(changes) - allowed
+    for k in unknown:
+        errors.add(k, _("Not changeable. Adding collateral is a new registration."))
+    data = dict(_current_version(pledge).data)
+    if "pledgors" in changes:
+        new = clean_parties(changes["pledgors"], "pledgors", errors)
+        if {p["id_number"] for p in new} != {p["id_number"] for p in data["pledgors"]}:
+            errors.add("pledgors", _("A change may alter a party's name or address, not who the party is."))
+        else:
+            _check_pledgor_names(pledge, new, errors)
+        data["pledgors"] = new
+    if "pledgees" in changes:
+        new = clean_parties(changes["pledgees"], "pledgees", errors)
+        if {p["id_number"] for p in new} != {p["id_number"] for p in data["pledgees"]}:
+            errors.add("pledgees", _("A change may alter a party's name or address, not who the party is."))
+        data["pledgees"] = new
+    if "secured_debt" in changes:
+        debt = clean_debt(changes["secured_debt"], errors)
+        if debt.get("amount") is None or Decimal(debt.get("amount") or 0) <= 0:
+            errors.add("secured_debt.amount", _("Give the new secured amount."))
+        if not debt.get("type"):
+            debt["type"] = data["secured_debt"].get("type", "")
+        data["secured_debt"] = debt
+    if "guarantee_scope" in changes:
+        scope = identifiers.clean_display_name(changes.get("guarantee_scope") or "")
+        if not scope:
+            errors.add("guarantee_scope", _("This field is required."))
+        data["guarantee_scope"] = scope
+    if not changes:
+        errors.add("body", _("Name at least one field to change."))
+    errors.raise_if_any()
+    pledge.current_version += 1
+    PledgeVersion.objects.create(pledge=pledge, version=pledge.current_version, at=_now(), data=data,
+                                 reason="change", actor=_user(actor))
+    pledge.secured_amount = Decimal(data["secured_debt"]["amount"])
+    pledge.save(update_fields=["current_version", "secured_amount"])
+    _index_parties(pledge, data)
+    _history(pledge, "changed", actor=actor, on=business_date.today(),
+             data={"version": pledge.current_version, "fields": sorted(changes)})
+    audit.record(actor=actor, action="pledge.change", obj=pledge, object_repr=pledge.registration_no,
+                 after={"version": pledge.current_version, "fields": sorted(changes)})
+    return pledge
+
+
+def _check_pledgor_names(pledge: Pledge, pledgors: list[dict], errors: Errors) -> None:
+    """A pledgor's new name must first be recorded as the right owner's name (registry-rules §4)."""
+    on = business_date.today()
+    for link in pledge.pledge_rights.select_related("right").prefetch_related("right__events"):
+        owners = {o.id_number.upper(): identifiers.normalise_name(o.name)
+                  for o in rights_services.state_of(link.right, on).owners}
+        for i, p in enumerate(pledgors):
+            recorded = owners.get(p["id_number"].upper())
+            if recorded is not None and recorded != identifiers.normalise_name(p["name"]):
+                errors.add(f"pledgors[{i}].name", _("Record the owner's name change in the register first."))
+                errors.setdefault("_code", "owner_name_change_not_recorded")
+
+
+@transaction.atomic
+def extend(*, actor, registration_no: str, registration_term_end: dt.date, guarantee_letter: str = "",
+           confirmations: dict | None = None) -> Pledge:
+    pledge = get_pledge(registration_no, for_update=True)
+    _require_pledge_party(actor, pledge)
+    _require_live(pledge)
+    if pledge.regime != Regime.TRADEMARK:
+        raise Conflict(_("Only trademark pledges have a registration term to extend."), code="not_extendable")
+    on = business_date.today()
+    if pledge.registration_term_end and on > pledge.registration_term_end:
+        raise Conflict(_("The registration term has expired; file a new registration."), code="term_expired")
+    if pledge.registration_term_end and registration_term_end <= pledge.registration_term_end:
+        raise ValidationFailed(_("The new term must end after the current one."),
+                               fields={"registration_term_end": [_("Must be later than the current term end.")]})
+    joint = bool((confirmations or {}).get("pledgor")) and bool((confirmations or {}).get("pledgee"))
+    if not joint and not (guarantee_letter or "").strip():
+        raise ValidationFailed(_("Without both parties' confirmation, the pledgee must attach a guarantee letter."),
+                               code="guarantee_letter_required",
+                               fields={"guarantee_letter": [_("This field is required.")]})
+    before = pledge.registration_term_end
+    pledge.registration_term_end = registration_term_end
+    pledge.save(update_fields=["registration_term_end"])
+    _history(pledge, "extended", actor=actor, on=on,
+             data={"from": before, "to": registration_term_end, "joint": joint,
+                   "guarantee_letter": bool(guarantee_letter)})
+    audit.record(actor=actor, action="pledge.extend", obj=pledge, object_repr=pledge.registration_no,
+                 before={"registration_term_end": before}, after={"registration_term_end": registration_term_end})
+    return pledge
+
+
+def _end(pledge: Pledge, status: str, *, actor, on: dt.date, data: dict) -> None:
+    pledge.status = status
+    pledge.ended_at = _now()
+    pledge.end_date = on
+    pledge.save(update_fields=["status", "ended_at", "end_date"])
+    PledgeRight.objects.filter(pledge=pledge).update(live=False)
+    _history(pledge, status, actor=actor, on=on, data=data)
+    audit.record(actor=actor, action=f"pledge.{status}", obj=pledge, object_repr=pledge.registration_no,
+                 after={"status": status, **data})
+
+
+@transaction.atomic
+def cancel(*, actor, registration_no: str, reason: str) -> Pledge:
+    pledge = get_pledge(registration_no, for_update=True)
+    _require_pledge_party(actor, pledge)
+    _require_live(pledge)
+    if reason not in CANCELLATION_REASONS:
+        raise ValidationFailed(_("Choose one of: %s") % ", ".join(CANCELLATION_REASONS), code="validation_error",
+                               fields={"reason": [_("Choose one of: %s") % ", ".join(CANCELLATION_REASONS)]})
+    _end(pledge, PledgeStatus.CANCELLED, actor=actor, on=business_date.today(), data={"reason": reason})
+    return pledge
+
+
+def revoke_now(pledge: Pledge, *, actor, checker, reason: str) -> None:
+    """Revocation makes the registration void from the start (fraud, forged documents, court decision)."""
+    _require_live(pledge)
+    _end(pledge, PledgeStatus.REVOKED, actor=actor, on=business_date.today(),
+         data={"reason": reason, "void_from": pledge.effective_date,
+               "checker": getattr(checker, "username", "")})
+
+
+def lapse_trademark_pledges(on: dt.date) -> int:
+    """End-of-day: trademark pledges lapse automatically after their registration term."""
+    count = 0
+    for pledge in Pledge.objects.select_for_update().filter(regime=Regime.TRADEMARK, status=PledgeStatus.REGISTERED,
+                                                            registration_term_end__lt=on):
+        _end(pledge, PledgeStatus.LAPSED, actor=None, on=on, data={"term_end": pledge.registration_term_end})
+        count += 1
+    return count
+
+
+# --- objections ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def object_to(*, actor, registration_no: str, statement: str, objector_name: str = "",
+              case_notice_ref: str = "") -> Objection:
+    pledge = get_pledge(registration_no, for_update=True)
+    _require_pledge_party(actor, pledge, roles=("pledgor", "pledgee", "debtor"))
+    _require_live(pledge)
+    statement = (statement or "").strip()
+    if not statement:
+        raise ValidationFailed(_("State the objection."), fields={"statement": [_("This field is required.")]})
+    on = business_date.today()
+    name = objector_name.strip() or (str(actor.organisation) if getattr(actor, "organisation", None) else actor.username)
+    objection = Objection.objects.create(
+        pledge=pledge, filed_at=_now(), filed_by=_user(actor), objector_name=name[:200], statement=statement[:4000],
+        case_notice_ref=case_notice_ref.strip()[:200],
+        expires_on=None if case_notice_ref.strip() else on + dt.timedelta(days=OBJECTION_DAYS))
+    _history(pledge, "objection_filed", actor=actor, on=on,
+             data={"objection": objection.pk, "objector": objection.objector_name,
+                   "expires_on": objection.expires_on, "case_notice": bool(objection.case_notice_ref)})
+    audit.record(actor=actor, action="pledge.objection", obj=pledge, object_repr=pledge.registration_no,
+                 after={"objection": objection.pk})
+    return objection
+
+
+@transaction.atomic
+def attach_case_notice(*, actor, registration_no: str, objection_id: int, case_notice_ref: str) -> Objection:
+    pledge = get_pledge(registration_no, for_update=True)
+    _require_pledge_party(actor, pledge, roles=("pledgor", "pledgee", "debtor"))
+    objection = pledge.objections.filter(pk=objection_id, removed_at__isnull=True).first()
+    if objection is None:
+        raise NotFound(_("No such open objection."), code="objection_not_found")
+    if not case_notice_ref.strip():
+        raise ValidationFailed(_("Give the case-acceptance notice reference."),
+                               fields={"case_notice_ref": [_("This field is required.")]})
+    objection.case_notice_ref = case_notice_ref.strip()[:200]
+    objection.expires_on = None
+    objection.save(update_fields=["case_notice_ref", "expires_on"])
+    _history(pledge, "objection_case_notice", actor=actor, on=business_date.today(),
+             data={"objection": objection.pk})
+    return objection
+
+
+def expire_objections(on: dt.date) -> int:
+    count = 0
+    for objection in Objection.objects.select_related("pledge").filter(removed_at__isnull=True,
+                                                                         expires_on__lt=on):
+        objection.removed_at, objection.removed_reason = _now(), "expired"
+        objection.save(update_fields=["removed_at", "removed_reason"])
+        _history(objection.pledge, "objection_removed", actor=None, on=on,
+                 data={"objection": objection.pk, "reason": "expired"})
+        count += 1
+    return count
+
+
+def live_pledges_on(right: Right) -> list[Pledge]:
+    return list(Pledge.objects.filter(pledge_rights__right=right, pledge_rights__live=True,
+                                      status=PledgeStatus.REGISTERED).distinct())
+
+
+@transaction.atomic
+def add_webhook(*, actor, url: str):
+    from .models import Webhook
+
+    _require_user(actor)
+    if actor.organisation_id is None:
+        raise PermissionDenied(_("Webhooks belong to an organisation."))
+    if not (url.startswith("https://") or url.startswith("http://")):
+        raise ValidationFailed(_("Give an http or https URL."), fields={"url": [_("Not a URL.")]})
+    import secrets
+
+    hook = Webhook.objects.create(org_id=actor.organisation_id, url=url[:200], secret=secrets.token_hex(24))
+    audit.record(actor=actor, action="webhook.add", obj=hook, after={"url": hook.url})
+    return hook

@@ -1,0 +1,58 @@
+"""The registry's Ed25519 signing key, kept in the data directory and created on first use.
+
+Outsiders keep the published public key and the daily checkpoints; a rewritten history no longer
+matches a head they hold."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+
+
+def _key_path() -> Path:
+    return Path(settings.DATA_DIR) / "registry_ed25519.pem"
+
+
+def private_key() -> Ed25519PrivateKey:
+    path = _key_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        # Create exclusively so two processes starting together cannot write two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def public_key_hex() -> str:
+    raw = private_key().public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw.hex()
+
+
+def sign(message: str) -> str:
+    return base64.b64encode(private_key().sign(message.encode())).decode()
+
+
+def verify_signature(public_hex: str, message: str, signature_b64: str) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(
+            base64.b64decode(signature_b64), message.encode())
+    except Exception:
+        return False
+    return True
+
+
+def checkpoint_message(date_iso: str, seq: int, head: str) -> str:
+    return f"ippledge-registry-checkpoint|{date_iso}|{seq}|{head}"

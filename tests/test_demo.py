@@ -1,0 +1,129 @@
+"""The demo region: deterministic, valid through the real services, every kind and legal state present."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from ippledge.core import identifiers, services
+from ippledge.core.models import Organisation, User
+from ippledge.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded, load_demo, plan
+from ippledge.rights.models import LegalEvent, Right, RightKind
+from ippledge.rights.services import state_of
+
+TODAY = dt.date(2026, 3, 1)
+SMALL = {"enterprises": 30, "rights": 200}
+
+
+@pytest.fixture
+def fast_hashing(settings):
+    # Argon2 costs ~0.1 s a user; the demo creates dozens.  The hasher is not what is tested here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_same_seed_same_plan_other_seed_other_plan():
+    first, again = plan(seed=7, today=TODAY, **SMALL), plan(seed=7, today=TODAY, **SMALL)
+    assert first == again
+    other = plan(seed=8, today=TODAY, **SMALL)
+    assert [r["number"] for r in other.rights] != [r["number"] for r in first.rights]
+
+
+def test_plan_never_dates_anything_after_today_or_before_filing():
+    demo = plan(seed=3, today=TODAY, enterprises=30, rights=400)
+    for right in demo.rights:
+        base = min(d for d in (right.get("filing_date"), right.get("registration_date"),
+                               right.get("completion_date")) if d)
+        dates = [e["date"] for e in right["events"]]
+        assert dates == sorted(dates)
+        assert all(base <= d <= TODAY for d in dates), right
+        assert all(d is None or d <= TODAY for k, d in right.items() if k.endswith("_date") and k != "author_death_date")
+
+
+def _loaded(seed: int) -> tuple[list, list]:
+    """Load into the test database, read back what identifies the region, and roll it all back."""
+    with transaction.atomic():
+        load_demo(seed=seed, today=TODAY, **SMALL)
+        numbers = sorted(Right.objects.values_list("kind", "number"))
+        usccs = sorted(Organisation.objects.filter(is_demo=True).exclude(uscc=None).values_list("uscc", flat=True))
+        transaction.set_rollback(True)
+    return numbers, usccs
+
+
+@pytest.mark.django_db
+def test_two_loads_with_the_same_seed_are_identical(fast_hashing):
+    first = _loaded(11)
+    assert not Right.objects.exists()
+    assert _loaded(11) == first
+    assert len(first[0]) == SMALL["rights"]
+
+
+@pytest.mark.django_db
+def test_demo_region_is_valid_and_shows_every_kind_and_state(fast_hashing):
+    assert not demo_loaded()
+    summary = load_demo(seed=2026, today=TODAY, **SMALL)
+    assert demo_loaded()
+    demo = plan(seed=2026, today=TODAY, **SMALL)
+
+    # Everything planned was written through the services, marked as demo data.
+    assert summary.rights == Right.objects.count() == SMALL["rights"]
+    assert summary.events == LegalEvent.objects.count() == sum(len(r["events"]) for r in demo.rights)
+    assert Organisation.objects.filter(is_demo=True).count() == len(demo.organisations)
+    assert set(Right.objects.values_list("kind", flat=True)) == set(RightKind.values)
+
+    # Identifiers: valid, and stored in the one canonical form.
+    for uscc in Organisation.objects.exclude(uscc=None).values_list("uscc", flat=True):
+        assert identifiers.normalise_uscc(uscc) == uscc
+        assert uscc[2:4] == "44"  # Guangdong
+    for kind, number in Right.objects.values_list("kind", "number"):
+        assert identifiers.normalise_right_number(kind, number) == number
+    owner_types = Counter()
+    for owners in Right.objects.values_list("owners", flat=True):
+        for owner in owners:
+            assert identifiers.validate_party_id(owner["id_type"], owner["id_number"]) == owner["id_number"]
+            owner_types[owner["id_type"]] += 1
+    assert owner_types["resident_id"] > 0 and owner_types["uscc"] > owner_types["resident_id"]
+
+    # Enterprise profiles and the branch bank.
+    enterprises = Organisation.objects.filter(kind="enterprise")
+    assert enterprises.count() >= SMALL["enterprises"]
+    assert not enterprises.filter(size_class="").exists() and not enterprises.filter(industry="").exists()
+    assert Organisation.objects.filter(kind="bank", parent__isnull=False).count() == 1
+
+    # Legal states a demo must be able to show.
+    states, flags = Counter(), Counter()
+    for right in Right.objects.prefetch_related("events"):
+        state = state_of(right, TODAY)
+        states[state.legal_state] += 1
+        flags.update(state.flags)
+    assert {"in_force", "terminated", "annuity_grace"} <= set(states)
+    assert states["expired"] + states["cancelled"] + states["expired_renewable"] > 0
+    assert flags["invalidation_pending"] > 0 and flags["licensed"] > 0
+    assert states["in_force"] > SMALL["rights"] // 2
+
+    # Every advertised login works with the one demo password and holds its role.
+    for username, role, _description in DEMO_LOGINS:
+        user = services.login(username=username, password=DEMO_PASSWORD)
+        assert user.has_role(role), username
+    assert User.objects.get(username="enterprise").organisation.kind == "enterprise"
+    assert User.objects.get(username="registrar_copyright").organisation.kind == "copyright_office"
+
+
+@pytest.mark.django_db
+def test_demo_command_loads_once_and_prints_the_logins(fast_hashing):
+    out = StringIO()
+    call_command("demo", "--no-serve", "--enterprises", "20", "--rights", "60", "--seed", "5", stdout=out)
+    text = out.getvalue()
+    assert Right.objects.count() == 60
+    for username, _role, _description in DEMO_LOGINS:
+        assert username in text
+    assert DEMO_PASSWORD in text and "http://127.0.0.1:8000/" in text
+
+    again = StringIO()
+    call_command("demo", "--no-serve", "--rights", "60", stdout=again)
+    assert "already loaded" in again.getvalue()
+    assert Right.objects.count() == 60
