@@ -10,6 +10,12 @@ NAVIGATION = [
     ("home", _("Home"), None),
     ("rights:list", _("IP-rights register"), None),
     ("rights:new", _("Record a right"), {"registrar", "admin"}),
+    ("registry:public_search", _("Pledge search"), None),
+    ("registry:applications", _("Pledge applications"), {"bank_officer", "bank_reviewer", "bank_approver",
+                                                         "enterprise_user", "registrar", "admin"}),
+    ("registry:queue", _("Registrar queue"), {"registrar", "admin"}),
+    ("registry:notifications", _("Notifications"), {"bank_officer", "bank_reviewer", "bank_approver",
+                                                    "enterprise_user"}),
 ]
 
 

@@ -763,6 +763,13 @@ def _check_free(demo: DemoPlan) -> None:
                        % ", ".join(taken + ([f"{clash} USCC"] if clash else [])), code="demo_conflict")
 
 
+def _update_in_chunks(pks: list[int], **values) -> None:
+    from ippledge.core.models import Organisation
+
+    for i in range(0, len(pks), 500):  # below SQLite's historical limit of 999 query parameters
+        Organisation.objects.filter(pk__in=pks[i:i + 500]).update(**values)
+
+
 def write(demo: DemoPlan, *, progress: ProgressFn | None = None) -> DemoSummary:
     """Record the plan through the services, in one transaction."""
     from django.db import transaction
@@ -786,7 +793,7 @@ def write(demo: DemoPlan, *, progress: ProgressFn | None = None) -> DemoSummary:
             if i % 50 == 0 or i == total:
                 report("organisations", i, total)
         # Profile facts create_organisation does not take (is_demo is not editable at all).
-        Organisation.objects.filter(pk__in=ids.values()).update(is_demo=True)
+        _update_in_chunks(list(ids.values()), is_demo=True)
         profiles: dict[tuple[str, str], list[int]] = {}
         for spec in demo.organisations:
             if spec.size_class or spec.industry:
@@ -794,7 +801,7 @@ def write(demo: DemoPlan, *, progress: ProgressFn | None = None) -> DemoSummary:
             if spec.parent:
                 Organisation.objects.filter(pk=ids[spec.key]).update(parent_id=ids[spec.parent])
         for (size_class, industry), pks in sorted(profiles.items()):
-            Organisation.objects.filter(pk__in=pks).update(size_class=size_class, industry=industry)
+            _update_in_chunks(pks, size_class=size_class, industry=industry)
         summary.organisations = total
 
         total = len(demo.users)

@@ -39,7 +39,14 @@ from .models import (
     PledgeVersion,
     Regime,
 )
-from .parsing import CANCELLATION_REASONS, Errors, clean_application, clean_debt, clean_parties, decimal_or_none
+from .parsing import (
+    CANCELLATION_REASONS,
+    Errors,
+    clean_application,
+    clean_debt,
+    clean_parties,
+    decimal_or_none,
+)
 
 FILER_ROLES = {"bank_officer", "bank_reviewer", "bank_approver", "enterprise_user", "registrar", "admin"}
 REGIME_DIGIT = {Regime.PATENT: "1", Regime.TRADEMARK: "2", Regime.COPYRIGHT: "3", Regime.DISCLOSURE: "9"}
@@ -253,6 +260,7 @@ def _register(app: PledgeApplication, rights: list[Right], *, notes: list[dict],
 
 
 def _history(pledge: Pledge, kind: str, *, actor, on: dt.date, data: dict | None = None) -> PledgeEvent:
+    data = json.loads(journal.canonical(data or {}))
     event = PledgeEvent.objects.create(pledge=pledge, type=kind, at=_now(), date=on, data=data or {},
                                        actor=_user(actor))
     journal.append(kind=f"pledge.{kind}", ref=pledge.registration_no, payload={"date": on, **(data or {})})

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from ippledge.core import ratelimit
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError, NotFound, PermissionDenied
+from ippledge.rights.models import IdType
 
 from . import documents, review, search, services, stats
 from .api import application_out
@@ -171,7 +172,8 @@ def application_new(request):
         import secrets
 
         form["form_token"] = secrets.token_hex(12)
-    return render(request, "registry/application_form.html", {"form": form, "error": error, "kinds": KIND_LABELS},
+    return render(request, "registry/application_form.html", {"form": form, "error": error, "kinds": KIND_LABELS,
+                                                              "id_types": IdType.choices},
                   status=400 if error else 200)
 
 

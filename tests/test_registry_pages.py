@@ -1,0 +1,101 @@
+"""Registry pages: filing in the browser form, status, public search and record, certificates, queue."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from ippledge.registry.models import Pledge
+
+from .conftest import PASSWORD
+from .registry_fixtures import BANK_USCC, PLEDGOR, make_patent
+
+pytestmark = pytest.mark.django_db
+
+
+def login(make_user, role, kind, username):
+    make_user(role, kind, username=username)
+    client = Client()
+    client.post("/login/", {"username": username, "password": PASSWORD})
+    return client
+
+
+FORM = {"pledgor_name": PLEDGOR["name"], "pledgor_id_type": "uscc", "pledgor_id_number": PLEDGOR["id_number"],
+        "pledgor_address": PLEDGOR["address"], "pledgee_name": "示范商业银行股份有限公司", "pledgee_id_type": "uscc",
+        "pledgee_id_number": BANK_USCC, "pledgee_address": "北京市西城区", "rights": "invention ZL201410362077.3",
+        "debt_type": "流动资金贷款", "debt_amount": "3000000", "currency": "CNY", "debt_due_date": "2027-06-30",
+        "guarantee_scope": "主债权及利息", "contract_no": "HT-1", "confirm_pledgor": "1", "confirm_pledgee": "1",
+        "form_token": "t1"}
+
+
+def test_bank_files_in_the_form_and_sees_registration(make_user):
+    make_patent()
+    client = login(make_user, "bank_officer", "bank", "officer")
+    assert client.get("/registry/applications/new/").status_code == 200
+    r = client.post("/registry/applications/new/", FORM)
+    assert r.status_code == 302, r.content.decode()[:2000]
+    page = client.get(r.url).content.decode()
+    reg = Pledge.objects.get().registration_no
+    assert reg in page and 'data-testid="registered"' in page
+    pdf = client.get(f"/registry/pledges/{reg}/notice.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_form_shows_inline_errors(make_user):
+    make_patent()
+    client = login(make_user, "bank_officer", "bank", "officer2")
+    r = client.post("/registry/applications/new/", {**FORM, "pledgor_id_number": "914403001922038217"})
+    assert r.status_code == 400
+    assert 'class="field-error"' in r.content.decode()
+
+
+def test_public_search_record_and_certificate_pages(make_user):
+    make_patent()
+    client = login(make_user, "bank_officer", "bank", "officer3")
+    client.post("/registry/applications/new/", FORM)
+    reg = Pledge.objects.get().registration_no
+    public = Client()
+    page = public.get("/registry/?right=2014103620773").content.decode()
+    assert reg in page
+    assert public.get(f"/registry/pledges/{reg}/").status_code == 200
+    r = public.post("/registry/certificates/new/", {"right": "ZL201410362077.3"})
+    assert r.status_code == 302
+    verify = public.get(r.url)
+    assert verify.status_code == 200 and 'data-testid="certificate"' in verify.content.decode()
+    number = r.url.split("no=")[1].split("&")[0]
+    code = r.url.split("code=")[1]
+    pdf = public.get(f"/registry/certificates/{number}.pdf?code={code}")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_registrar_queue_and_maker_checker(make_user, make_org):
+    from ippledge.core import services
+    from ippledge.core.actors import SYSTEM
+    from ippledge.rights import services as rights
+
+    make_patent(events=[{"type": "invalidation_requested", "date": "2025-01-01"}])
+    client = login(make_user, "bank_officer", "bank", "officer4")
+    client.post("/registry/applications/new/", {**FORM, "declare_invalidation": "1"})
+    pledge = Pledge.objects.get()
+    office = make_org("ip_office", name="知识产权局")
+    maker = services.create_user(actor=SYSTEM, username="maker", password=PASSWORD, org_id=office.pk,
+                                 roles=["registrar"])
+    services.create_user(actor=SYSTEM, username="checker", password=PASSWORD, org_id=office.pk, roles=["registrar"])
+    assert maker
+    m, c = Client(), Client()
+    m.post("/login/", {"username": "maker", "password": PASSWORD})
+    c.post("/login/", {"username": "checker", "password": PASSWORD})
+    app_no = pledge.application.application_no
+    assert app_no in m.get("/registry/queue/").content.decode()
+    r = m.post(f"/registry/queue/{app_no}/", {"action": "revoke", "reason": "伪造材料"})
+    assert r.status_code == 302
+    pending = m.get(f"/registry/queue/{app_no}/").content.decode()
+    assert 'data-testid="pending-proposal"' in pending
+    proposal_id = pledge.application.proposals.get().pk
+    same = m.post(f"/registry/queue/{app_no}/", {"proposal_id": proposal_id, "accept": "1"})
+    assert same.status_code == 400 and "checker_must_differ" in same.content.decode()
+    ok = c.post(f"/registry/queue/{app_no}/", {"proposal_id": proposal_id, "accept": "1"})
+    assert ok.status_code == 302
+    pledge.refresh_from_db()
+    assert pledge.status == "revoked"
+    assert rights  # imported for fixtures
