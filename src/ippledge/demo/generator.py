@@ -18,6 +18,7 @@ with correct check characters; they describe no real person.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 import time
 from collections import Counter
@@ -58,7 +59,12 @@ KIND_SHARES: tuple[tuple[str, float], ...] = (
 )
 PATENT_TERM_YEARS = {"invention": 20, "utility_model": 10}
 GRANT_LAG_DAYS = {"invention": (480, 1460), "utility_model": (150, 420), "design": (110, 330)}
-HISTORY_YEARS = 15  # filing dates spread over this many years before ``today``
+HISTORY_YEARS = 15
+# How much each GB/T 4754 section holds of patents and of the other rights (relative weights).
+OWNER_INDUSTRY_FACTORS: dict[str, dict[str, float]] = {
+    "patent": {"C": 1.0, "M": 1.0, "I": 0.6, "E": 0.5, "A": 0.3, "F": 0.15, "R": 0.1},
+    "other": {"I": 1.0, "R": 1.0, "F": 0.8, "C": 0.6, "M": 0.5, "A": 0.5, "E": 0.4},
+}  # filing dates spread over this many years before ``today``
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -197,7 +203,7 @@ class _Planner:
         self.enterprises: list[_Party] = []
         self.associations: list[_Party] = []
         self.persons: list[_Party] = []
-        self._owner_cum: list[float] = []
+        self._owner_cum: dict[str, list[float]] = {}
         # Scenarios every demo shows, however small: taken by the first patents planned.
         self.forced = ["grace", "lapsed", "expired", "invalidation_pending", "invalidation_decided",
                        "transfer", "licence"]
@@ -301,15 +307,16 @@ class _Planner:
             if i < users:
                 self._user("enterprise" if i == 0 else f"enterprise{i + 1:02d}", key, Role.ENTERPRISE_USER,
                            f"{brand} 企业用户")
-        # Rights cluster: a few enterprises hold many rights (Pareto), the first one a good share.
-        weights = [rng.paretovariate(1.3) for _ in range(count)]
-        if weights:
-            weights[0] = max(weights) * 1.5
-        total = 0.0
-        self._owner_cum = []
-        for w in weights:
-            total += w
-            self._owner_cum.append(total)
+        # Who holds how many rights: larger firms more, manufacturers and labs most of the patents,
+        # software and media firms most of the copyrights; the first enterprise (the demo login) is
+        # among the bigger holders.
+        size_factor = {"micro": 1.0, "small": 2.5, "medium": 6.0, "large": 15.0}
+        orgs = {o.key: o for o in self.orgs}
+        base = [size_factor[orgs[f"ent{i + 1:04d}"].size_class] * rng.lognormvariate(0, 0.8) for i in range(count)]
+        for pool, factors in OWNER_INDUSTRY_FACTORS.items():
+            weights = [b * factors[e.industry] for b, e in zip(base, self.enterprises, strict=True)]
+            weights[0] = sorted(weights)[-min(10, len(weights))]
+            self._owner_cum[pool] = list(itertools.accumulate(weights))
 
     def associations_(self, count: int) -> None:
         for i in range(count):
@@ -333,13 +340,13 @@ class _Planner:
                                        address=f"广东省{city}{district}", industry="C",
                                        brand=rng.choice(words.BRAND_FIRST) + rng.choice(words.BRAND_SECOND)))
 
-    def _enterprise(self) -> _Party:
-        return self.rng.choices(self.enterprises, cum_weights=self._owner_cum)[0]
+    def _enterprise(self, pool: str = "other") -> _Party:
+        return self.rng.choices(self.enterprises, cum_weights=self._owner_cum[pool])[0]
 
-    def _owners(self, person_share: float = 0.0) -> list[_Party]:
+    def _owners(self, pool: str = "other", person_share: float = 0.0) -> list[_Party]:
         if self.persons and self.rng.random() < person_share:
             return [self.rng.choice(self.persons)]
-        first = self._enterprise()
+        first = self._enterprise(pool)
         if len(self.enterprises) > 1 and self.rng.random() < 0.05:  # co-owned
             while (second := self.rng.choice(self.enterprises)) is first:
                 pass
@@ -521,7 +528,7 @@ class _Planner:
                     scenario, paid = "normal", current
             else:
                 paid = current
-        owners = self._owners(person_share=0.015 if kind == "utility_model" else 0.005)
+        owners = self._owners("patent", person_share=0.015 if kind == "utility_model" else 0.005)
         facts_paid = paid
         if paid is not None and lapse is None and paid == day_before_anniversary(filing, k) and k >= 2:
             # The current year's annuity as a payment event (paid before its due date, or late in grace).
@@ -681,7 +688,7 @@ class _Planner:
 
     def _ic_layout(self) -> dict:
         rng, today = self.rng, self.today
-        owners = self._owners()
+        owners = self._owners("patent")
         filing = self._days_ago(120, 12 * 365, 1.2)
         completion = filing - dt.timedelta(days=rng.randint(30, 400))
         used = completion + dt.timedelta(days=rng.randint(0, (filing - completion).days)) \

@@ -1,0 +1,285 @@
+"""Life of applications and registered pledges (registry-rules §3–§5) through the API and EOD."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote
+
+import pytest
+from django.test import override_settings
+
+from ippledge.core import eod
+from ippledge.core.actors import SYSTEM
+from ippledge.registry.models import Checkpoint, Notification, Pledge
+from ippledge.rights import services as rights
+
+from .conftest import uscc
+from .registry_fixtures import PLEDGEE, PLEDGOR, application, make_patent
+
+pytestmark = pytest.mark.django_db
+OTHER = {"name": "广州合作科技有限公司", "id_type": "uscc", "id_number": uscc("91440101MA5CXXXX0"),
+         "address": "广州市天河区", "country": "CN"}
+
+
+@pytest.fixture
+def bank(api_as, make_org):
+    make_org("enterprise", name=PLEDGOR["name"], uscc=PLEDGOR["id_number"])
+    client, user = api_as("bank_officer", "bank")
+    org = user.organisation
+    org.uscc = PLEDGEE["id_number"]
+    org.save(update_fields=["uscc"])
+    return client
+
+
+@pytest.fixture
+def registrar(api_as):
+    client, _ = api_as("registrar", "ip_office")
+    return client
+
+
+def registered(bank, **over):
+    r = bank.post("/pledge-applications", application(**over))
+    assert r.data["status"] == "registered", r.data
+    return r.data["registration_no"]
+
+
+def test_change_creates_version_and_keeps_priority(bank):
+    make_patent()
+    reg = registered(bank)
+    before = bank.get(f"/pledges/{reg}").data
+    r = bank.post(f"/pledges/{reg}/changes", {"secured_debt": {"type": "流动资金贷款", "amount": "8000000.00"},
+                                              "guarantee_scope": "主债权"})
+    assert r.status_code == 200, r.data
+    assert r.data["secured_amount"] == "8000000.00"
+    assert [v["version"] for v in r.data["versions"]] == [1, 2]
+    assert r.data["priority_at"] == before["priority_at"]
+    assert [h["type"] for h in r.data["history"]] == ["registered", "changed"]
+
+
+def test_change_cannot_swap_parties_or_add_rights(bank):
+    make_patent()
+    reg = registered(bank)
+    r = bank.post(f"/pledges/{reg}/changes", {"pledgors": [OTHER]})
+    assert r.status_code == 422
+    r = bank.call("post", f"/pledges/{reg}/changes", {"rights": [{"kind": "invention", "number": "x"}]})
+    assert r.status_code == 422 or r.data["versions"][-1]["version"] == 1
+
+
+def test_pledgor_rename_needs_owner_rename_first(bank):
+    right = make_patent()
+    reg = registered(bank)
+    renamed = dict(PLEDGOR, name="深圳示范科技集团有限公司")
+    r = bank.post(f"/pledges/{reg}/changes", {"pledgors": [renamed]})
+    assert r.status_code == 422 and r.data["error"]["code"] == "owner_name_change_not_recorded"
+    rights.record_event(actor=SYSTEM, right=right, data={"type": "owner_renamed", "date": "2026-01-02",
+                                                         "new_name": renamed["name"]})
+    assert bank.post(f"/pledges/{reg}/changes", {"pledgors": [renamed]}).status_code == 200
+
+
+def test_locked_events_need_pledgee_consent(bank, registrar):
+    make_patent()
+    registered(bank)
+    path = "/ip-rights/invention/201410362077.3/events"
+    for body in ({"type": "transferred", "date": "2026-01-05", "new_owners": [OTHER]},
+                 {"type": "licensed", "date": "2026-01-05"}, {"type": "abandoned", "date": "2026-01-05"},
+                 {"type": "open_licence_declared", "date": "2026-01-05"}):
+        r = registrar.post(path, body)
+        assert r.status_code == 409 and r.data["error"]["code"] == "pledged_right_locked", body
+    r = registrar.post(path, {"type": "licensed", "date": "2026-01-05", "pledgee_consent": True})
+    assert r.status_code == 201
+
+
+def test_risk_events_notify_the_pledgee(bank, registrar):
+    make_patent()
+    registered(bank)
+    r = registrar.post("/ip-rights/invention/201410362077.3/events", {"type": "invalidation_requested",
+                                                                      "date": "2026-01-05"})
+    assert r.status_code == 201
+    notes = bank.get("/notifications").data
+    assert [n["data"]["event"] for n in notes] == ["invalidation_requested"]
+    assert Notification.objects.count() == 1
+
+
+def test_cancellation_reasons_and_notice(bank):
+    make_patent()
+    reg = registered(bank)
+    assert bank.post(f"/pledges/{reg}/cancellation", {"reason": "bored"}).status_code == 422
+    r = bank.post(f"/pledges/{reg}/cancellation", {"reason": "waived"})
+    assert r.data["status"] == "cancelled"
+    assert bank.post(f"/pledges/{reg}/cancellation", {"reason": "waived"}).data["error"]["code"] == "pledge_not_live"
+    pdf = bank.client.get(f"/registry/pledges/{reg}/notice.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_revocation_needs_two_registrars(bank, registrar, api_as):
+    make_patent()
+    reg = registered(bank)
+    first = registrar.post(f"/pledges/{reg}/revocation", {"reason": "伪造合同"})
+    assert first.status_code == 202 and first.data["status"] == "pending_confirmation"
+    again = registrar.post(f"/pledges/{reg}/revocation", {"reason": "伪造合同"})
+    assert again.status_code == 409 and again.data["error"]["code"] == "checker_must_differ"
+    second, _ = api_as("registrar", "ip_office", username="checker")
+    done = second.post(f"/pledges/{reg}/revocation", {"reason": "伪造合同"})
+    assert done.status_code == 200 and done.data["status"] == "revoked"
+    assert bank.post(f"/pledges/{reg}/revocation", {"reason": "x"}).status_code == 403
+
+
+@override_settings(ALLOW_BUSINESS_DATE=True)
+def test_objection_expires_after_30_days_unless_case_notice(bank, api_as):
+    admin, _ = api_as("admin")
+    admin.put("/admin/business-date", {"date": "2026-03-01"})
+    make_patent()
+    reg = registered(bank)
+    plain = bank.post(f"/pledges/{reg}/objections", {"statement": "金额记载有误"})
+    assert plain.status_code == 201 and plain.data["expires_on"] == "2026-03-31"
+    court = bank.post(f"/pledges/{reg}/objections", {"statement": "已起诉", "case_notice_ref": "(2026)粤03民初1号"})
+    assert court.data["expires_on"] is None
+    admin.put("/admin/business-date", {"date": "2026-03-31"})
+    eod.run(business_date=dt.date(2026, 3, 31))
+    assert len([o for o in bank.get(f"/pledges/{reg}").data["objections"] if not o["removed"]]) == 2
+    admin.put("/admin/business-date", {"date": "2026-04-01"})
+    eod.run(business_date=dt.date(2026, 4, 1))
+    open_ = [o for o in bank.get(f"/pledges/{reg}").data["objections"] if not o["removed"]]
+    assert [o["case_notice"] for o in open_] == [True]
+
+
+@override_settings(ALLOW_BUSINESS_DATE=True)
+def test_trademark_pledge_lapses_and_extension_rules(bank, api_as):
+    admin, _ = api_as("admin")
+    admin.put("/admin/business-date", {"date": "2026-03-01"})
+    rights.create_right(actor=SYSTEM, data={"kind": "trademark", "number": "12345678", "mark_text": "示范",
+                                            "owners": [PLEDGOR], "registration_date": "2020-05-01",
+                                            "nice_class": 9, "similar_groups": ["0901"]})
+    tm = [{"kind": "trademark", "number": "第12345678号"}]
+    missing = bank.post("/pledge-applications", application(rights=tm))
+    assert missing.status_code == 422 and "registration_term_end" in missing.data["error"]["fields"]
+    reg = registered(bank, rights=tm, registration_term_end="2026-06-30")
+    r = bank.post(f"/pledges/{reg}/extensions", {"registration_term_end": "2027-06-30"})
+    assert r.status_code == 422 and r.data["error"]["code"] == "guarantee_letter_required"
+    r = bank.post(f"/pledges/{reg}/extensions", {"registration_term_end": "2027-06-30", "guarantee_letter": "GL-1"})
+    assert r.status_code == 200 and r.data["registration_term_end"] == "2027-06-30"
+    admin.put("/admin/business-date", {"date": "2027-07-01"})
+    eod.run(business_date=dt.date(2027, 7, 1))
+    assert bank.get(f"/pledges/{reg}").data["status"] == "lapsed"
+    late = bank.post(f"/pledges/{reg}/extensions", {"registration_term_end": "2028-06-30", "guarantee_letter": "x"})
+    assert late.status_code == 409
+
+
+def test_second_trademark_pledge_is_allowed(bank):
+    rights.create_right(actor=SYSTEM, data={"kind": "trademark", "number": "12345678", "owners": [PLEDGOR],
+                                            "registration_date": "2020-05-01"})
+    tm = [{"kind": "trademark", "number": "12345678"}]
+    registered(bank, rights=tm, registration_term_end="2027-06-30")
+    registered(bank, rights=tm, registration_term_end="2027-06-30", contract_no="B")
+
+
+def test_copyright_pledged_again_ranks_by_registration_time(bank, anon):
+    rights.create_right(actor=SYSTEM, data={"kind": "software", "number": "2020SR0109251", "title": "示范系统",
+                                            "owners": [PLEDGOR], "completion_date": "2019-01-01",
+                                            "first_publication_date": "2019-06-01", "author_kind": "legal_person"})
+    sw = [{"kind": "software", "number": "2020sr0109251"}]
+    first = registered(bank, rights=sw)
+    second = registered(bank, rights=sw, contract_no="SECOND")
+    found = anon.get("/public/pledges?right=2020SR0109251").data["results"]
+    assert [r["registration_no"] for r in found] == [first, second]
+
+
+def test_awaiting_declaration_then_continue_or_refuse(bank):
+    make_patent(events=[{"type": "invalidation_requested", "date": "2025-01-01"}])
+    r = bank.post("/pledge-applications", application())
+    assert r.data["status"] == "awaiting_declaration"
+    assert [x["code"] for x in r.data["reasons"]] == ["invalidation_pending_declaration_required"]
+    no = r.data["application_no"]
+    done = bank.post(f"/pledge-applications/{no}/declarations", {"continue": True})
+    assert done.data["status"] == "registered"
+    assert done.data["notes"][0]["right"] == "invention:201410362077.3"
+    again = bank.post(f"/pledge-applications/{no}/declarations", {"continue": True})
+    assert again.status_code == 409
+
+
+def test_declining_the_declaration_refuses(bank):
+    make_patent(events=[{"type": "invalidation_requested", "date": "2025-01-01"}])
+    no = bank.post("/pledge-applications", application()).data["application_no"]
+    r = bank.post(f"/pledge-applications/{no}/declarations", {"continue": False})
+    assert r.data["status"] == "refused"
+
+
+@override_settings(ALLOW_BUSINESS_DATE=True)
+def test_correction_then_registration_or_abandonment(bank, api_as):
+    admin, _ = api_as("admin")
+    admin.put("/admin/business-date", {"date": "2026-03-01"})
+    make_patent()
+    r = bank.post("/pledge-applications", application(confirmations={"pledgor": True, "pledgee": False}))
+    assert r.data["status"] == "correction_required" and r.data["correction_deadline"] == "2026-03-31"
+    no = r.data["application_no"]
+    fixed = bank.post(f"/pledge-applications/{no}/corrections", {"confirmations": {"pledgor": True, "pledgee": True}})
+    assert fixed.data["status"] == "registered", fixed.data
+    make_patent(number="ZL202011472880.4", filing_date="2020-12-15", grant_date="2021-06-01")
+    other = bank.post("/pledge-applications", application(
+        rights=[{"kind": "invention", "number": "ZL202011472880.4"}], confirmations={"pledgor": True}))
+    admin.put("/admin/business-date", {"date": "2026-03-31"})
+    eod.run(business_date=dt.date(2026, 3, 31))
+    assert bank.get(f"/pledge-applications/{other.data['application_no']}").data["status"] == "correction_required"
+    admin.put("/admin/business-date", {"date": "2026-04-01"})
+    eod.run(business_date=dt.date(2026, 4, 1))
+    assert bank.get(f"/pledge-applications/{other.data['application_no']}").data["status"] == "abandoned"
+
+
+def test_withdraw_only_before_decision(bank):
+    make_patent()
+    open_app = bank.post("/pledge-applications", application(confirmations={"pledgor": True})).data
+    assert bank.post(f"/pledge-applications/{open_app['application_no']}/withdraw").data["status"] == "withdrawn"
+    make_patent(number="ZL202011472880.4", filing_date="2020-12-15", grant_date="2021-06-01")
+    done = bank.post("/pledge-applications", application(rights=[{"kind": "invention", "number": "ZL202011472880.4"}]))
+    r = bank.post(f"/pledge-applications/{done.data['application_no']}/withdraw")
+    assert r.status_code == 409 and r.data["error"]["code"] == "not_withdrawable"
+
+
+def test_point_in_time_search(bank, anon):
+    make_patent()
+    reg = registered(bank)
+    pledge = Pledge.objects.get(registration_no=reg)
+    before = quote((pledge.registered_at - dt.timedelta(seconds=1)).isoformat())
+    assert anon.get(f"/public/pledges?right=2014103620773&as_of={before}").data["results"] == []
+    bank.post(f"/pledges/{reg}/cancellation", {"reason": "repaid"})
+    at_registration = quote(pledge.registered_at.isoformat())
+    r = anon.get(f"/public/pledges?right=2014103620773&as_of={at_registration}").data
+    assert [x["status"] for x in r["results"]] == ["registered"]
+    assert anon.get("/public/pledges?right=2014103620773").data["results"][0]["status"] == "cancelled"
+
+
+def test_name_search_exact_close_and_individuals(bank, anon):
+    person = {"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X", "address": "北京市",
+              "country": "CN"}
+    make_patent(owners=[person])
+    registered(bank, pledgors=[person])
+    exact = anon.get("/public/pledges?party=示范商业银行股份有限公司").data["results"]
+    assert len(exact) == 1 and "close_match" not in exact[0]
+    assert anon.get("/public/pledges?party=示范商业银行").data["results"] == []
+    close = anon.get("/public/pledges?party=示范商业银行&close=true").data["results"]
+    assert len(close) == 1 and close[0]["close_match"] is True
+    assert anon.get("/public/pledges?party=张三").data["results"] == []
+    by_id = anon.get("/public/pledges?party_id=11010519491231002X").data["results"]
+    assert by_id[0]["pledgors"][0]["id_number"] == "110105********002X"
+
+
+def test_checkpoint_signed_and_published(bank, anon):
+    from ippledge.registry import signing
+
+    make_patent()
+    registered(bank)
+    eod.run(business_date=dt.date.today() - dt.timedelta(days=1))
+    data = anon.get("/public/registry/checkpoints").data
+    cp = data["checkpoints"][0]
+    assert cp["seq"] == Checkpoint.objects.get().seq and cp["seq"] >= 3
+    message = signing.checkpoint_message(cp["date"], cp["seq"], cp["head"])
+    assert signing.verify_signature(data["public_key"], message, cp["signature"])
+    assert not signing.verify_signature(data["public_key"], message.replace("|3|", "|4|") + "x", cp["signature"])
+
+
+def test_registration_time_statistics(bank):
+    make_patent()
+    registered(bank)
+    rows = bank.get("/registry/stats/registration-time").data["rows"]
+    assert rows[0]["kind"] == "invention" and rows[0]["applications"] == 1
+    assert rows[0]["max_seconds"] < 5
