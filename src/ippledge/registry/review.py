@@ -92,8 +92,8 @@ def _carry_out(proposal: ReviewProposal, *, checker) -> None:
 @transaction.atomic
 def revoke_by_registration(*, actor, registration_no: str, reason: str) -> tuple[str, ReviewProposal]:
     """API form of revocation: the first registrar proposes, a second one's identical call confirms."""
-    pledge = services.get_pledge(registration_no)
     services._require_registrar(actor)
+    pledge = services.get_pledge(registration_no)
     if pledge.application is None:
         raise Conflict(_("Imported records are revoked at their registry of record."), code="not_revocable")
     pending = pledge.application.proposals.filter(action=ReviewProposal.Action.REVOKE, decided_at__isnull=True).first()
