@@ -307,11 +307,12 @@ def file_application(*, actor, data: dict, idempotency_key: str = "") -> PledgeA
 
 def get_application(*, actor, application_no: str, for_update: bool = False) -> PledgeApplication:
     _require_user(actor)
-    qs = PledgeApplication.objects.restrict(actor, "view").filter(application_no=application_no)
-    app = (qs.select_for_update() if for_update else qs).first()
-    if app is None:
+    pk = PledgeApplication.objects.restrict(actor, "view").filter(application_no=application_no) \
+        .values_list("pk", flat=True).first()
+    if pk is None:
         raise NotFound(_("No such pledge application."), code="application_not_found")
-    return app
+    # Lock by primary key: the visibility filter joins parties, which PostgreSQL cannot lock through.
+    return (PledgeApplication.objects.select_for_update() if for_update else PledgeApplication.objects).get(pk=pk)
 
 
 def _require_party_or_registrar(actor, app: PledgeApplication) -> None:

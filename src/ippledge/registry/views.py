@@ -104,7 +104,7 @@ def certificate_pdf_view(request, certificate_no: str):
 
 @login_required
 def my_applications(request):
-    apps = PledgeApplication.objects.restrict(request.user, "view").order_by("-filed_at")[:200]
+    apps = PledgeApplication.objects.restrict(request.user, "view").distinct().order_by("-filed_at")[:200]
     return render(request, "registry/applications.html", {"apps": apps, "statuses": STATUS_LABELS,
                                                           "can_file": _can_file(request.user)})
 
