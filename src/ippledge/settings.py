@@ -83,7 +83,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ippledge.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "ippledge.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -118,7 +118,8 @@ TEMPLATES = [
 
 def _database() -> dict:
     url = env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'ippledge.sqlite3'}"
-    config = dj_database_url.parse(url, conn_max_age=0 if url.startswith("sqlite") else 60)
+    # Persistent connections: a new SQLite connection re-runs its PRAGMAs, a new PostgreSQL one a handshake.
+    config = dj_database_url.parse(url, conn_max_age=300, conn_health_checks=True)
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL + IMMEDIATE transactions: readers never block the writer and two writers never
         # deadlock on lock upgrade; a busy timeout turns contention into waiting, not errors.
