@@ -68,7 +68,7 @@ def free_port() -> int:
 
 def start_process(args: list[str], port: int, env: dict | None = None) -> subprocess.Popen:
     proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -82,3 +82,17 @@ def start_process(args: list[str], port: int, env: dict | None = None) -> subpro
 
 def python() -> str:
     return sys.executable
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Stop a server and any workers it forked (they share its process group)."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)

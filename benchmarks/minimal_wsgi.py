@@ -83,7 +83,27 @@ def make_app(store: Store):
     return app
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Same server set-up as ``ippledge serve``: waitress, 8 threads, optionally prefork workers."""
+    import os
+    import socket
+
     from waitress import serve
 
-    serve(make_app(Store(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), threads=8, ident="minimal")
+    url, port, workers = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    if workers <= 1:
+        serve(make_app(Store(url)), host="127.0.0.1", port=port, threads=8, ident="minimal")
+        return
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(1024)
+    for _ in range(workers):
+        if os.fork() == 0:
+            serve(make_app(Store(url)), sockets=[sock], threads=8, ident="minimal")
+            os._exit(0)
+    os.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import http.client
 import json
+import os
 import random
 import sys
 import threading
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import cleanup, free_port, percentiles, prepare, python, start_process  # noqa: E402
+from _common import cleanup, free_port, percentiles, prepare, python, start_process, stop_process  # noqa: E402
 
 WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -202,10 +203,12 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=1000)
     parser.add_argument("--sustain-seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="server processes, for our API and the baseline")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     info = prepare(args.database_url)
-    result = {"benchmark": "registry", "engine": info["engine"], "python": sys.version.split()[0]}
+    result = {"benchmark": "registry", "engine": info["engine"], "python": sys.version.split()[0],
+              "workers": args.workers, "clients": args.clients, "cpus": os.cpu_count()}
     try:
         result["build"] = build(args.rights, args.pledges)
         result["filing"] = filings(args.filings, first_free=args.pledges)
@@ -219,10 +222,10 @@ def main() -> None:
 
         connections.close_all()
         api_port, min_port = free_port(), free_port()
-        api = start_process([python(), "-m", "ippledge.cli", "serve", "--port", str(api_port), "--threads", "8"],
-                            api_port)
+        api = start_process([python(), "-m", "ippledge.cli", "serve", "--port", str(api_port), "--threads", "8",
+                             "--workers", str(args.workers)], api_port)
         minimal = start_process([python(), str(Path(__file__).parent / "minimal_wsgi.py"), info["url"],
-                                 str(min_port)], min_port)
+                                 str(min_port), str(args.workers)], min_port)
         try:
             api_right = lambda v: f"/api/v1/public/pledges?right={v}"  # noqa: E731
             api_party = lambda v: f"/api/v1/public/pledges?party={v}"  # noqa: E731
@@ -259,8 +262,8 @@ def main() -> None:
                                                        result["ratios"]["api_over_minimal_p50_by_party"]) <= 3,
                                  "sustained>=500/s": s["sustained"]["api"]["per_s"] >= 500}
         finally:
-            api.terminate()
-            minimal.terminate()
+            stop_process(api)
+            stop_process(minimal)
     finally:
         cleanup(info)
     print(json.dumps(result, ensure_ascii=False, indent=2))

@@ -114,11 +114,12 @@ def _mount_routers() -> None:
     from ippledge.rights.api import public_router as rights_public_router
     from ippledge.rights.api import router as rights_router
 
+    # Public routes first: Django tries URL patterns in order, and anonymous search is the hot path.
+    api.add_router("/public", registry_public_router)
+    api.add_router("/public/ip-rights", rights_public_router)
     api.add_router("", core_router)
     api.add_router("/ip-rights", rights_router)
-    api.add_router("/public/ip-rights", rights_public_router)
     api.add_router("", registry_router)
-    api.add_router("/public", registry_public_router)
 
 
 _mount_routers()

@@ -115,7 +115,11 @@ def search(criteria: Criteria) -> list[dict]:
         joins.append("JOIN registry_pledgeparty pi ON pi.pledge_id = p.id")
         where.append("pi.id_number = %s")
         params.append(_party_id(criteria.party_id))
-    if criteria.party:
+    if criteria.party and not criteria.close:
+        joins.append("JOIN registry_pledgeparty pn ON pn.pledge_id = p.id")
+        where.append("pn.name_normalised = %s AND pn.id_type NOT IN (%s, %s, %s)")
+        params += [identifiers.normalise_name(criteria.party), *sorted(PERSONAL_ID_TYPES)]
+    elif criteria.party:
         exact, close_ids = _name_matches(criteria)
         ids = exact | close_ids
         if not ids:
@@ -134,6 +138,17 @@ def search(criteria: Criteria) -> list[dict]:
 
 
 def _number_forms(number: str) -> list[tuple[str, str]]:
+    """Every (kind, normalised number) the text can denote.  An unmistakable patent number (new
+    13-character form, a dot or a ZL/CN prefix) denotes one kind only; a bare 9-digit string may be an
+    old patent number or a trademark number, so it is tried as every kind."""
+    compact = "".join(number.split()).upper()
+    if len(compact) == 13 or "." in compact or compact[:2] in ("ZL", "CN"):
+        try:
+            parsed = identifiers.parse_patent_number(number)
+        except DomainError:
+            pass
+        else:
+            return [(parsed.kind, parsed.normalised)]
     pairs = []
     for kind in RightKind.values:
         try:
