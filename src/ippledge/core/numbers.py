@@ -3,17 +3,32 @@ unique, gap-free among committed rows and never reused."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
 from .models import NumberSeries
 
 
-def next_value(series: str) -> int:
-    with transaction.atomic():
-        row, _ = NumberSeries.objects.select_for_update().get_or_create(name=series)
-        value = row.next_value
-        NumberSeries.objects.filter(pk=row.pk).update(next_value=value + 1)
-    return value
+def next_value(series: str, count: int = 1) -> int:
+    """Reserve ``count`` consecutive values and return the first.
+
+    One ``UPDATE … RETURNING`` takes the row lock and the value together (SQLite ≥ 3.35 and
+    PostgreSQL); a series' first use creates its row.
+    """
+    table = NumberSeries._meta.db_table
+    # A single UPDATE is atomic on its own; the surrounding transaction holds the row lock to commit.
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET next_value = next_value + %s WHERE name = %s RETURNING next_value",
+                           [count, series])
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0] - count
+        try:
+            with transaction.atomic():
+                NumberSeries.objects.create(name=series, next_value=1 + count)
+            return 1
+        except IntegrityError:  # created concurrently: take the ordinary path
+            return next_value(series, count)
 
 
 def next_number(series: str, prefix: str, width: int = 6) -> str:

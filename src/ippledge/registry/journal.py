@@ -7,6 +7,8 @@ written strictly one after another even across processes; ``verify`` recomputes 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 from dataclasses import dataclass
@@ -36,14 +38,61 @@ def _body(seq: int, at, kind: str, ref: str, payload: dict) -> dict:
             "payload": json.loads(canonical(payload))}
 
 
-def append(*, kind: str, ref: str, payload: dict) -> JournalEntry:
-    """Append inside the caller's transaction (the registration and its journal entry commit together)."""
-    seq = numbers.next_value(SERIES)
-    prev = JournalEntry.objects.filter(seq=seq - 1).values_list("hash", flat=True).first() or GENESIS
+_buffer: contextvars.ContextVar[list | None] = contextvars.ContextVar("journal_buffer", default=None)
+
+
+def append(*, kind: str, ref: str, payload: dict) -> None:
+    """Append inside the caller's transaction (the registration and its journal entry commit together).
+
+    Inside ``buffered()`` entries are collected and written together when the block ends."""
+    pending = _buffer.get()
+    if pending is not None:
+        pending.append((kind, ref, payload))
+    else:
+        _write([(kind, ref, payload)])
+
+
+@contextlib.contextmanager
+def buffered():
+    """Collect the journal entries of one business action and write them in one go (one lock, one
+    insert) at the end of the block, which must run inside the action's transaction."""
+    if _buffer.get() is not None:  # nested: the outer block writes
+        yield
+        return
+    token = _buffer.set([])
+    try:
+        yield
+        entries = _buffer.get()
+    finally:
+        _buffer.reset(token)
+    if entries:
+        _write(entries)
+
+
+def mark() -> int:
+    """Position in the current buffer, to drop entries of a rolled-back savepoint with ``drop_after``."""
+    pending = _buffer.get()
+    return len(pending) if pending is not None else -1
+
+
+def drop_after(position: int) -> None:
+    pending = _buffer.get()
+    if pending is not None and position >= 0:
+        del pending[position:]
+
+
+def _write(entries: list[tuple[str, str, dict]]) -> None:
+    first = numbers.next_value(SERIES, len(entries))
+    prev = JournalEntry.objects.filter(seq=first - 1).values_list("hash", flat=True).first() or GENESIS
     at = timezone.now()
-    body = _body(seq, at, kind, ref, payload)
-    return JournalEntry.objects.create(seq=seq, at=at, kind=kind, ref=ref, payload=body["payload"],
-                                       prev_hash=prev, hash=entry_hash(prev, body))
+    rows = []
+    for offset, (kind, ref, payload) in enumerate(entries):
+        body = _body(first + offset, at, kind, ref, payload)
+        digest = entry_hash(prev, body)
+        rows.append(JournalEntry(seq=first + offset, at=at, kind=kind, ref=ref, payload=body["payload"],
+                                 prev_hash=prev, hash=digest))
+        prev = digest
+    JournalEntry.objects.bulk_create(rows)
 
 
 @dataclass(frozen=True)

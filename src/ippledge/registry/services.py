@@ -84,20 +84,18 @@ def _digest(data: dict) -> str:
     return hashlib.sha256(journal.canonical(data).encode()).hexdigest()
 
 
-def _org_for(party: dict) -> Organisation | None:
-    if party.get("id_type") != "uscc":
-        return None
-    return Organisation.objects.filter(uscc=party["id_number"]).first()
+def _orgs_by_uscc(data: dict) -> dict[str, Organisation]:
+    """The platform organisations named as parties (by USCC), in one query."""
+    usccs = {p["id_number"] for role in ("pledgors", "pledgees", "debtor") for p in
+             (data.get(role) if isinstance(data.get(role), list) else [data.get(role)]) if p and
+             p.get("id_type") == "uscc"}
+    return {o.uscc: o for o in Organisation.objects.filter(uscc__in=usccs)} if usccs else {}
 
 
-def _party_orgs(data: dict) -> list[tuple[Organisation, str]]:
-    found = []
-    for role in ("pledgors", "pledgees"):
-        for party in data.get(role) or []:
-            org = _org_for(party)
-            if org is not None:
-                found.append((org, role[:-1]))
-    return found
+def _party_orgs(data: dict, orgs: dict[str, Organisation] | None = None) -> list[tuple[Organisation, str]]:
+    orgs = _orgs_by_uscc(data) if orgs is None else orgs
+    return [(orgs[p["id_number"]], role[:-1]) for role in ("pledgors", "pledgees") for p in data.get(role) or []
+            if p.get("id_type") == "uscc" and p["id_number"] in orgs]
 
 
 # --- examination ---------------------------------------------------------------------------------
@@ -184,19 +182,21 @@ def _rights_of(app: PledgeApplication) -> list[Right]:
     return [ar.right for ar in app.application_rights.select_related("right").prefetch_related("right__events")]
 
 
-def _examine_and_apply(app: PledgeApplication, *, actor, on: dt.date) -> Decision:
+def _examine_and_apply(app: PledgeApplication, *, actor, on: dt.date, rights: list[Right] | None = None) -> Decision:
     """Run the examination on today's snapshot, record the decision and register if it passes."""
-    rights = _rights_of(app)
+    rights = _rights_of(app) if rights is None else rights
     snaps, stored = snapshot_rights(rights, app.data, on)
     result = examination.examine(build_application(app.data, snaps, on))
     outcome, reasons = result.outcome, list(result.reasons)
     notes = _reasons_json(result.noted)
     pledge = None
     if outcome == "registered":
+        position = journal.mark()
         try:
             with transaction.atomic():
                 pledge = _register(app, rights, notes=notes, actor=actor, on=on)
         except IntegrityError:
+            journal.drop_after(position)
             # Another registration on the same patent committed first: the database refused ours.
             outcome = "refused"
             reasons = [examination.Reason("already_pledged", examination.MESSAGES["already_pledged"], right=key)
@@ -229,8 +229,10 @@ def _version_data(data: dict) -> dict:
     return {k: data.get(k) for k in keys}
 
 
-def _index_parties(pledge: Pledge, data: dict) -> None:
-    PledgeParty.objects.filter(pledge=pledge).delete()
+def _index_parties(pledge: Pledge, data: dict, *, new: bool = False) -> None:
+    if not new:
+        PledgeParty.objects.filter(pledge=pledge).delete()
+    orgs = _orgs_by_uscc(data)
     rows = []
     debtor = data.get("debtor") or (data["pledgors"][0] if data.get("pledgors") else None)
     for role, parties in (("pledgor", data["pledgors"]), ("pledgee", data["pledgees"]),
@@ -238,7 +240,8 @@ def _index_parties(pledge: Pledge, data: dict) -> None:
         for p in parties:
             rows.append(PledgeParty(pledge=pledge, role=role, name=p["name"],
                                     name_normalised=identifiers.normalise_name(p["name"]),
-                                    id_type=p["id_type"], id_number=p["id_number"], org=_org_for(p)))
+                                    id_type=p["id_type"], id_number=p["id_number"],
+                                    org=orgs.get(p["id_number"]) if p["id_type"] == "uscc" else None))
     PledgeParty.objects.bulk_create(rows)
 
 
@@ -254,7 +257,7 @@ def _register(app: PledgeApplication, rights: list[Right], *, notes: list[dict],
         PledgeRight(pledge=pledge, right=r, live=True, exclusive=r.kind in rules.PATENT_KINDS) for r in rights])
     PledgeVersion.objects.create(pledge=pledge, version=1, at=now, data=_version_data(app.data),
                                  reason="registration", actor=_user(actor))
-    _index_parties(pledge, app.data)
+    _index_parties(pledge, app.data, new=True)
     _history(pledge, "registered", actor=actor, on=on, data={"application_no": app.application_no, "notes": notes})
     return pledge
 
@@ -271,6 +274,11 @@ def _history(pledge: Pledge, kind: str, *, actor, on: dt.date, data: dict | None
 
 @transaction.atomic
 def file_application(*, actor, data: dict, idempotency_key: str = "") -> PledgeApplication:
+    with journal.buffered():
+        return _file_application(actor=actor, data=data, idempotency_key=idempotency_key)
+
+
+def _file_application(*, actor, data: dict, idempotency_key: str) -> PledgeApplication:
     _require_filer(actor)
     key = (idempotency_key or "").strip()[:100]
     request_hash = _digest(data)
@@ -299,7 +307,7 @@ def file_application(*, actor, data: dict, idempotency_key: str = "") -> PledgeA
                                           for o, role in _party_orgs(cleaned)])
     journal.append(kind="application.filed", ref=app.application_no,
                    payload={"regime": regime, "rights": cleaned["rights"], "filing_date": on})
-    decision = _examine_and_apply(app, actor=actor, on=on)
+    decision = _examine_and_apply(app, actor=actor, on=on, rights=rights)
     audit.record(actor=actor, action="pledge_application.file", obj=app, object_repr=app.application_no,
                  after={"status": app.status, "reasons": [r["code"] for r in decision.reasons]})
     return app
