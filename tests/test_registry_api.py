@@ -108,3 +108,23 @@ def test_invalid_party_id_in_search_is_422(anon):
     assert r.status_code == 422 and r.data["error"]["code"] == "invalid_uscc"
     r = anon.get("/public/pledges?party_id=110105194912310021")
     assert r.status_code == 422 and r.data["error"]["code"] == "invalid_resident_id"
+
+
+def test_cli_registry_verify(bank):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    from ippledge.core import eod
+    from ippledge.core.business_date import today
+
+    make_patent()
+    bank.post("/pledge-applications", application())
+    eod.run(business_date=today())
+    out = io.StringIO()
+    call_command("registry_verify", stdout=out)
+    assert out.getvalue().strip().endswith("OK")
+    entry = JournalEntry.objects.get(seq=1)
+    JournalEntry.objects.filter(pk=entry.pk).update(ref="forged")
+    with pytest.raises(CommandError):
+        call_command("registry_verify", "--json", stdout=io.StringIO())

@@ -110,6 +110,7 @@ class DemoSummary:
     rights: int = 0
     events: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    pledges: int = 0
     seconds: float = 0.0
 
 
@@ -831,8 +832,51 @@ def write(demo: DemoPlan, *, progress: ProgressFn | None = None) -> DemoSummary:
                 report("rights", i, total)
         summary.rights = total
         summary.by_kind = dict(sorted(kinds.items()))
+        summary.pledges = _pledges(demo, ids, report)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
+    """Register pledges on about one in fifty of the in-force patents, through the registry's own
+    filing service as the first bank's loan officer, so the public register has records to show."""
+    import random as _random
+
+    from ippledge.core.models import Organisation, User
+    from ippledge.registry import services as registry
+    from ippledge.rights import rules
+    from ippledge.rights import services as rights_services
+    from ippledge.rights.models import Right
+
+    bank_spec = next(o for o in demo.organisations if o.kind == "bank" and not o.parent)
+    bank = Organisation.objects.get(pk=ids[bank_spec.key])
+    officer = User.objects.filter(organisation=bank, roles__role="bank_officer").order_by("pk").first()
+    if officer is None:
+        return 0
+    rng = _random.Random(demo.seed * 7919)
+    candidates = [r for r in Right.objects.filter(kind__in=rules.PATENT_KINDS).prefetch_related("events")
+                  .order_by("pk") if len(r.owners) == 1 and r.owners[0]["id_type"] == "uscc"]
+    chosen = [r for r in candidates if rng.random() < 0.02]
+    count = 0
+    for i, right in enumerate(chosen, start=1):
+        state = rights_services.state_of(right, demo.today)
+        if state.legal_state != "in_force" or state.flags or not state.term_end:
+            continue
+        owner = state.owners[0]
+        due = min(state.term_end, demo.today + dt.timedelta(days=365 + rng.randrange(0, 730)))
+        registry.file_application(actor=officer, data={
+            "pledgors": [{"name": owner.name, "id_type": owner.id_type, "id_number": owner.id_number,
+                          "address": owner.address or "广东省", "country": "CN"}],
+            "pledgees": [{"name": bank.name, "id_type": "uscc", "id_number": bank.uscc, "address": "广东省深圳市"}],
+            "rights": [{"kind": right.kind, "number": right.number}],
+            "secured_debt": {"type": "流动资金贷款", "amount": f"{rng.randrange(50, 3000) * 10000}.00",
+                             "currency": "CNY"},
+            "debt_due_date": due.isoformat(), "guarantee_scope": "主债权及利息、违约金、损害赔偿金和实现质权的费用",
+            "contract_no": f"示范质字{demo.today.year}第{i:04d}号",
+            "confirmations": {"pledgor": True, "pledgee": True}})
+        count += 1
+        report("pledges", i, len(chosen))
+    return count
 
 
 def load_demo(*, seed: int = 2026, today: dt.date, enterprises: int = 1000, rights: int = 5000,

@@ -10,7 +10,8 @@ from ippledge.core.errors import DomainError
 from ippledge.core.serving import serve
 from ippledge.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded, load_demo
 
-STAGES = {"organisations": "organisations", "users": "users", "rights": "IP rights and legal events"}
+STAGES = {"organisations": "organisations", "users": "users", "rights": "IP rights and legal events",
+          "pledges": "registered pledges"}
 
 
 class Command(BaseCommand):
@@ -53,7 +54,8 @@ class Command(BaseCommand):
                     raise CommandError(f"{exc.code}: {exc}") from exc
             kinds = ", ".join(f"{kind} {n}" for kind, n in summary.by_kind.items())
             console.print(f"Loaded {summary.organisations} organisations, {summary.users} users, "
-                          f"{summary.rights} IP rights ({kinds}) and {summary.events} legal events "
+                          f"{summary.rights} IP rights ({kinds}), {summary.events} legal events and "
+                          f"{summary.pledges} registered pledges "
                           f"in {summary.seconds:.1f} s.")
         table = Table("username", "password", "role", "who", title="Demo logins")
         for username, role, description in DEMO_LOGINS:
