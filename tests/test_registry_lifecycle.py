@@ -283,3 +283,86 @@ def test_registration_time_statistics(bank):
     rows = bank.get("/registry/stats/registration-time").data["rows"]
     assert rows[0]["kind"] == "invention" and rows[0]["applications"] == 1
     assert rows[0]["max_seconds"] < 5
+
+
+def test_disclosure_only_records_are_labelled(bank, anon):
+    rights.create_right(actor=SYSTEM, data={"kind": "ic_layout", "number": "BS.20500123.4", "title": "示范芯片布图",
+                                            "owners": [PLEDGOR], "filing_date": "2020-01-01",
+                                            "completion_date": "2019-06-01"})
+    reg = registered(bank, rights=[{"kind": "ic_layout", "number": "BS.20500123.4"}])
+    record = anon.get(f"/public/pledges/{reg}").data
+    assert record["disclosure_only"] is True and record["regime"] == "disclosure"
+    page = anon.client.get(f"/registry/pledges/{reg}/").content.decode()
+    assert "data-testid=\"record\"" in page and "alert" in page
+
+
+def test_mixed_regimes_are_refused_as_malformed(bank):
+    make_patent()
+    rights.create_right(actor=SYSTEM, data={"kind": "trademark", "number": "12345678", "owners": [PLEDGOR],
+                                            "registration_date": "2020-05-01"})
+    r = bank.post("/pledge-applications", application(rights=[{"kind": "invention", "number": "ZL201410362077.3"},
+                                                              {"kind": "trademark", "number": "12345678"}]))
+    assert r.status_code == 422 and r.data["error"]["code"] == "mixed_regimes"
+
+
+def test_similar_marks_must_be_pledged_together(bank):
+    for number in ("12345678", "12345679"):
+        rights.create_right(actor=SYSTEM, data={"kind": "trademark", "number": number, "owners": [PLEDGOR],
+                                                "registration_date": "2020-05-01", "nice_class": 9,
+                                                "similar_groups": ["0901"]})
+    one = bank.post("/pledge-applications", application(rights=[{"kind": "trademark", "number": "12345678"}],
+                                                        registration_term_end="2027-06-30"))
+    assert one.data["status"] == "correction_required"
+    assert one.data["reasons"][0]["code"] == "similar_marks_not_included"
+    assert "12345679" in one.data["reasons"][0]["message"]
+    both = bank.post("/pledge-applications", application(
+        rights=[{"kind": "trademark", "number": "12345678"}, {"kind": "trademark", "number": "12345679"}],
+        registration_term_end="2027-06-30", contract_no="BOTH"))
+    assert both.data["status"] == "registered"
+
+
+def test_co_owned_patent_needs_every_co_owners_consent(bank):
+    make_patent(owners=[PLEDGOR, OTHER])
+    refused = bank.post("/pledge-applications", application())
+    assert refused.data["status"] == "refused"
+    assert [r["code"] for r in refused.data["reasons"]] == ["co_owner_consent_missing"]
+    consent = [{"right": {"kind": "invention", "number": "2014103620773"}, "owner_id_number": OTHER["id_number"]}]
+    assert bank.post("/pledge-applications", application(co_owner_consents=consent,
+                                                          contract_no="C2")).data["status"] == "registered"
+
+
+def test_webhook_receives_signed_notification(bank, registrar, api_as):
+    import hashlib
+    import hmac
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from ippledge.registry import notify
+
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers["X-Ippledge-Signature"], body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    try:
+        hook = bank.post("/webhooks", {"url": f"http://127.0.0.1:{server.server_port}/hook"})
+        assert hook.status_code == 201
+        make_patent()
+        registered(bank)
+        registrar.post("/ip-rights/invention/201410362077.3/events", {"type": "preserved", "date": "2026-01-05"})
+        assert notify.deliver() == 1
+    finally:
+        server.server_close()
+    signature, body = received[0]
+    expected = "sha256=" + hmac.new(hook.data["secret"].encode(), body, hashlib.sha256).hexdigest()
+    assert signature == expected and json.loads(body)["data"]["event"] == "preserved"
