@@ -19,7 +19,7 @@ the service sets, not outcomes of an examination.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -196,7 +196,7 @@ class Application:
     confirm_pledgor: bool = False
     confirm_pledgee: bool = False
     licence_contracts: frozenset[tuple[str, str]] = frozenset()  # (kind, number) with contract provided
-    filing_date: date = field(default_factory=date.today)  # informational; examine does not read it
+    filing_date: date | None = None  # informational: the snapshot already reflects the filing date
 
 
 @dataclass(frozen=True)
