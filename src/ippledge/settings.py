@@ -156,7 +156,8 @@ LANGUAGES = [("zh-hans", "中文"), ("en", "English")]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
-TIME_ZONE = "UTC"
+# Stored in UTC (USE_TZ); shown on the Beijing clock, the platform's legal and business time.
+TIME_ZONE = "Asia/Shanghai"
 BUSINESS_TIME_ZONE = "Asia/Shanghai"
 
 STATIC_URL = "/static/"

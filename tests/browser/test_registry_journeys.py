@@ -3,6 +3,7 @@ the pledge registered, the public searches and verifies a certificate, two regis
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -11,6 +12,7 @@ import pytest
 from django.utils import translation
 from playwright.sync_api import Page, expect
 
+from ippledge.core import business_date
 from ippledge.registry import services as registry
 from ippledge.registry.labels import STATUS_LABELS
 from ippledge.registry.models import Pledge
@@ -23,6 +25,11 @@ pytestmark = pytest.mark.browser
 
 NUMBER = "ZL201410362077.3"
 REGISTERED_WITHIN_S = 1.0  # the issue's promise: filed in the browser, registered in under a second
+
+
+def debt_due() -> str:
+    """A year ahead: due after filing, and well inside the patent's term (ends 2034)."""
+    return (business_date.today() + dt.timedelta(days=365)).isoformat()
 
 
 def zh(text) -> str:
@@ -66,7 +73,7 @@ def assert_pdf(page: Page, href: str | None) -> None:
 
 def file_pledge(make_user, **over):
     bank = make_user("bank_officer", "bank")
-    return registry.file_application(actor=bank, data=application(**over))
+    return registry.file_application(actor=bank, data=application(debt_due_date=debt_due(), **over))
 
 
 def test_bank_officer_files_a_pledge_and_sees_it_registered(page: Page, make_user, screenshot):
@@ -85,7 +92,7 @@ def test_bank_officer_files_a_pledge_and_sees_it_registered(page: Page, make_use
         expect(page.locator(f"#{prefix}_id_number")).to_have_attribute("aria-invalid", "false")
     page.locator("#rights").fill(f"invention {NUMBER}")
     page.locator("#debt_amount").fill("5000000")
-    page.locator("#debt_due_date").fill("2027-06-30")
+    page.locator("#debt_due_date").fill(debt_due())
     page.locator("#contract_no").fill("ZY-2026-001")
     # Both parties' confirmations are ticked on a fresh form.
     expect(form.locator("input[name=confirm_pledgor]")).to_be_checked()

@@ -27,9 +27,12 @@ def shell(request):
     nav = []
     for name, label, allowed in NAVIGATION:
         if allowed is None or roles & allowed:
-            url = reverse(name)
-            nav.append({"url": url, "label": label, "active": request.path == url or
-                        (url != "/" and request.path.startswith(url))})
+            nav.append({"url": reverse(name), "label": label, "active": False})
+    # Highlight the one entry whose URL is the longest prefix of the current path.
+    matches = [item for item in nav if request.path == item["url"] or
+               (item["url"] != "/" and request.path.startswith(item["url"]))]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     from . import business_date
 
     return {"nav_items": nav, "user_roles": sorted(roles), "shell_business_date": business_date.today}

@@ -247,7 +247,8 @@ def review_case(request, application_no: str):
     pending = app.proposals.filter(decided_at__isnull=True).select_related("proposed_by").first()
     return render(request, "registry/review.html", {
         "a": application_out(app), "app": app, "pending": pending, "error": error, "statuses": STATUS_LABELS,
-        "proposals": app.proposals.select_related("proposed_by", "decided_by"),
+        "proposals": app.proposals.filter(decided_at__isnull=False).select_related("proposed_by", "decided_by"),
+        "kinds": KIND_LABELS,
         "pledge": Pledge.objects.filter(application=app).first(), "actions": ReviewProposal.Action.choices},
         status=400 if error else 200)
 

@@ -24,3 +24,34 @@ def field_errors(exc, name: str) -> list[str]:
     fields = getattr(exc, "fields", None) or {}
     value = fields.get(name) or []
     return [gettext(str(m)) for m in (value if isinstance(value, list | tuple) else [value])]
+
+
+@register.filter
+def moment(value) -> str:
+    """An ISO timestamp (as the API gives it) shown in Beijing time."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@register.filter
+def right_number(right: dict) -> str:
+    """A right's number as people write it (patents with the ZL prefix)."""
+    from ippledge.core.identifiers import PATENT_KINDS, format_patent_number
+
+    kind, number = right.get("kind"), right.get("number", "")
+    return format_patent_number(number) if kind in PATENT_KINDS else number
+
+
+@register.filter
+def right_ref(ref: str) -> str:
+    """``kind:number`` as stored in reasons → the number as people write it."""
+    if not ref or ":" not in ref:
+        return ref or ""
+    kind, number = ref.split(":", 1)
+    return right_number({"kind": kind, "number": number})
