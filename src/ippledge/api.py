@@ -113,6 +113,7 @@ def _mount_routers() -> None:
     from ippledge.registry.api import router as registry_router
     from ippledge.rights.api import public_router as rights_public_router
     from ippledge.rights.api import router as rights_router
+    from ippledge.valuation.api import router as valuation_router
 
     # Public routes first: Django tries URL patterns in order, and anonymous search is the hot path.
     api.add_router("/public", registry_public_router)
@@ -120,6 +121,7 @@ def _mount_routers() -> None:
     api.add_router("", core_router)
     api.add_router("/ip-rights", rights_router)
     api.add_router("", registry_router)
+    api.add_router("", valuation_router)
 
 
 _mount_routers()

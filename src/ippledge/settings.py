@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "ippledge.core",
     "ippledge.rights",
     "ippledge.registry",
+    "ippledge.valuation",
     "ippledge.demo",
 ]
 

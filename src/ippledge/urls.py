@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("ippledge.core.urls")),
     path("rights/", include("ippledge.rights.urls")),
     path("registry/", include("ippledge.registry.urls")),
+    path("valuation/", include("ippledge.valuation.urls")),
 ]
 
 handler404 = "ippledge.core.views.page_not_found"

@@ -14,6 +14,9 @@ NAVIGATION = [
     ("registry:applications", _("Pledge applications"), {"bank_officer", "bank_reviewer", "bank_approver",
                                                          "enterprise_user", "registrar", "admin"}),
     ("registry:queue", _("Registrar queue"), {"registrar", "admin"}),
+    ("valuation:calculator", _("Valuation"), {"bank_officer", "bank_reviewer", "bank_approver", "appraiser",
+                                               "enterprise_user", "admin", "regulator_user"}),
+    ("valuation:agencies", _("Appraisal agencies"), None),
     ("registry:notifications", _("Notifications"), {"bank_officer", "bank_reviewer", "bank_approver",
                                                     "enterprise_user"}),
 ]

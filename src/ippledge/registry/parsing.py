@@ -18,6 +18,10 @@ from ippledge.core.errors import DomainError, ValidationFailed
 from ippledge.rights.models import Right
 
 ID_TYPES = ("uscc", "resident_id", "passport", "foreign_company", "other")
+
+# The valuation app (a higher layer) registers a check that a valuation reference is a final record
+# in force covering a pledged right: ``check(valuation_no, rights, on) -> bool``.
+valuation_ref_checks: list = []
 CANCELLATION_REASONS = ("repaid", "enforced", "waived", "contract_void", "other")
 
 
@@ -168,6 +172,13 @@ def clean_application(data: dict) -> tuple[dict, list[Right]]:
     agent = data.get("agent") or None
     if isinstance(agent, dict):
         agent = identifiers.clean_display_name(agent.get("name") or "")
+    valuation_ref = (data.get("valuation_ref") or "").strip().upper()[:64]
+    if valuation_ref and rights:
+        from ippledge.core import business_date
+
+        if not all(check(valuation_ref, rights, business_date.today()) for check in valuation_ref_checks):
+            errors.add("valuation_ref", _("No final valuation in force with this number covers the pledged rights."))
+            errors.setdefault("_code", "invalid_valuation_ref")
     errors.raise_if_any()
     cleaned = {
         "pledgors": pledgors, "pledgees": pledgees, "debtor": debtor or None,
@@ -181,7 +192,7 @@ def clean_application(data: dict) -> tuple[dict, list[Right]]:
         "agent": agent or "",
         "confirmations": {"pledgor": bool(confirmations.get("pledgor")),
                           "pledgee": bool(confirmations.get("pledgee"))},
-        "valuation_ref": (data.get("valuation_ref") or "")[:64],
+        "valuation_ref": valuation_ref,
     }
     return cleaned, rights
 

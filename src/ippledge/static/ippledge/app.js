@@ -37,3 +37,11 @@ document.addEventListener("input", (event) => {
   el.setAttribute("aria-invalid", ok ? "false" : "true");
   if (msg) { msg.hidden = ok || !el.value; msg.textContent = ok ? "" : msg.dataset.msg; }
 });
+// Valuation calculator: show the example inputs of the chosen method.
+document.addEventListener("change", (event) => {
+  const el = event.target;
+  if (el.id !== "method" || !el.dataset.examples) return;
+  const examples = JSON.parse(el.dataset.examples);
+  const box = document.getElementById("inputs");
+  if (box && examples[el.value]) box.value = JSON.stringify(examples[el.value], null, 2);
+});

@@ -1,0 +1,50 @@
+"""Example inputs for each method, shown in the calculator (decimal strings, lists per year)."""
+
+from django.utils.translation import gettext_lazy as _
+
+METHOD_LABELS = {
+    "income": _("Income approach (split of income)"),
+    "incremental_income": _("Incremental income (price premium and cost saving)"),
+    "excess_return": _("Excess earnings"),
+    "relief_from_royalty": _("Relief from royalty"),
+    "mpeem": _("Multi-period excess earnings (MPEEM)"),
+    "equivalent_investment_split": _("Equivalent-investment split rate"),
+    "cost": _("Cost approach"),
+    "market": _("Market approach (comparables)"),
+    "monte_carlo_income": _("Monte Carlo of the income approach"),
+    "black_scholes": _("Black–Scholes real option (information only)"),
+    "binomial": _("Binomial real option (information only)"),
+    "discount_build_up": _("Discount rate build-up"),
+}
+
+EXAMPLES = {
+    "income": {"income": ["1000000", "1100000", "1200000", "1250000", "1300000"], "split_rate": "0.25",
+               "tax_rate": "0.25", "discount_rate": "0.12"},
+    "incremental_income": {"price_before": "100", "price_after": "108", "unit_cost_before": "60",
+                           "unit_cost_after": "57", "quantity": ["50000", "55000", "60000"], "tax_rate": "0.25",
+                           "discount_rate": "0.12"},
+    "excess_return": {"total_income": ["3000000", "3200000", "3400000"], "total_assets": "20000000",
+                      "industry_return_rate": "0.08", "tax_rate": "0.25", "discount_rate": "0.12"},
+    "relief_from_royalty": {"sales": ["20000000", "22000000", "24000000", "25000000"], "royalty_rate": "0.03",
+                            "tax_rate": "0.25", "discount_rate": "0.11"},
+    "mpeem": {"ebit": ["4000000", "4400000", "4800000"], "tax_rate": "0.25",
+              "contributory_charges": ["600000", "650000", "700000"], "discount_rate": "0.13"},
+    "equivalent_investment_split": {"ip_cost": "2000000", "ip_cost_profit_rate": "0.5", "other_cost": "18000000",
+                                    "other_cost_profit_rate": "0.1", "ip_price_index_change": "0.05"},
+    "cost": {"replacement_cost": "1500000", "used_years": "3", "remaining_years": "7",
+             "functional_obsolescence_rate": "0.1", "economic_obsolescence_rate": "0"},
+    "market": {"comparables": [{"price": "2000000", "factors": ["1.05", "0.9", "1.0"]},
+                               {"price": "1800000", "factors": ["1.0", "1.1", "0.95"]},
+                               {"price": "2500000", "factors": ["0.9", "0.85", "1.0"]}]},
+    "monte_carlo_income": {"revenue": {"dist": "lognormal", "mean": "10000000", "sigma": "0.3"}, "growth": "0.05",
+                           "years": 8, "split": {"low": "0.02", "mode": "0.03", "high": "0.04"},
+                           "life": {"5": "0.3", "8": "0.7"}, "max_years": 10,
+                           "rate": {"low": "0.10", "high": "0.14"}, "hazard": "0.03", "tax_rate": "0.25",
+                           "horizon": 1, "paths": 10000, "seed": 42},
+    "black_scholes": {"S": "5000000", "K": "4000000", "r": "0.03", "sigma": "0.4", "T": "3", "q": "0.1",
+                      "option": "call"},
+    "binomial": {"S": "100", "K": "100", "u": "1.2", "d": "0.8333", "r": "0.03", "dt": "1", "steps": 3,
+                 "option": "put", "style": "american"},
+    "discount_build_up": {"risk_free": "0.025", "technology": "0.03", "market": "0.02", "funding": "0.01",
+                          "management": "0.01"},
+}

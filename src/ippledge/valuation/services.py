@@ -1,0 +1,444 @@
+"""Business actions of valuation: compute (no storage), record valuations (internal, external,
+negotiated) with lender values, revalue, sign off, manage the agency and expert rosters, record
+realised prices, and evaluate enterprises' innovation capability."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ippledge.core import audit, business_date, identifiers, numbers
+from ippledge.core.errors import (
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from ippledge.core.models import Organisation, User
+from ippledge.rights import services as rights_services
+from ippledge.rights.models import Right
+
+from .engine import MODEL_VERSION
+from .models import (
+    AppraisalAgency,
+    Basis,
+    Expert,
+    InnovationScore,
+    RealisedPrice,
+    RosterEvent,
+    RosterStatus,
+    ValuationRecord,
+    ValuationRight,
+    ValuationStatus,
+)
+
+VALUERS = {"bank_officer", "bank_reviewer", "bank_approver", "appraiser", "admin"}
+VALIDITY_MONTHS = 12
+
+
+def _fen(amount) -> int:
+    return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
+
+
+def _user(actor):
+    return actor if isinstance(actor, User) else None
+
+
+def _require(actor, roles: set[str], message: str) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated(_("Authentication is required."))
+    if not (actor.is_platform_admin or actor.role_set & roles):
+        raise PermissionDenied(message)
+
+
+# --- pure computations (no storage) --------------------------------------------------------------
+
+def compute(*, method: str, inputs: dict, options: dict | None = None) -> dict:
+    from .engine.compute import compute as engine_compute
+
+    return engine_compute(method, inputs or {}, options or {})
+
+
+def evaluate_scheme(*, scheme: str, inputs: dict) -> dict:
+    from .engine.innovation import evaluate
+
+    return evaluate(scheme, inputs or {})
+
+
+# --- valuation records ----------------------------------------------------------------------------
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    import calendar
+
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _find_rights(refs: list, errors: dict) -> list[Right]:
+    found = []
+    for i, ref in enumerate(refs or []):
+        try:
+            found.append(rights_services.find_right((ref or {}).get("kind", ""), (ref or {}).get("number", "")))
+        except DomainError:
+            errors.setdefault(f"rights[{i}]", []).append(_("No such right in the register."))
+    if not refs:
+        errors.setdefault("rights", []).append(_("Name the right or rights valued."))
+    return found
+
+
+def _remaining_legal_years(rights: list[Right], on: dt.date) -> Decimal | None:
+    """The shortest remaining legal term among the rights, in years (孰短原则 caps the income period)."""
+    ends = [rights_services.state_of(r, on).term_end for r in rights]
+    ends = [e for e in ends if e is not None]
+    if not ends:
+        return None
+    return Decimal(max((min(ends) - on).days, 0)) / Decimal("365.25")
+
+
+def _lender_values(*, kind: str, market_value: Decimal, p10: Decimal | None, p90: Decimal | None,
+                   horizon_value: Decimal | None, ltv_caps: dict | None) -> dict:
+    from .engine import lender
+    from .engine.trace import Trace
+
+    trace = Trace()
+    return lender.lender_values(market_value=market_value, p10=p10 if p10 is not None else market_value,
+                                p90=p90 if p90 is not None else market_value,
+                                horizon_quantile_value=horizon_value if horizon_value is not None else
+                                (p10 if p10 is not None else market_value),
+                                kind=kind, ltv_caps=ltv_caps, trace=trace)
+
+
+def _kind_of(rights: list[Right]) -> str:
+    if len(rights) > 1:
+        return "bundle"
+    kind = rights[0].kind
+    return kind
+
+
+@transaction.atomic
+def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = None) -> ValuationRecord:
+    _require(actor, VALUERS | {"enterprise_user"}, _("Only bank users, appraisers and enterprises record valuations."))
+    errors: dict[str, list[str]] = {}
+    rights = _find_rights(data.get("rights") or [], errors)
+    basis = data.get("basis") or Basis.INTERNAL
+    if basis not in Basis.values:
+        errors.setdefault("basis", []).append(_("Choose internal, external or negotiated."))
+    on = business_date.today()
+    valuation_date = data.get("valuation_date") or on
+    if isinstance(valuation_date, str):
+        try:
+            valuation_date = dt.date.fromisoformat(valuation_date)
+        except ValueError:
+            errors.setdefault("valuation_date", []).append(_("Enter a date as YYYY-MM-DD."))
+            valuation_date = on
+    if errors:
+        raise ValidationFailed(_("The valuation is not valid."), fields=errors)
+    record = ValuationRecord(subject="bundle" if len(rights) > 1 else "right", purpose=data.get("purpose") or "pledge",
+                             basis=basis, valuation_date=valuation_date,
+                             valid_until=_add_months(valuation_date, int(data.get("validity_months") or VALIDITY_MONTHS)),
+                             created_by=_user(actor), organisation=getattr(actor, "organisation", None),
+                             supersedes=supersedes, model_version=MODEL_VERSION)
+    result: dict = {}
+    if basis == Basis.INTERNAL:
+        method = data.get("method") or "income"
+        inputs = dict(data.get("inputs") or {})
+        remaining = _remaining_legal_years(rights, valuation_date)
+        if remaining is not None and method in ("income", "relief_from_royalty", "monte_carlo_income") \
+                and "remaining_legal_years" not in inputs and "max_years" not in inputs:
+            years = int(remaining)
+            inputs["remaining_legal_years" if method != "monte_carlo_income" else "max_years"] = str(max(years, 0))
+        result = compute(method=method, inputs=inputs, options=data.get("options") or {})
+        record.method, record.inputs, record.options = method, inputs, data.get("options") or {}
+        record.trace = result.pop("trace", [])
+        value = result.get("p50") or result.get("value") or result.get("price")
+        if value is None:
+            raise ValidationFailed(_("This method does not produce a value of the right."),
+                                   code="method_gives_no_value", fields={"method": [_("Choose a valuation method.")]})
+        record.seed = inputs.get("seed")
+        p10, p90 = result.get("p10"), result.get("p90")
+        horizon = (result.get("horizon") or {}).get("p10")
+    else:
+        try:
+            value = Decimal(str(data.get("market_value")))
+            if value <= 0:
+                raise ValueError
+        except (ArithmeticError, ValueError, TypeError):
+            raise ValidationFailed(_("Give the agreed or appraised value as a decimal string."),
+                                   fields={"market_value": [_("This field is required.")]}) from None
+        p10 = Decimal(str(data["p10"])) if data.get("p10") else None
+        p90 = Decimal(str(data["p90"])) if data.get("p90") else None
+        horizon = None
+        if basis == Basis.EXTERNAL:
+            agency = AppraisalAgency.objects.filter(pk=data.get("agency_id")).first()
+            if agency is None:
+                raise ValidationFailed(_("Name the appraisal agency."), fields={"agency_id": [_("Not found.")]})
+            if agency.status != RosterStatus.ADMITTED:
+                raise Conflict(_("This appraisal agency is not admitted to the roster."), code="agency_not_admitted")
+            if not data.get("report_no") or not data.get("appraisers"):
+                raise ValidationFailed(_("An external valuation needs the report number and the appraisers."),
+                                       fields={"report_no": [_("This field is required.")],
+                                               "appraisers": [_("This field is required.")]})
+            record.agency, record.report_no = agency, str(data["report_no"])[:64]
+            record.appraisers = [str(a)[:100] for a in data["appraisers"]][:10]
+        else:
+            rule = (data.get("agreement_rule") or "").strip()
+            if not rule:
+                raise ValidationFailed(_("Say which rule the bank and the enterprise used to agree the value."),
+                                       fields={"agreement_rule": [_("This field is required.")]})
+            record.agreement_rule = rule[:300]
+            record.status = ValuationStatus.PENDING_SIGNOFF
+    lender = _lender_values(kind=_kind_of(rights), market_value=Decimal(str(value)), p10=p10, p90=p90,
+                            horizon_value=horizon, ltv_caps=data.get("ltv_caps"))
+    record.result = {**_jsonable(result), "lender": _jsonable({k: v for k, v in lender.items() if k != "trace"})}
+    record.market_value = _fen(value)
+    record.p10 = _fen(p10) if p10 is not None else None
+    record.p90 = _fen(p90) if p90 is not None else None
+    record.liquidation_value = _fen(lender["liquidation_value"])
+    record.max_loan = _fen(lender["max_loan"])
+    record.valuation_no = numbers.next_number(f"valuation-{on.year}", f"VA{on.year}", 7)
+    record.save()
+    ValuationRight.objects.bulk_create([ValuationRight(valuation=record, right=r) for r in rights])
+    if supersedes is not None:
+        ValuationRecord.objects.filter(pk=supersedes.pk).update(status=ValuationStatus.SUPERSEDED)
+    audit.record(actor=actor, action="valuation.create", obj=record, object_repr=record.valuation_no,
+                 after={"basis": basis, "market_value": record.market_value, "rights": [r.number for r in rights]})
+    return record
+
+
+def _jsonable(value):
+    from .engine.trace import render
+
+    return render(value)
+
+
+def get_valuation(*, actor, valuation_no: str) -> ValuationRecord:
+    pk = ValuationRecord.objects.restrict(actor, "view").filter(valuation_no=valuation_no) \
+        .values_list("pk", flat=True).first()
+    if pk is None:
+        raise NotFound(_("No such valuation."), code="valuation_not_found")
+    return ValuationRecord.objects.get(pk=pk)
+
+
+@transaction.atomic
+def revalue(*, actor, valuation_no: str, data: dict) -> ValuationRecord:
+    old = get_valuation(actor=actor, valuation_no=valuation_no)
+    if old.status == ValuationStatus.SUPERSEDED:
+        raise Conflict(_("This valuation has already been revalued."), code="already_superseded")
+    merged = {"rights": [{"kind": r.kind, "number": r.number} for r in old.rights.all()], "basis": old.basis,
+              "method": old.method, "inputs": old.inputs, "options": old.options, "purpose": old.purpose, **data}
+    return create_valuation(actor=actor, data=merged, supersedes=old)
+
+
+@transaction.atomic
+def sign_off(*, actor, valuation_no: str) -> ValuationRecord:
+    """Negotiated valuations (协商估值) become final when the bank and the enterprise both sign."""
+    record = get_valuation(actor=actor, valuation_no=valuation_no)
+    if record.basis != Basis.NEGOTIATED or record.status != ValuationStatus.PENDING_SIGNOFF:
+        raise Conflict(_("This valuation is not waiting for a sign-off."), code="not_pending_signoff")
+    kind = getattr(actor.organisation, "kind", "")
+    if kind == "bank" and actor.has_role("bank_officer", "bank_reviewer", "bank_approver"):
+        record.bank_signoff = actor
+    elif kind == "enterprise" and actor.has_role("enterprise_user"):
+        owners = {h for r in record.rights.all() for h in r.holders.values_list("id_number", flat=True)}
+        if actor.organisation.uscc not in owners:
+            raise PermissionDenied(_("Only the enterprise that owns the rights signs for the enterprise."))
+        record.enterprise_signoff = actor
+    else:
+        raise PermissionDenied(_("Only the bank and the enterprise sign a negotiated valuation."))
+    if record.bank_signoff_id and record.enterprise_signoff_id:
+        record.status = ValuationStatus.FINAL
+    record.save(update_fields=["bank_signoff", "enterprise_signoff", "status"])
+    audit.record(actor=actor, action="valuation.signoff", obj=record, object_repr=record.valuation_no,
+                 after={"status": record.status})
+    return record
+
+
+def valid_reference(valuation_no: str, rights: list[Right], on: dt.date) -> bool:
+    """A pledge application's valuation reference: final, in validity, covering a pledged right."""
+    record = ValuationRecord.objects.filter(valuation_no=valuation_no, status=ValuationStatus.FINAL,
+                                            valid_until__gte=on).first()
+    return record is not None and record.valuation_rights.filter(right__in=rights).exists()
+
+
+# --- rosters ---------------------------------------------------------------------------------------
+
+ROSTER_MANAGERS = {"admin", "regulator_user"}
+
+
+def _clean_list(value) -> list[str]:
+    if isinstance(value, str):
+        value = value.replace("，", ",").split(",")
+    return sorted({str(v).strip().upper() if len(str(v).strip()) <= 4 else str(v).strip() for v in value or []
+                   if str(v).strip()})
+
+
+@transaction.atomic
+def admit_agency(*, actor, data: dict) -> AppraisalAgency:
+    _require(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
+    errors = {k: [_("This field is required.")] for k in ("name", "licence_no", "qualification")
+              if not (data.get(k) or "").strip()}
+    if errors:
+        raise ValidationFailed(_("The agency is not valid."), fields=errors)
+    if AppraisalAgency.objects.filter(licence_no=data["licence_no"].strip()).exists():
+        raise Conflict(_("An agency with this licence number is already on the roster."), code="duplicate_agency")
+    org = Organisation.objects.filter(pk=data.get("organisation_id")).first() if data.get("organisation_id") else None
+    agency = AppraisalAgency.objects.create(
+        name=identifiers.clean_display_name(data["name"]), organisation=org, licence_no=data["licence_no"].strip(),
+        qualification=data["qualification"].strip(), specialities_ipc=_clean_list(data.get("specialities_ipc")),
+        ip_kinds=_clean_list(data.get("ip_kinds")), regions=_clean_list(data.get("regions")),
+        admitted_on=business_date.today())
+    RosterEvent.objects.create(agency=agency, status=RosterStatus.ADMITTED, date=agency.admitted_on,
+                               actor=_user(actor), reason="admission")
+    audit.record(actor=actor, action="agency.admit", obj=agency, after={"licence_no": agency.licence_no})
+    return agency
+
+
+@transaction.atomic
+def set_roster_status(*, actor, agency_id: int | None = None, expert_id: int | None = None, status: str,
+                      reason: str) -> AppraisalAgency | Expert:
+    _require(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
+    if status not in RosterStatus.values:
+        raise ValidationFailed(_("Choose admitted, suspended or exited."), fields={"status": [_("Not allowed.")]})
+    if not (reason or "").strip():
+        raise ValidationFailed(_("Give the reason."), fields={"reason": [_("This field is required.")]})
+    model = AppraisalAgency if agency_id else Expert
+    member = model.objects.select_for_update().filter(pk=agency_id or expert_id).first()
+    if member is None:
+        raise NotFound(_("Not on the roster."), code="roster_member_not_found")
+    if member.status == RosterStatus.EXITED:
+        raise Conflict(_("An exited member must be admitted again as a new entry."), code="roster_exited")
+    before = member.status
+    member.status, member.status_reason = status, reason.strip()[:300]
+    member.save(update_fields=["status", "status_reason"])
+    RosterEvent.objects.create(agency=member if agency_id else None, expert=None if agency_id else member,
+                               status=status, reason=member.status_reason, date=business_date.today(),
+                               actor=_user(actor))
+    audit.record(actor=actor, action="roster.status", obj=member, before={"status": before}, after={"status": status})
+    return member
+
+
+@transaction.atomic
+def add_expert(*, actor, data: dict) -> Expert:
+    _require(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
+    if not (data.get("name") or "").strip():
+        raise ValidationFailed(_("The expert is not valid."), fields={"name": [_("This field is required.")]})
+    org = Organisation.objects.filter(pk=data.get("organisation_id")).first() if data.get("organisation_id") else None
+    expert = Expert.objects.create(name=identifiers.clean_display_name(data["name"]), organisation=org,
+                                   title=(data.get("title") or "")[:100],
+                                   fields_ipc=_clean_list(data.get("fields_ipc")),
+                                   ip_kinds=_clean_list(data.get("ip_kinds")), regions=_clean_list(data.get("regions")),
+                                   admitted_on=business_date.today())
+    RosterEvent.objects.create(expert=expert, status=RosterStatus.ADMITTED, date=expert.admitted_on,
+                               actor=_user(actor), reason="admission")
+    audit.record(actor=actor, action="expert.add", obj=expert, after={"name": expert.name})
+    return expert
+
+
+def find_experts(*, field: str = "", party_org_ids: list[int] | None = None) -> list[dict]:
+    """Admitted experts whose fields match an IPC prefix, each flagged when conflicted (same
+    organisation as a party)."""
+    field = (field or "").strip().upper()
+    conflicts = set(party_org_ids or [])
+    out = []
+    for expert in Expert.objects.filter(status=RosterStatus.ADMITTED).select_related("organisation"):
+        if field and not any(f.startswith(field) or field.startswith(f) for f in expert.fields_ipc):
+            continue
+        out.append({"expert": expert, "conflict": expert.organisation_id in conflicts})
+    return out
+
+
+@transaction.atomic
+def record_realised_price(*, actor, right: Right, price, date: dt.date, source: str) -> RealisedPrice:
+    _require(actor, {"admin", "registrar", "regulator_user", "bank_officer"},
+             _("Only registrars, regulators, banks and the operator record realised prices."))
+    row = RealisedPrice.objects.create(right=right, price=_fen(price), date=date, source=source,
+                                       recorded_by=_user(actor))
+    audit.record(actor=actor, action="realised_price.record", obj=row, after={"right": right.number, "price": row.price})
+    return row
+
+
+def agency_track_record(agency: AppraisalAgency) -> dict:
+    """Deviation of the agency's appraised values from later realised prices and from the internal model."""
+    vs_price, vs_model = [], []
+    for record in agency.valuations.prefetch_related("valuation_rights__right").all():
+        for link in record.valuation_rights.all():
+            price = RealisedPrice.objects.filter(right=link.right, date__gte=record.valuation_date).order_by("date").first()
+            if price is not None and record.market_value:
+                vs_price.append((price.price - record.market_value) / record.market_value)
+            model = ValuationRecord.objects.filter(basis=Basis.INTERNAL, valuation_rights__right=link.right,
+                                                   subject="right").order_by("-created_at").first()
+            if model is not None and record.market_value:
+                vs_model.append((record.market_value - model.market_value) / model.market_value)
+
+    def stats(values):
+        if not values:
+            return {"n": 0}
+        ordered = sorted(values)
+        mid = ordered[len(ordered) // 2] if len(ordered) % 2 else (ordered[len(ordered) // 2 - 1] +
+                                                                   ordered[len(ordered) // 2]) / 2
+        return {"n": len(values), "mean_pct": round(100 * sum(values) / len(values), 2),
+                "median_pct": round(100 * mid, 2), "mean_abs_pct": round(100 * sum(abs(v) for v in values) /
+                                                                          len(values), 2)}
+
+    return {"valuations": agency.valuations.count(), "vs_realised_price": stats(vs_price),
+            "vs_internal_model": stats(vs_model)}
+
+
+# --- innovation capability ---------------------------------------------------------------------
+
+CLASS_I_KINDS = {"invention", "ic_layout"}
+CLASS_II_KINDS = {"utility_model", "design", "software"}
+
+
+def register_facts(org: Organisation, on: dt.date) -> dict:
+    """What the register knows about a firm's IP: in-force Class I/II rights, trademarks, copyrights."""
+    counts = {"class1_ip": 0, "class2_ip": 0, "trademarks": 0, "copyrights": 0, "patents_in_force": 0}
+    if not org.uscc:
+        return counts
+    from ippledge.rights import rules
+
+    for right in Right.objects.filter(holders__id_number=org.uscc).prefetch_related("events").distinct():
+        if not rules.in_force_for_pledge(rights_services.state_of(right, on)):
+            continue
+        if right.kind in CLASS_I_KINDS:
+            counts["class1_ip"] += 1
+        elif right.kind in CLASS_II_KINDS:
+            counts["class2_ip"] += 1
+        elif right.kind == "trademark":
+            counts["trademarks"] += 1
+        elif right.kind == "copyright":
+            counts["copyrights"] += 1
+        if right.kind in ("invention", "utility_model", "design"):
+            counts["patents_in_force"] += 1
+    return counts
+
+
+@transaction.atomic
+def evaluate_enterprise(*, actor, enterprise_id: int, scheme: str, inputs: dict) -> InnovationScore:
+    _require(actor, VALUERS | {"enterprise_user", "regulator_user"}, _("Not allowed."))
+    org = Organisation.objects.filter(pk=enterprise_id, kind="enterprise").first()
+    if org is None:
+        raise NotFound(_("No such enterprise."), code="enterprise_not_found")
+    if actor.has_role("enterprise_user") and not actor.is_platform_admin and actor.organisation_id != org.pk:
+        raise PermissionDenied(_("An enterprise evaluates only itself."))
+    facts = register_facts(org, business_date.today())
+    merged = {**{k: str(v) for k, v in facts.items()}, **(inputs or {})}
+    result = evaluate_scheme(scheme=scheme, inputs=merged)
+    rendered = _jsonable(result)
+    row = InnovationScore.objects.create(enterprise=org, scheme=scheme, inputs=_jsonable(merged), result=rendered,
+                                         score=Decimal(str(result.get("score", 0))),
+                                         grade=str(result.get("grade") or "")[:8],
+                                         qualified=result.get("qualified"), computed_by=_user(actor))
+    audit.record(actor=actor, action="innovation.evaluate", obj=row, object_repr=f"{org.name} {scheme}",
+                 after={"score": str(row.score), "qualified": row.qualified})
+    return row
+
+
+def scores_for(enterprise: Organisation):
+    return InnovationScore.objects.filter(enterprise=enterprise).order_by("-computed_at")

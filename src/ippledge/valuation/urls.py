@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "valuation"
+urlpatterns = [
+    path("", views.calculator, name="calculator"),
+    path("records/", views.records, name="records"),
+    path("records/<str:valuation_no>/", views.record_detail, name="record"),
+    path("agencies/", views.agencies, name="agencies"),
+    path("agencies/<int:agency_id>/", views.agency_detail, name="agency"),
+    path("experts/", views.experts, name="experts"),
+    path("enterprises/<int:org_id>/", views.enterprise_scores, name="enterprise"),
+]
