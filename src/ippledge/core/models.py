@@ -39,6 +39,13 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def scope(cls, user, action):
+        # A user sees its own organisation and its branches; wider reads come from roles.
+        if user.organisation_id is None:
+            return False
+        return Q(pk=user.organisation_id) | Q(parent_id=user.organisation_id) if action == "view" else False
+
 
 class User(AbstractUser):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,

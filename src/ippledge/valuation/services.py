@@ -153,10 +153,16 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
                 and "remaining_legal_years" not in inputs and "max_years" not in inputs:
             years = int(remaining)
             inputs["remaining_legal_years" if method != "monte_carlo_income" else "max_years"] = str(max(years, 0))
+        from .engine.compute import INFORMATION_ONLY
+
+        if method in INFORMATION_ONLY:
+            # A lender cannot monetise the owner's flexibility in a forced sale (valuation-methods §3).
+            raise ValidationFailed(_("Real-option prices are information only and cannot be a pledge value."),
+                                   code="method_gives_no_value", fields={"method": [_("Choose a valuation method.")]})
         result = compute(method=method, inputs=inputs, options=data.get("options") or {})
         record.method, record.inputs, record.options = method, inputs, data.get("options") or {}
         record.trace = result.pop("trace", [])
-        value = result.get("p50") or result.get("value") or result.get("price")
+        value = next((result[k] for k in ("p50", "value") if result.get(k) is not None), None)
         if value is None:
             raise ValidationFailed(_("This method does not produce a value of the right."),
                                    code="method_gives_no_value", fields={"method": [_("Choose a valuation method.")]})

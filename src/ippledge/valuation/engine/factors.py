@@ -60,6 +60,19 @@ def invalid(name: str, message: str = MSG_REQUIRED, summary: str = INVALID) -> V
     return ValidationFailed(summary, code="invalid_input", fields={name: [message]})
 
 
+MAX_MAGNITUDE = Decimal("1e15")
+MAX_YEARS = 200
+MSG_RANGE = N_("Out of the allowed range.")
+
+
+def num(value: Any, name: str) -> Decimal:
+    """``dec`` plus a sanity bound (|x| ≤ 10¹⁵) so that no amount overflows the 28-digit context."""
+    parsed = dec(value, name)
+    if abs(parsed) > MAX_MAGNITUDE:
+        raise invalid(name, MSG_RANGE)
+    return parsed
+
+
 def rate6(value: Decimal) -> Decimal:
     """A rate as returned by the engine: 6 decimals, half up."""
     return Decimal(value).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
@@ -126,7 +139,7 @@ def _check_rate(r: Decimal) -> None:
 def pf(r: Any, t: int, mode: str = "exact", round_rate: int | None = None) -> Decimal:
     """Single-payment present-value factor (P/F, r, t) = 1/(1+r)^t."""
     _check_mode(mode)
-    r = rounded_rate(dec(r, "discount_rate"), round_rate)
+    r = rounded_rate(num(r, "discount_rate"), round_rate)
     _check_rate(r)
     factor = ONE / (ONE + r) ** int(t)
     if mode == "table4":
@@ -138,7 +151,7 @@ def pf(r: Any, t: int, mode: str = "exact", round_rate: int | None = None) -> De
 def pa(r: Any, n: int, mode: str = "exact", round_rate: int | None = None) -> Decimal:
     """Annuity present-value factor (P/A, r, n) = [1 − (1+r)^−n]/r (= n when r = 0)."""
     _check_mode(mode)
-    r = rounded_rate(dec(r, "discount_rate"), round_rate)
+    r = rounded_rate(num(r, "discount_rate"), round_rate)
     _check_rate(r)
     n = int(n)
     factor = Decimal(n) if r == 0 else (ONE - ONE / (ONE + r) ** n) / r
@@ -206,7 +219,7 @@ def read_number(inputs: dict, name: str, trace: Trace, en: str, zh: str, *, defa
     if not isinstance(inputs, dict):
         raise invalid("inputs", N_("Give the inputs as an object."))
     if _present(inputs, name):
-        value = dec(inputs[name], name)
+        value = num(inputs[name], name)
     elif default is not None:
         value = Decimal(default)
     else:
@@ -229,7 +242,9 @@ def read_series(inputs: dict, name: str, trace: Trace, en: str, zh: str, *, kind
         raise invalid(name)
     if not isinstance(raw, list | tuple) or not raw:
         raise invalid(name, MSG_SERIES)
-    values = [dec(v, name) for v in raw]
+    if len(raw) > MAX_YEARS:
+        raise invalid(name, MSG_RANGE)
+    values = [num(v, name) for v in raw]
     check, message = _KINDS[kind]
     if not all(check(v) for v in values):
         raise invalid(name, message)
@@ -245,7 +260,7 @@ def read_int(inputs: dict, name: str, trace: Trace, en: str, zh: str, *, default
         raise invalid(name, MSG_INTEGER)
     number = int(value)
     if number < low or (high is not None and number > high):
-        raise invalid(name, N_("Out of the allowed range."))
+        raise invalid(name, MSG_RANGE)
     trace.input(name, en, zh, number)
     return number
 
