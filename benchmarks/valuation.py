@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import numpy as np  # noqa: E402
 
 from ippledge.valuation.engine.simulation import (  # noqa: E402
+    DEFAULT_CHUNK_PATHS,
+    GPU_CHUNK_PATHS,
     Book,
     available_backends,
     value_book,
@@ -81,7 +84,7 @@ def main() -> None:
     # Warm up (imports, scipy's ndtr, thread pool) on a few patents.
     value_book(make_book(8, args.seed + 1), paths=args.paths, seed=args.seed, horizon=args.horizon)
 
-    chunk = args.chunk or max(1, (64 * 1024) // args.paths)
+    chunk = args.chunk or max(1, DEFAULT_CHUNK_PATHS // args.paths)
     workers = args.workers or os.cpu_count() or 1
     started = time.perf_counter()
     res = value_book(book, paths=args.paths, seed=args.seed, horizon=args.horizon, dtype=np.float32,
@@ -91,7 +94,8 @@ def main() -> None:
     vector = {"seconds": round(seconds, 3), "paths_per_second": round(total_paths / seconds),
               "dtype": "float32 (draws and arithmetic; means and std accumulated in float64)",
               "chunk_patents": chunk, "workers": workers,
-              "chunk_memory_mb_per_worker": round(chunk * args.paths * 4 * 40 / 2**20, 1),
+              "workspace_mb_per_worker": round(chunk * args.paths * (14 * 4 + 2) / 2**20, 2),
+              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
               "book_mean_value_cny": round(float(res["mean"].sum()), 2),
               "book_p50_sum_cny": round(float(res["p50"].sum()), 2)}
     # Reproducibility: the first patents re-valued alone, in another chunking, give the same numbers.
@@ -122,9 +126,13 @@ def main() -> None:
             if name == "jax" and backends["jax"]:
                 gpu[name] = f"not available (jax device: {backends['jax_device']})"
             continue
-        value_book(make_book(64, args.seed + 1), paths=args.paths, seed=args.seed, backend=name)  # compile
+        gpu_chunk = min(args.patents, max(1, GPU_CHUNK_PATHS // args.paths))
+        # warm-up on a book of one chunk: jax compiles for that shape once
+        value_book(make_book(gpu_chunk, args.seed + 1), paths=args.paths, seed=args.seed, horizon=args.horizon,
+                   backend=name, chunk_patents=gpu_chunk)
         started = time.perf_counter()
-        value_book(book, paths=args.paths, seed=args.seed, horizon=args.horizon, backend=name)
+        value_book(book, paths=args.paths, seed=args.seed, horizon=args.horizon, backend=name,
+                   chunk_patents=gpu_chunk)
         s = time.perf_counter() - started
         gpu[name] = {"seconds": round(s, 3), "paths_per_second": round(total_paths / s), "dtype": "float32",
                      "rng": "counter-based hash (fmix32)"}

@@ -491,7 +491,8 @@ def simulate_income(*, paths: int, seed: int | None, years: int, revenue, growth
     term; ``rng`` (a numpy Generator) overrides ``seed``; ``z_revenue`` (paths,) replaces the
     revenue shock (the bundle's Gaussian copula).
 
-    Returns numpy arrays: per path (paths,) ``revenue`` (year 1), ``growth``, ``split``, ``life``
+    Returns numpy arrays: per path (paths,) ``revenue`` (year 1), ``growth`` (the mean with yearly
+    shocks), ``split``, ``life``
     (after truncation), ``rate``, ``failure_year`` (first year without cash flow because of legal
     failure; inf if none), ``value``, ``horizon_value``, ``alive_at_horizon``; per path and year
     (paths, years) ``revenues``, ``cash_flows`` (after tax, zero once failed or beyond life),
@@ -527,10 +528,10 @@ def simulate_income(*, paths: int, seed: int | None, years: int, revenue, growth
     else:
         hvalue = value.copy()
     return {"revenue": d["revenue"], "growth": d["growth"], "split": d["split"],
-            "life": np.broadcast_to(d["life"], (paths,)).copy(),
-            "rate": d["rate"], "failure_year": np.broadcast_to(d["survived"] + 1.0, (paths,)).copy(), "value": value, "horizon_value": hvalue,
-            "alive_at_horizon": d["survived"] >= horizon, "revenues": revenues, "cash_flows": cash_flows,
-            "discount_factors": discount, "alive": alive}
+            "life": np.broadcast_to(d["life"], (paths,)).copy(), "rate": d["rate"],
+            "failure_year": np.broadcast_to(d["survived"] + 1.0, (paths,)).copy(), "value": value,
+            "horizon_value": hvalue, "alive_at_horizon": d["survived"] >= horizon, "revenues": revenues,
+            "cash_flows": cash_flows, "discount_factors": discount, "alive": alive}
 
 
 def quantiles_sorted(xs, qs=QUANTILES, xp=np):
@@ -598,10 +599,12 @@ def monte_carlo_income(inputs: dict, options: dict | None, trace: Trace) -> dict
     trace.step("mc.model", "Income approach per path", "每条路径的收益法",
                "V = Σ_{t=1..m} K·R_t·(1−T)/(1+r)^t",
                formula="R_t = R₁·(1+g)^(t−1); m = min(life, legal term, years, years before legal failure)")
-    trace.step("mc.draws", "Random draws per path", "每条路径的随机抽样",
-               "R₁ lognormal/triangular, g normal, K triangular, life discrete, r uniform, "
-               "failure geometric(p) / R₁ 对数正态或三角, g 正态, K 三角, 寿命离散, r 均匀, 失效几何(p)",
-               formula="numpy.random.default_rng(seed); 6 uniforms per path")
+    trace.step("mc.draws",
+               "Random draws per path: R₁ lognormal or triangular, g normal, K triangular, life discrete, "
+               "r uniform, years before legal failure geometric(p)",
+               "每条路径的随机抽样：R₁ 对数正态或三角分布，g 正态分布，K 三角分布，经济寿命离散分布，"
+               "r 均匀分布，法律失效前年数几何分布(p)",
+               "6 uniforms per path / 每条路径 6 个均匀随机数", formula="numpy.random.default_rng(seed)")
     sim = simulate_income(paths=spec["paths"], seed=spec["seed"], years=spec["years"],
                           revenue=spec["revenue"], growth=spec["growth"], split=spec["split"],
                           life=spec["life"], rate=spec["rate"], hazard=spec["hazard"], tax=spec["tax"],
@@ -632,6 +635,8 @@ def monte_carlo_income(inputs: dict, options: dict | None, trace: Trace) -> dict
 # A book of many rights, vectorised in chunks (numpy threads, or cupy / jax)
 # --------------------------------------------------------------------------------------------
 
+DEFAULT_CHUNK_PATHS = 80_000
+GPU_CHUNK_PATHS = 16 * 1024 * 1024
 BOOK_STATS = ("mean", "std", "p5", "p10", "p50", "p90", "horizon_mean", "horizon_p10", "horizon_p50",
               "survival")
 
@@ -672,8 +677,8 @@ def hash_uniforms(xp, seed: int, stream_ids, paths: int, dtype=np.float32):
     ids = xp.asarray(np.asarray(stream_ids, dtype=np.uint64).astype(np.uint32))[None, :, None]
     draw = xp.arange(N_DRAWS, dtype=xp.uint32)[:, None, None]
     path = xp.arange(paths, dtype=xp.uint32)[None, None, :]
-    key = _fmix32(xp, xp.uint32(seed & 0xFFFFFFFF) ^ _fmix32(xp, ids * xp.uint32(0x9E3779B9) + draw
-                                                               + xp.uint32((seed >> 32) & 0xFFFFFFFF)))
+    key = _fmix32(xp, _fmix32(xp, ids * xp.uint32(0x9E3779B9) + draw + xp.uint32((seed >> 32) & 0xFFFFFFFF))
+                  ^ xp.uint32(seed & 0xFFFFFFFF))
     bits = _fmix32(xp, (path * xp.uint32(0x27D4EB2F)) ^ key)
     return (bits >> 8).astype(dtype) * dtype(1.0 / 16777216.0)
 
@@ -918,9 +923,10 @@ def value_book(book: Book, *, paths: int, seed: int, horizon: int = 1, dtype=np.
                rng: str = "numpy") -> dict:
     """Value every right of ``book`` on ``paths`` paths each; returns per-right statistics.
 
-    numpy backend: chunks of ``chunk_patents`` rights (default keeps each float array near 256 KB,
-    cache-sized; memory ≈ 40 arrays × chunk × paths × itemsize per worker), run on ``workers``
-    threads (default: CPU count; numpy releases the GIL).  Right i draws from
+    numpy backend: chunks of ``chunk_patents`` rights (default: about ``DEFAULT_CHUNK_PATHS`` paths
+    per chunk, cache-sized), run on ``workers`` threads (default: CPU count; numpy releases the
+    GIL).  Each worker reuses one workspace of chunk × paths × (14 × itemsize + 2) bytes (float32,
+    10,000 paths, 8 rights: 4.6 MB), so memory stays bounded whatever the size of the book.  Right i draws from
     ``default_rng([seed, stream_id_i])`` (``rng="hash"``: the counter-based hash instead).
     ``backend="cupy" | "jax"`` runs the same kernel on that array library (hash uniforms, float32);
     raises ``ValueError`` if it is not available.
@@ -928,12 +934,18 @@ def value_book(book: Book, *, paths: int, seed: int, horizon: int = 1, dtype=np.
     Returns {stat: float64 array (N,)} for stat in ``BOOK_STATS`` plus ``paths``, ``seed``,
     ``dtype``, ``backend``.
     """
+    if backend not in ("numpy", "cupy", "jax"):
+        raise ValueError(f"unknown backend {backend!r}")
+    if rng not in ("numpy", "hash"):
+        raise ValueError(f"unknown rng {rng!r}")
     n = len(book)
     dtype = np.dtype(dtype).type
     out: dict[str, Any] = {k: np.empty(n, dtype=np.float64) for k in BOOK_STATS}
-    if backend == "numpy":
+    if n == 0:
+        pass
+    elif backend == "numpy":
         if chunk_patents is None:
-            chunk_patents = max(1, (64 * 1024) // max(1, paths))
+            chunk_patents = max(1, DEFAULT_CHUNK_PATHS // max(1, paths))
         workers = workers or os.cpu_count() or 1
         # Group lognormal and triangular revenues so that a chunk computes one kind only (a right's
         # draws depend on its stream id, not on its place in the book).
@@ -961,12 +973,12 @@ def value_book(book: Book, *, paths: int, seed: int, horizon: int = 1, dtype=np.
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for _ in pool.map(run, bounds):
                     pass
-    elif backend in ("cupy", "jax"):
+    else:
         if not available_backends()[backend]:
             raise ValueError(f"backend {backend!r} is not available")
         dtype = np.float32
         if chunk_patents is None:
-            chunk_patents = max(1, (16 * 1024 * 1024) // max(1, paths))
+            chunk_patents = max(1, GPU_CHUNK_PATHS // max(1, paths))
         chunk_patents = min(chunk_patents, n)
         if backend == "cupy":
             import cupy as xp
@@ -998,8 +1010,6 @@ def value_book(book: Book, *, paths: int, seed: int, horizon: int = 1, dtype=np.
                 arr = stats[k]
                 host = arr.get() if hasattr(arr, "get") else np.asarray(arr)
                 out[k][lo:hi] = host[: hi - lo]
-    else:
-        raise ValueError(f"unknown backend {backend!r}")
     out.update(paths=paths, seed=seed, dtype=np.dtype(dtype).name, backend=backend)
     return out
 
