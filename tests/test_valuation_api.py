@@ -175,3 +175,30 @@ def test_cli_value_prints_value_and_trace(tmp_path):
     call_command("value", str(spec), "--json", stdout=out)
     assert json.loads(out.getvalue())["value"] == "466284.75"
     assert ValuationRecord.objects.count() == 0
+
+
+def test_bundle_of_patent_trademark_and_software(bank):
+    from ippledge.core.actors import SYSTEM
+    from ippledge.rights import services as rights
+
+    make_patent()
+    rights.create_right(actor=SYSTEM, data={"kind": "trademark", "number": "12345678", "owners": [PLEDGOR],
+                                            "registration_date": "2020-05-01"})
+    rights.create_right(actor=SYSTEM, data={"kind": "software", "number": "2020SR0109251", "owners": [PLEDGOR],
+                                            "completion_date": "2019-01-01", "first_publication_date": "2019-06-01",
+                                            "author_kind": "legal_person"})
+    line = {"revenue": "2000000", "growth": "0.03", "years": 5, "split": "0.2", "life": 5, "rate": "0.12",
+            "hazard": "0.02", "tax_rate": "0.25"}
+    items = [{"kind": "invention", "number": "ZL201410362077.3", "product_line": "A", **line},
+             {"kind": "trademark", "number": "12345678", "product_line": "A", **line},
+             {"kind": "software", "number": "2020SR0109251", "product_line": "B", **line}]
+    r = bank.post("/valuations", {"rights": [{"kind": i["kind"], "number": i["number"]} for i in items],
+                                  "method": "bundle", "inputs": {"rights": items, "paths": 4000, "seed": 11}})
+    assert r.status_code == 201, r.data
+    v = r.data
+    assert v["subject"] == "bundle" and len(v["rights"]) == 3
+    assert 0 < float(v["max_loan"]) <= float(v["market_value"])
+    assert "hhi" in v["result"] and v["trace"]
+    again = bank.post("/valuations", {"rights": [{"kind": i["kind"], "number": i["number"]} for i in items],
+                                      "method": "bundle", "inputs": {"rights": items, "paths": 4000, "seed": 11}})
+    assert again.data["market_value"] == v["market_value"]

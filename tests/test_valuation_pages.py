@@ -71,3 +71,13 @@ def test_enterprise_page_radar(officer, make_org):
     assert r.status_code == 302
     page = officer.get(f"/valuation/enterprises/{org.pk}/").content.decode()
     assert 'data-testid="radar"' in page and 'data-testid="score"' in page
+
+
+def test_calculator_saves_a_record_for_a_right(officer):
+    make_patent()
+    inputs = {"income": ["1000000", "1000000", "1000000"], "split_rate": "0.25", "tax_rate": "0.25",
+              "discount_rate": "0.10"}
+    r = officer.post("/valuation/", {"method": "income", "inputs": json.dumps(inputs), "save": "1",
+                                     "rights": "invention ZL201410362077.3"})
+    assert r.status_code == 302 and "/valuation/records/VA" in r.url
+    assert 'data-testid="market-value"' in officer.get(r.url).content.decode()

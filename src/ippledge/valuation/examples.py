@@ -15,6 +15,7 @@ METHOD_LABELS = {
     "black_scholes": _("Black–Scholes real option (information only)"),
     "binomial": _("Binomial real option (information only)"),
     "discount_build_up": _("Discount rate build-up"),
+    "bundle": _("Bundle of rights (correlated simulation; saved as a record)"),
 }
 
 EXAMPLES = {
@@ -45,6 +46,12 @@ EXAMPLES = {
                       "option": "call"},
     "binomial": {"S": "100", "K": "100", "u": "1.2", "d": "0.8333", "r": "0.03", "dt": "1", "steps": 3,
                  "option": "put", "style": "american"},
+    "bundle": {"rights": [
+        {"kind": "invention", "number": "ZL201410362077.3", "product_line": "A", "revenue": "5000000",
+         "growth": "0.03", "years": 6, "split": "0.2", "life": 6, "rate": "0.12", "hazard": "0.02", "tax_rate": "0.25"},
+        {"kind": "trademark", "number": "12345678", "product_line": "A", "revenue": "5000000", "growth": "0.03",
+         "years": 6, "split": "0.1", "life": 6, "rate": "0.12", "hazard": "0.01", "tax_rate": "0.25"}],
+        "paths": 10000, "seed": 42},
     "discount_build_up": {"risk_free": "0.025", "technology": "0.03", "market": "0.02", "funding": "0.01",
                           "management": "0.01"},
 }

@@ -145,7 +145,12 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
                              created_by=_user(actor), organisation=getattr(actor, "organisation", None),
                              supersedes=supersedes, model_version=MODEL_VERSION)
     result: dict = {}
-    if basis == Basis.INTERNAL:
+    allocations: dict[int, int] = {}
+    lender = None
+    if basis == Basis.INTERNAL and (data.get("method") == "bundle"):
+        result, lender, allocations = _bundle(rights, data, record)
+        value, p10, p90 = result["bundle"]["p50"], result["bundle"]["p10"], result["bundle"]["p90"]
+    elif basis == Basis.INTERNAL:
         method = data.get("method") or "income"
         inputs = dict(data.get("inputs") or {})
         remaining = _remaining_legal_years(rights, valuation_date)
@@ -199,8 +204,9 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
                                        fields={"agreement_rule": [_("This field is required.")]})
             record.agreement_rule = rule[:300]
             record.status = ValuationStatus.PENDING_SIGNOFF
-    lender = _lender_values(kind=_kind_of(rights), market_value=Decimal(str(value)), p10=p10, p90=p90,
-                            horizon_value=horizon, ltv_caps=data.get("ltv_caps"))
+    if lender is None:
+        lender = _lender_values(kind=_kind_of(rights), market_value=Decimal(str(value)), p10=p10, p90=p90,
+                                horizon_value=horizon, ltv_caps=data.get("ltv_caps"))
     record.result = {**_jsonable(result), "lender": _jsonable({k: v for k, v in lender.items() if k != "trace"})}
     record.market_value = _fen(value)
     record.p10 = _fen(p10) if p10 is not None else None
@@ -209,12 +215,53 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
     record.max_loan = _fen(lender["max_loan"])
     record.valuation_no = numbers.next_number(f"valuation-{on.year}", f"VA{on.year}", 7)
     record.save()
-    ValuationRight.objects.bulk_create([ValuationRight(valuation=record, right=r) for r in rights])
+    ValuationRight.objects.bulk_create([ValuationRight(valuation=record, right=r, allocated_value=allocations.get(r.pk))
+                                        for r in rights])
     if supersedes is not None:
         ValuationRecord.objects.filter(pk=supersedes.pk).update(status=ValuationStatus.SUPERSEDED)
     audit.record(actor=actor, action="valuation.create", obj=record, object_repr=record.valuation_no,
                  after={"basis": basis, "market_value": record.market_value, "rights": [r.number for r in rights]})
     return record
+
+
+def _bundle(rights: list[Right], data: dict, record: ValuationRecord) -> tuple[dict, dict, dict[int, int]]:
+    """A package of rights valued as one unit by correlated simulation (valuation-methods §5)."""
+    from .engine.bundle import value_bundle
+    from .engine.trace import Trace
+
+    inputs = dict(data.get("inputs") or {})
+    per_right = {}
+    for i, item in enumerate(inputs.get("rights") or []):
+        try:
+            right = rights_services.find_right(item.get("kind", ""), item.get("number", ""))
+        except DomainError:
+            raise ValidationFailed(_("Each bundle input names a right of the bundle."),
+                                   fields={f"inputs.rights[{i}]": [_("No such right in the register.")]}) from None
+        per_right[right.pk] = item
+    missing = [r.number for r in rights if r.pk not in per_right]
+    if missing:
+        raise ValidationFailed(_("Give income inputs for every right of the bundle."),
+                               fields={"inputs.rights": [", ".join(missing)]})
+    on = record.valuation_date
+    specs = []
+    for right in rights:
+        spec = {**per_right[right.pk], "kind": right.kind, "number": right.number}
+        term = rights_services.state_of(right, on).term_end
+        if term is not None and "max_years" not in spec:
+            spec["max_years"] = max(int((term - on).days / 365.25), 0)
+        specs.append(spec)
+    trace = Trace()
+    options = {k: inputs[k] for k in ("correlation_within", "correlation_across", "paths", "seed", "ltv_bundle",
+                                      "product_cap", "horizon", "forced_sale_discount", "product_lines")
+               if k in inputs}
+    result = value_bundle(specs, ltv_caps=data.get("ltv_caps"), trace=trace, **options)
+    record.method, record.inputs, record.options = "bundle", inputs, data.get("options") or {}
+    record.trace, record.seed = trace.as_list(), result.get("seed")
+    limit = result["limit"]
+    lender = {"market_value": result["bundle"]["p50"], "liquidation_value": limit["liquidation_value"],
+              "max_loan": limit["max_loan"], "implied_pledge_rate": limit["pledge_rate"], "binding": limit["binding"]}
+    allocations = {r.pk: _fen(row["allocated_value"]) for r, row in zip(rights, result["rights"], strict=True)}
+    return result, lender, allocations
 
 
 def _jsonable(value):

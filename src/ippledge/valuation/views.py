@@ -24,6 +24,7 @@ def calculator(request):
     method = request.POST.get("method") or request.GET.get("method") or "income"
     inputs_text = request.POST.get("inputs") or json.dumps(EXAMPLES.get(method, {}), ensure_ascii=False, indent=2)
     factor_mode = request.POST.get("factor_mode", "exact")
+    rights_text = request.POST.get("rights", "")
     result, error = None, None
     if request.method == "POST":
         try:
@@ -34,6 +35,14 @@ def calculator(request):
             error = DomainError(_("The inputs must be a JSON object."), code="invalid_input")
         else:
             try:
+                if request.POST.get("save") or method == "bundle":
+                    current_channel.set("web")
+                    rights = [{"kind": parts[0], "number": parts[1]} for parts in
+                              (line.split(None, 1) for line in rights_text.splitlines()) if len(parts) == 2]
+                    record = services.create_valuation(actor=request.user, data={
+                        "rights": rights, "method": method, "inputs": inputs,
+                        "options": {"factor_mode": factor_mode}})
+                    return redirect("valuation:record", valuation_no=record.valuation_no)
                 result = services.compute(method=method, inputs=inputs, options={"factor_mode": factor_mode})
             except DomainError as exc:
                 error = exc
@@ -46,6 +55,7 @@ def calculator(request):
                                     if result.get(k) is not None])
     return render(request, "valuation/calculator.html", {
         "method": method, "methods": METHOD_LABELS, "inputs_text": inputs_text, "factor_mode": factor_mode,
+        "rights_text": rights_text,
         "result": result, "headline": headline, "error": error, "chart": chart,
         "examples_json": json.dumps(EXAMPLES, ensure_ascii=False)}, status=400 if error else 200)
 
