@@ -93,6 +93,7 @@ ROUTES = [
                                                    "method": "income", "inputs": {"income": ["100"],
                                                                                   "discount_rate": "0.1"}}, VALUERS),
     ("get", "/api/v1/valuations", "/valuations", None, LOGGED_IN),
+    ("get", "/api/v1/ip-rights/{kind}/{number}/value-score", f"/ip-rights/{RIGHT}/value-score", None, LOGGED_IN),
     ("get", "/api/v1/valuations/{valuation_no}", "/valuations/VA20260000001", None, SCOPED),
     ("post", "/api/v1/valuations/{valuation_no}/signoff", "/valuations/VA20260000001/signoff", {}, SCOPED),
     ("post", "/api/v1/valuations/{valuation_no}/revaluations", "/valuations/VA20260000001/revaluations", {}, SCOPED),

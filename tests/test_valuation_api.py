@@ -202,3 +202,14 @@ def test_bundle_of_patent_trademark_and_software(bank):
     again = bank.post("/valuations", {"rights": [{"kind": i["kind"], "number": i["number"]} for i in items],
                                       "method": "bundle", "inputs": {"rights": items, "paths": 4000, "seed": 11}})
     assert again.data["market_value"] == v["market_value"]
+
+
+def test_value_score_from_the_register_drives_the_split(bank):
+    make_patent(claims_count=12, family_size=3, ipc=["H04L", "G06F"],
+                events=[{"type": "licensed", "date": "2020-01-01"}])
+    r = bank.get("/ip-rights/invention/ZL201410362077.3/value-score?industry=electrical")
+    assert r.status_code == 200, r.data
+    assert 0 <= float(r.data["score"]) <= 10
+    split = r.data["split"]
+    assert float(split["low"]) <= float(split["rate"]) <= float(split["high"])
+    assert r.data["objective"]["scores"] and r.data["trace"]

@@ -134,6 +134,14 @@ def score_compute(request, payload: ScoreComputeIn):
     return render(services.evaluate_scheme(scheme=payload.scheme, inputs=payload.inputs))
 
 
+@router.get("/ip-rights/{kind}/{number}/value-score",
+            summary="Standardised value score of a right from the register, and the split rate it implies")
+def value_score(request, kind: str, number: str, profile: str = "finance", industry: str | None = None,
+                basis: Literal["sales", "profit"] = "sales"):
+    return services.score_right(right=rights_services.find_right(kind, number), profile=profile, industry=industry,
+                                basis=basis)
+
+
 @router.post("/valuations", response={201: dict}, summary="Record a valuation (internal, external or negotiated)")
 def create_valuation(request, payload: ValuationIn):
     return 201, valuation_out(services.create_valuation(actor=request.auth, data=payload.dict()))

@@ -443,6 +443,49 @@ def agency_track_record(agency: AppraisalAgency) -> dict:
             "vs_internal_model": stats(vs_model)}
 
 
+# --- standardised scores of a right --------------------------------------------------------------
+
+def score_right(*, right: Right, profile: str = "finance", industry: str | None = None, basis: str = "sales",
+                subjective: dict | None = None) -> dict:
+    """The right's standardised value score from the register (plus any appraiser's levels), and the
+    split rate it implies inside the industry band (valuation-methods §1 and §4)."""
+    from .engine import scoring
+    from .engine.trace import Trace, render
+
+    on = business_date.today()
+    state = rights_services.state_of(right, on)
+    trace = Trace()
+    out: dict = {"kind": right.kind, "number": right.number, "as_of": on.isoformat()}
+    if right.kind in ("invention", "utility_model", "design", "ic_layout"):
+        facts = {"kind": right.kind, "filing_date": right.filing_date, "term_end": state.term_end, "on": on,
+                 "legal_state": state.legal_state, "flags": list(state.flags),
+                 "events": [e.type if e.type != "invalidation_decided" else {"type": e.type, "outcome": (e.payload or
+                            {}).get("outcome")} for e in right.events.all()],
+                 "family_size": right.family_size, "claims_count": right.claims_count,
+                 "citations": right.citations, "ipc": right.ipc}
+        objective = scoring.objective_indicators({k: v for k, v in facts.items() if v is not None}, trace)
+        levels = {**objective["scores"], **(subjective or {})}
+        degree = scoring.patent_value_degree(levels, profile=profile, trace=trace)
+        score = degree["PVD"]["score"]
+        out.update(objective=objective, degrees=degree,
+                   high_value=scoring.high_value_patent({**facts, "legal_state": state.legal_state}))
+    elif right.kind == "trademark":
+        result = scoring.trademark_score({"registration_date": right.registration_date, "on": on,
+                                          "classes": [right.nice_class] if right.nice_class else [],
+                                          **(subjective or {})}, trace)
+        score = result["score"]
+        out["trademark"] = result
+    else:
+        result = scoring.copyright_score({"term_end": state.term_end, "on": on, **(subjective or {})}, trace)
+        score = result["score"]
+        out["copyright"] = result
+    out["score"] = score
+    if industry:
+        out["split"] = scoring.split_for(industry, score, basis=basis, trace=trace)
+    out["trace"] = trace.as_list()
+    return render(out)
+
+
 # --- innovation capability ---------------------------------------------------------------------
 
 CLASS_I_KINDS = {"invention", "ic_layout"}
