@@ -92,7 +92,7 @@ def main() -> None:
     seconds = time.perf_counter() - started
     total_paths = args.patents * args.paths
     vector = {"seconds": round(seconds, 3), "paths_per_second": round(total_paths / seconds),
-              "dtype": "float32 (draws and arithmetic; means and std accumulated in float64)",
+              "dtype": "float32 (draws, arithmetic, pairwise-summed mean and std); results returned as float64",
               "chunk_patents": chunk, "workers": workers,
               "workspace_mb_per_worker": round(chunk * args.paths * (14 * 4 + 2) / 2**20, 2),
               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

@@ -171,7 +171,8 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
         if value is None:
             raise ValidationFailed(_("This method does not produce a value of the right."),
                                    code="method_gives_no_value", fields={"method": [_("Choose a valuation method.")]})
-        record.seed = inputs.get("seed")
+        # A simulation without a given seed draws one; keep it so the value can be reproduced.
+        record.seed = result.get("seed", inputs.get("seed"))
         p10, p90 = result.get("p10"), result.get("p90")
         horizon = (result.get("horizon") or {}).get("p10")
     else:
