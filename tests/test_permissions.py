@@ -114,6 +114,20 @@ ROUTES = [
     ("post", "/api/v1/enterprise-scores", "/enterprise-scores", {"enterprise_id": "{ent_org}", "scheme": "composite",
                                                                  "inputs": {}}, SCOPED),
     ("get", "/api/v1/enterprise-scores", "/enterprise-scores?enterprise_id=1", None, SCOPED),
+    ("get", "/api/v1/lpr", "/lpr?date=2026-01-01&tenor=1y", None, LOGGED_IN),
+    ("post", "/api/v1/lpr", "/lpr", {"fixing_date": "2026-09-21", "tenor": "1y", "rate": "2.95"}, ADMIN),
+    ("post", "/api/v1/loans", "/loans", {"borrower_uscc": "914403001922038216", "bank_org_id": "{own_org}",
+                                         "amount": "100000", "annual_rate": "0.03", "start_date": "2026-01-05",
+                                         "maturity_date": "2027-01-05", "ip_kind": "patent"},
+     {"admin", "bank_officer", "bank_reviewer", "bank_approver"}),
+    ("get", "/api/v1/loans/{loan_no}", "/loans/LN202600000001", None, SCOPED),
+    ("post", "/api/v1/loans/{loan_no}/repayments", "/loans/LN202600000001/repayments",
+     {"date": "2026-01-06", "principal": "1"}, SCOPED),
+    ("post", "/api/v1/loans/{loan_no}/extension", "/loans/LN202600000001/extension",
+     {"maturity_date": "2028-01-01"}, SCOPED),
+    ("post", "/api/v1/loans/{loan_no}/restructure", "/loans/LN202600000001/restructure", {"kind": "x"}, SCOPED),
+    ("post", "/api/v1/loans/{loan_no}/classification", "/loans/LN202600000001/classification",
+     {"category": "loss", "reason": "x"}, SCOPED),
 ]
 
 
@@ -159,6 +173,8 @@ def test_matrix(role, make_user, make_org):
             for key in ("org_id", "enterprise_id"):
                 if body.get(key) == "{ent_org}":
                     body[key] = ent.pk
+            if body.get("bank_org_id") == "{own_org}":
+                body["bank_org_id"] = own_org or ent.pk
         r = client.call(method, path, body)
         if who == SCOPED and role is not None:
             assert r.status_code != 401 and r.status_code < 500, (method, path, role, r.data)

@@ -109,6 +109,7 @@ def on_unexpected(request, exc):
 
 def _mount_routers() -> None:
     from ippledge.core.api import router as core_router
+    from ippledge.credit.api import router as credit_router
     from ippledge.registry.api import public_router as registry_public_router
     from ippledge.registry.api import router as registry_router
     from ippledge.rights.api import public_router as rights_public_router
@@ -122,6 +123,7 @@ def _mount_routers() -> None:
     api.add_router("/ip-rights", rights_router)
     api.add_router("", registry_router)
     api.add_router("", valuation_router)
+    api.add_router("", credit_router)
 
 
 _mount_routers()

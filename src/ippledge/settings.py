@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "ippledge.rights",
     "ippledge.registry",
     "ippledge.valuation",
+    "ippledge.credit",
     "ippledge.demo",
 ]
 

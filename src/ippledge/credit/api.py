@@ -1,0 +1,137 @@
+"""Credit API: LPR in force, and the loan book (book, read, repay, extend, restructure, classify)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Router, Schema
+
+from ippledge.core import business_date
+from ippledge.core.money import from_fen
+
+from . import lpr, services
+from .models import Loan
+
+router = Router(tags=["credit"])
+
+
+class LprIn(Schema):
+    fixing_date: dt.date
+    tenor: Literal["1y", "5y"]
+    rate: str
+
+
+class LoanIn(Schema):
+    borrower_uscc: str
+    borrower_name: str = ""
+    bank_org_id: int
+    amount: str
+    currency: str = "CNY"
+    annual_rate: str
+    start_date: dt.date
+    maturity_date: dt.date
+    schedule: Literal["bullet", "equal_instalments", "equal_principal", "interest_only"] = "bullet"
+    instalments: int | None = None
+    day_count: Literal["ACT/360", "ACT/365"] = "ACT/360"
+    pledge_registration_no: str | None = None
+    ip_kind: Literal["patent", "trademark", "copyright", "bundle", "geographical_indication", "other"]
+    first_loan: bool = False
+    inclusive_smb: bool = False
+    park_id: int | None = None
+
+
+class RepaymentIn(Schema):
+    date: dt.date
+    principal: str = "0"
+    interest: str = "0"
+
+
+class ExtensionIn(Schema):
+    maturity_date: dt.date
+    reason: str = ""
+
+
+class RestructureIn(Schema):
+    kind: str
+    note: str = ""
+
+
+class ClassificationIn(Schema):
+    category: Literal["normal", "special_mention", "substandard", "doubtful", "loss"]
+    reason: str
+
+
+def loan_out(loan: Loan) -> dict:
+    on = business_date.today()
+    states = services._states(loan)
+    return {
+        "loan_no": loan.loan_no, "bank_org_id": loan.bank_id, "borrower": {"id": loan.borrower_id,
+                                                                             "name": loan.borrower.name,
+                                                                             "uscc": loan.borrower.uscc},
+        "amount": str(from_fen(loan.amount)), "currency": loan.currency, "annual_rate": str(loan.annual_rate),
+        "start_date": loan.start_date.isoformat(), "maturity_date": loan.maturity_date.isoformat(),
+        "schedule_kind": loan.schedule_kind, "day_count": loan.day_count, "ip_kind": loan.ip_kind,
+        "pledge_registration_no": loan.pledge_registration_no or None, "first_loan": loan.first_loan,
+        "inclusive_smb": loan.inclusive_smb, "park_id": loan.park_id, "extended": loan.extended,
+        "restructured_on": loan.restructured_on.isoformat() if loan.restructured_on else None,
+        "as_of": on.isoformat(), "balance": str(from_fen(loan.balance)), "dpd": loan.dpd,
+        "classification": loan.classification,
+        "classification_history": [{"date": c.date.isoformat(), "before": c.before or None, "after": c.after,
+                                    "reasons": c.reasons, "manual": c.manual, "note": c.note}
+                                   for c in loan.classification_history.all()],
+        "schedule": [{"seq": s.seq, "due_date": s.due_date.isoformat(), "principal": str(s.principal),
+                      "interest": str(s.interest), "paid": s.settled_as_of(on),
+                      "paid_on": s.paid_on.isoformat() if s.paid_on else None} for s in states],
+        "repayments": [{"date": r.date.isoformat(), "principal": str(from_fen(r.principal)),
+                        "interest": str(from_fen(r.interest))} for r in loan.repayments.all()],
+        "events": [{"type": e.type, "date": e.date.isoformat(), "data": e.data} for e in loan.events.all()],
+    }
+
+
+@router.get("/lpr", summary="The LPR in force on a date (latest fixing on or before it)")
+def lpr_in_force(request, date: dt.date | None = None, tenor: Literal["1y", "5y"] = "1y"):
+    fixing = lpr.rate_in_force(date or business_date.today(), tenor)
+    return {"rate": str(fixing.rate), "fixing_date": fixing.fixing_date.isoformat(), "tenor": fixing.tenor}
+
+
+@router.post("/lpr", response={201: dict}, summary="Enter or correct a monthly LPR fixing (admin)")
+def lpr_enter(request, payload: LprIn):
+    fixing = lpr.enter_fixing(actor=request.auth, fixing_date=payload.fixing_date, tenor=payload.tenor,
+                              rate=Decimal(payload.rate))
+    return 201, {"rate": str(fixing.rate), "fixing_date": fixing.fixing_date.isoformat(), "tenor": fixing.tenor}
+
+
+@router.post("/loans", response={201: dict}, summary="Book (disburse) a loan")
+def book(request, payload: LoanIn):
+    return 201, loan_out(services.book_loan(actor=request.auth, data=payload.dict()))
+
+
+@router.get("/loans/{loan_no}", summary="A loan with balance, DPD, classification and schedule")
+def get_loan(request, loan_no: str):
+    return loan_out(services.get_loan(actor=request.auth, loan_no=loan_no))
+
+
+@router.post("/loans/{loan_no}/repayments", response={201: dict}, summary="Record a repayment")
+def repay(request, loan_no: str, payload: RepaymentIn):
+    services.repay(actor=request.auth, loan_no=loan_no, date=payload.date, principal=payload.principal,
+                   interest=payload.interest)
+    return 201, loan_out(services.get_loan(actor=request.auth, loan_no=loan_no))
+
+
+@router.post("/loans/{loan_no}/extension", summary="Extend the loan (展期; counts as a restructuring)")
+def extension(request, loan_no: str, payload: ExtensionIn):
+    return loan_out(services.extend(actor=request.auth, loan_no=loan_no, maturity_date=payload.maturity_date,
+                                    reason=payload.reason))
+
+
+@router.post("/loans/{loan_no}/restructure", summary="Record a restructuring")
+def restructure(request, loan_no: str, payload: RestructureIn):
+    return loan_out(services.restructure(actor=request.auth, loan_no=loan_no, kind=payload.kind, note=payload.note))
+
+
+@router.post("/loans/{loan_no}/classification", summary="Classify manually (downgrade; upgrade only as the rules allow)")
+def classify(request, loan_no: str, payload: ClassificationIn):
+    return loan_out(services.classify_manually(actor=request.auth, loan_no=loan_no, category=payload.category,
+                                               reason=payload.reason))
