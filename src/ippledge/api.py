@@ -110,6 +110,7 @@ def on_unexpected(request, exc):
 def _mount_routers() -> None:
     from ippledge.core.api import router as core_router
     from ippledge.credit.api import router as credit_router
+    from ippledge.credit.workflow_api import router as credit_workflow_router
     from ippledge.registry.api import public_router as registry_public_router
     from ippledge.registry.api import router as registry_router
     from ippledge.rights.api import public_router as rights_public_router
@@ -124,6 +125,7 @@ def _mount_routers() -> None:
     api.add_router("", registry_router)
     api.add_router("", valuation_router)
     api.add_router("", credit_router)
+    api.add_router("", credit_workflow_router)
 
 
 _mount_routers()

@@ -9,6 +9,7 @@ urlpatterns = [
     path("rights/", include("ippledge.rights.urls")),
     path("registry/", include("ippledge.registry.urls")),
     path("valuation/", include("ippledge.valuation.urls")),
+    path("credit/", include("ippledge.credit.urls")),
 ]
 
 handler404 = "ippledge.core.views.page_not_found"

@@ -17,6 +17,9 @@ NAVIGATION = [
     ("valuation:calculator", _("Valuation"), {"bank_officer", "bank_reviewer", "bank_approver", "appraiser",
                                                "enterprise_user", "admin", "regulator_user"}),
     ("valuation:agencies", _("Appraisal agencies"), None),
+    ("credit:workbench", _("Credit workbench"), {"bank_officer", "bank_reviewer", "bank_approver", "admin",
+                                                 "regulator_user"}),
+    ("credit:portal", _("Financing"), {"enterprise_user"}),
     ("registry:notifications", _("Notifications"), {"bank_officer", "bank_reviewer", "bank_approver",
                                                     "enterprise_user"}),
 ]

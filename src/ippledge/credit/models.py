@@ -154,3 +154,19 @@ class ClassificationChange(models.Model):
 
     class Meta:
         ordering = ["loan", "at", "id"]
+
+
+from .workflow_models import (  # noqa: E402,F401  (one app, two model modules)
+    ApprovalAuthority,
+    CaseStep,
+    CreditCase,
+    CreditPlan,
+    DueDiligenceItem,
+    ExemptionRequest,
+    FinancingNeed,
+    ParkCreditLine,
+    PartnerInvestment,
+    Product,
+    Stage,
+    SubsidyScheme,
+)

@@ -1,0 +1,134 @@
+"""Credit pages: the bank workbench, the case page (tabs), the loan page, the enterprise portal,
+matching, plans and park lines.  Thin: the workflow module does the work."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from ippledge.core import business_date
+from ippledge.core.audit import current_channel
+from ippledge.core.errors import DomainError
+from ippledge.core.models import Organisation
+
+from . import services, workflow
+from .api import loan_out
+from .models import CreditCase, FinancingNeed, Loan, ParkCreditLine, Product
+from .workflow_api import case_out, need_out, product_out
+
+
+@login_required
+def workbench(request):
+    cases = CreditCase.objects.restrict(request.user, "view").select_related("enterprise", "product", "prepared_by")
+    by_stage: dict[str, list] = {}
+    mine = []
+    for case in cases[:500]:
+        row = {"case": case, "sla": workflow.sla(case)}
+        by_stage.setdefault(case.stage, []).append(row)
+        roles = request.user.role_set
+        if (case.stage == "due_diligence" and case.prepared_by_id == request.user.pk) or \
+                (case.stage == "review" and "bank_reviewer" in roles) or \
+                (case.stage == "approval" and "bank_approver" in roles) or \
+                (case.stage == "contracted" and "bank_officer" in roles):
+            mine.append(row)
+    loans = Loan.objects.restrict(request.user, "view").select_related("borrower")[:200]
+    return render(request, "credit/workbench.html", {"by_stage": by_stage, "mine": mine, "loans": loans,
+                                                     "needs": FinancingNeed.objects.filter(status="open")[:50]})
+
+
+@login_required
+def case_page(request, case_no: str):
+    try:
+        case = workflow.get_case(actor=request.user, case_no=case_no)
+    except DomainError:
+        return render(request, "errors/404.html", status=404)
+    error = None
+    if request.method == "POST":
+        current_channel.set("web")
+        action, post = request.POST.get("action"), request.POST
+        try:
+            if action == "dd":
+                workflow.update_dd(actor=request.user, case_no=case_no, key=post.get("key", ""),
+                                   result=post.get("result", ""), notes=post.get("notes", ""),
+                                   evidence=[e for e in post.get("evidence", "").splitlines() if e.strip()])
+            elif action == "submit":
+                workflow.submit_for_review(actor=request.user, case_no=case_no, risk_grade=post.get("risk_grade", "B"))
+            elif action == "review":
+                workflow.review(actor=request.user, case_no=case_no, decision=post.get("decision", ""),
+                                note=post.get("note", ""))
+            elif action == "approval":
+                workflow.approve(actor=request.user, case_no=case_no, decision=post.get("decision", ""),
+                                 note=post.get("note", ""))
+            elif action == "disburse":
+                workflow.disburse(actor=request.user, case_no=case_no, schedule=post.get("schedule", "bullet"))
+            return redirect("credit:case", case_no=case_no)
+        except DomainError as exc:
+            error = exc
+    data = case_out(case)
+    loan = loan_out(case.loan) if case.loan_id else None
+    return render(request, "credit/case.html", {"c": data, "case": case, "loan": loan, "error": error,
+                                                "tab": request.GET.get("tab", "enterprise")},
+                  status=400 if error else 200)
+
+
+@login_required
+def loan_page(request, loan_no: str):
+    try:
+        loan = services.get_loan(actor=request.user, loan_no=loan_no)
+    except DomainError:
+        return render(request, "errors/404.html", status=404)
+    return render(request, "credit/loan.html", {"l": loan_out(loan)})
+
+
+@login_required
+def portal(request):
+    """The enterprise's own view: its needs, cases and loans, and a form to publish a need."""
+    org = request.user.organisation
+    error = None
+    if request.method == "POST":
+        current_channel.set("web")
+        rights = [{"kind": p[0], "number": p[1]} for p in (line.split(None, 1) for line in
+                                                          request.POST.get("rights", "").splitlines()) if len(p) == 2]
+        try:
+            workflow.publish_need(actor=request.user, data={"amount": request.POST.get("amount"),
+                                                            "term_months": request.POST.get("term_months") or 12,
+                                                            "purpose": request.POST.get("purpose", ""),
+                                                            "rights": rights})
+            return redirect("credit:portal")
+        except DomainError as exc:
+            error = exc
+    needs = FinancingNeed.objects.filter(enterprise=org) if org else FinancingNeed.objects.none()
+    return render(request, "credit/portal.html", {
+        "needs": [need_out(n) for n in needs], "error": error,
+        "cases": CreditCase.objects.filter(enterprise=org) if org else [],
+        "loans": Loan.objects.filter(borrower=org) if org else []}, status=400 if error else 200)
+
+
+@login_required
+def matching(request):
+    need_id, product_id = request.GET.get("need"), request.GET.get("product")
+    rows, subject = [], None
+    try:
+        if need_id:
+            need = FinancingNeed.objects.get(pk=int(need_id))
+            subject, rows = need_out(need), workflow.match_products(need)
+        elif product_id:
+            product = Product.objects.get(pk=int(product_id))
+            subject, rows = product_out(product), workflow.match_needs(product)
+    except (ValueError, FinancingNeed.DoesNotExist, Product.DoesNotExist):
+        return render(request, "errors/404.html", status=404)
+    return render(request, "credit/matching.html", {
+        "subject": subject, "rows": rows, "by_need": bool(need_id),
+        "needs": [need_out(n) for n in FinancingNeed.objects.filter(status="open")[:100]],
+        "products": [product_out(p) for p in Product.objects.filter(active=True)]})
+
+
+@login_required
+def plans(request):
+    year = business_date.today().year
+    banks = Organisation.objects.restrict(request.user, "view").filter(kind="bank")
+    return render(request, "credit/plans.html", {
+        "year": year, "plans": [{"bank": b, **workflow.plan_progress(b, year)} for b in banks],
+        "lines": [workflow.park_line_usage(line) for line in ParkCreditLine.objects.filter(bank__in=banks)
+                  .select_related("park", "bank")], "title": _("Credit plans and park lines")})

@@ -1,0 +1,52 @@
+"""Credit pages: the case moves through every stage from the browser forms; workbench, loan page,
+enterprise portal, matching and plans render."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from ippledge.credit import workflow
+from ippledge.credit.models import CreditCase
+
+from .conftest import PASSWORD
+from .test_credit_workflow import PRODUCT, world  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(username):
+    client = Client()
+    client.post("/login/", {"username": username, "password": PASSWORD})
+    return client
+
+
+def test_case_through_the_pages(world):  # noqa: F811
+    w = world
+    product = workflow.create_product(actor=w["approver"].user, data=PRODUCT)
+    enterprise = _client("ent")
+    r = enterprise.post("/credit/portal/", {"amount": "1000000", "term_months": "12", "purpose": "研发",
+                                            "rights": "invention ZL201410362077.3"})
+    assert r.status_code == 302
+    need = w["ent"].user.organisation.financing_needs.get()
+    officer = _client("officer")
+    assert 'data-testid="matches"' in officer.get(f"/credit/matching/?need={need.pk}").content.decode()
+    case = workflow.open_case(actor=w["officer"].user, product_id=product.pk, need_id=need.pk)
+    url = f"/credit/cases/{case.case_no}/"
+    for item in case.dd_items.all():
+        assert officer.post(url, {"action": "dd", "key": item.key, "result": "ok", "notes": "已核实"}).status_code == 302
+    assert officer.post(url, {"action": "submit", "risk_grade": "A"}).status_code == 302
+    assert 'data-testid="my-tasks"' in _client("reviewer").get("/credit/").content.decode()
+    assert _client("reviewer").post(url, {"action": "review", "decision": "pass"}).status_code == 302
+    denied = officer.post(url, {"action": "approval", "decision": "approve"})
+    assert denied.status_code == 400
+    assert _client("approver").post(url, {"action": "approval", "decision": "approve"}).status_code == 302
+    assert officer.post(url, {"action": "disburse", "schedule": "bullet"}).status_code == 302
+    case = CreditCase.objects.get(pk=case.pk)
+    assert case.stage == "disbursed"
+    for tab in ("enterprise", "rights", "dd", "trail", "contract", "loan"):
+        assert officer.get(f"{url}?tab={tab}").status_code == 200
+    page = officer.get(f"/credit/loans/{case.loan.loan_no}/").content.decode()
+    assert 'data-testid="classification"' in page
+    assert officer.get("/credit/plans/").status_code == 200
+    assert case.case_no in enterprise.get("/credit/portal/").content.decode()

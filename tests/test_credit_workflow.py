@@ -1,0 +1,148 @@
+"""The credit journey of issue 5 through the API: need → match → case → due diligence → review →
+approval (pricing, contract, pledge filed and registered) → disbursement → classification."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import override_settings
+
+from ippledge.core import eod
+from ippledge.core import services as core
+from ippledge.core.actors import SYSTEM
+from ippledge.credit.models import ApprovalAuthority, CreditPlan, Park, ParkCreditLine
+
+from .conftest import PASSWORD, Api
+from .registry_fixtures import PLEDGEE, PLEDGOR, make_patent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(db):
+    bank = core.create_organisation(actor=SYSTEM, name=PLEDGEE["name"], kind="bank", uscc=PLEDGEE["id_number"])
+    ent = core.create_organisation(actor=SYSTEM, name=PLEDGOR["name"], kind="enterprise", uscc=PLEDGOR["id_number"])
+    admin_org = core.create_organisation(actor=SYSTEM, name="平台", kind="platform_operator")
+    users = {}
+    for name, org, role in (("officer", bank, "bank_officer"), ("reviewer", bank, "bank_reviewer"),
+                            ("approver", bank, "bank_approver"), ("ent", ent, "enterprise_user"),
+                            ("admin", admin_org, "admin")):
+        user = core.create_user(actor=SYSTEM, username=name, password=PASSWORD, org_id=org.pk, roles=[role])
+        users[name] = Api(core.issue_token(user=user))
+        users[name].user = user
+    make_patent()
+    return {"bank": bank, "ent": ent, **users}
+
+
+PRODUCT = {"name": "知识产权质押快贷", "eligible_kinds": ["patent", "trademark", "bundle"], "min_amount": "100000",
+           "max_amount": "10000000", "min_term_months": 6, "max_term_months": 36, "spreads_bp": {"A": 50, "B": 80}}
+
+
+def _journey(w, amount="1000000"):
+    product = w["approver"].post("/products", PRODUCT)
+    assert product.status_code == 201, product.data
+    need = w["ent"].post("/financing-needs", {"amount": amount, "term_months": 12, "purpose": "研发投入",
+                                              "rights": [{"kind": "invention", "number": "ZL201410362077.3"}]})
+    assert need.status_code == 201, need.data
+    matches = w["officer"].get(f"/financing-needs/{need.data['id']}/matches").data
+    assert matches[0]["product_id"] == product.data["id"]
+    case = w["officer"].post("/credit-cases", {"product_id": product.data["id"], "need_id": need.data["id"]})
+    assert case.status_code == 201, case.data
+    return product.data, case.data
+
+
+@override_settings(ALLOW_BUSINESS_DATE=True)
+def test_full_journey_from_need_to_classification(world):
+    w = world
+    w["admin"].put("/admin/business-date", {"date": "2026-03-02"})
+    _product, case = _journey(w)
+    no = case["case_no"]
+    dd = {i["key"]: i for i in case["due_diligence"]}
+    assert dd["ownership"]["prefilled"] == "ok" and dd["encumbrances"]["prefilled"] == "ok"
+    early = w["officer"].post(f"/credit-cases/{no}/submit", {})
+    assert early.status_code == 422 and early.data["error"]["code"] == "dd_incomplete"
+    for key in dd:
+        assert w["officer"].post(f"/credit-cases/{no}/due-diligence", {"key": key, "result": "ok",
+                                                                         "evidence": ["register-extract.pdf"]}).status_code == 200
+    assert w["officer"].post(f"/credit-cases/{no}/submit", {"risk_grade": "B"}).data["stage"] == "review"
+    # The officer who prepared the case cannot review or approve it.
+    assert w["officer"].post(f"/credit-cases/{no}/review", {"decision": "pass"}).status_code == 403
+    assert w["reviewer"].post(f"/credit-cases/{no}/review", {"decision": "pass"}).data["stage"] == "approval"
+    approved = w["approver"].post(f"/credit-cases/{no}/approval", {"decision": "approve"})
+    assert approved.status_code == 200, approved.data
+    c = approved.data
+    assert c["stage"] == "contracted" and c["pledge_application_no"]
+    # LPR 1y in force on 2026-03-02 is the February fixing (2026-02-24, moved by the holiday); B = 80 bp.
+    assert c["pricing"]["lpr_fixing_date"] == "2026-02-24" and c["pricing"]["spread_bp"] == 80
+    assert [s["action"] for s in c["trail"]] == ["open", "submit", "pass", "approve", "contract"]
+    paid = w["officer"].post(f"/credit-cases/{no}/disbursement", {"schedule": "equal_instalments"})
+    assert paid.status_code == 200, paid.data
+    loan_no = paid.data["loan_no"]
+    loan = w["officer"].get(f"/loans/{loan_no}").data
+    assert loan["pledge_registration_no"] and loan["first_loan"] is True
+    w["admin"].put("/admin/business-date", {"date": "2026-04-03"})
+    eod.run(business_date=dt.date(2026, 4, 3))
+    loan = w["officer"].get(f"/loans/{loan_no}").data
+    assert loan["dpd"] == 1 and loan["classification"] == "special_mention"
+    progress = w["officer"].get(f"/credit-plans/{w['bank'].pk}/2026").data
+    assert progress["households"] == 1 and progress["amount"] == "1000000.00"
+
+
+def test_decline_needs_a_reason_and_return_goes_back(world):
+    w = world
+    _product, case = _journey(w)
+    no = case["case_no"]
+    for item in case["due_diligence"]:
+        w["officer"].post(f"/credit-cases/{no}/due-diligence", {"key": item["key"], "result": "ok"})
+    w["officer"].post(f"/credit-cases/{no}/submit", {})
+    assert w["reviewer"].post(f"/credit-cases/{no}/review", {"decision": "decline"}).status_code == 422
+    back = w["reviewer"].post(f"/credit-cases/{no}/review", {"decision": "return", "note": "补充材料"})
+    assert back.data["stage"] == "due_diligence"
+
+
+def test_amount_tier_authority(world):
+    w = world
+    ApprovalAuthority.objects.create(bank=w["bank"], user=w["approver"].user, max_amount=50_000_000)
+    _product, case = _journey(w, amount="1000000")
+    no = case["case_no"]
+    for item in case["due_diligence"]:
+        w["officer"].post(f"/credit-cases/{no}/due-diligence", {"key": item["key"], "result": "ok"})
+    w["officer"].post(f"/credit-cases/{no}/submit", {})
+    w["reviewer"].post(f"/credit-cases/{no}/review", {"decision": "pass"})
+    r = w["approver"].post(f"/credit-cases/{no}/approval", {"decision": "approve"})
+    assert r.status_code == 403 and r.data["error"]["code"] == "above_authority"
+
+
+def test_amount_outside_the_product_is_refused(world):
+    w = world
+    product = w["approver"].post("/products", PRODUCT).data
+    r = w["officer"].post("/credit-cases", {"product_id": product["id"], "enterprise_id": w["ent"].user.organisation_id,
+                                            "amount": "50000000", "term_months": 12,
+                                            "rights": [{"kind": "invention", "number": "ZL201410362077.3"}]})
+    assert r.status_code == 422 and r.data["error"]["code"] == "product_mismatch"
+
+
+@override_settings(ALLOW_BUSINESS_DATE=True)
+def test_park_line_headroom_is_enforced(world):
+    w = world
+    w["admin"].put("/admin/business-date", {"date": "2026-03-02"})
+    park = Park.objects.create(name="示范科技园")
+    ParkCreditLine.objects.create(bank=w["bank"], park=park, limit=50_000_000, start_date=dt.date(2026, 1, 1),
+                                  end_date=dt.date(2026, 12, 31))
+    CreditPlan.objects.create(bank=w["bank"], year=2026, households=10, amount=1_000_000_000)
+    product = w["approver"].post("/products", PRODUCT).data
+    case = w["officer"].post("/credit-cases", {"product_id": product["id"], "enterprise_id":
+                                               w["ent"].user.organisation_id, "amount": "1000000",
+                                               "term_months": 12, "park_id": park.pk,
+                                               "rights": [{"kind": "invention", "number": "ZL201410362077.3"}]}).data
+    no = case["case_no"]
+    for item in case["due_diligence"]:
+        w["officer"].post(f"/credit-cases/{no}/due-diligence", {"key": item["key"], "result": "ok"})
+    w["officer"].post(f"/credit-cases/{no}/submit", {})
+    w["reviewer"].post(f"/credit-cases/{no}/review", {"decision": "pass"})
+    w["approver"].post(f"/credit-cases/{no}/approval", {"decision": "approve"})
+    r = w["officer"].post(f"/credit-cases/{no}/disbursement", {})
+    assert r.status_code == 409 and r.data["error"]["code"] == "park_line_exhausted"
+    lines = w["officer"].get("/park-credit-lines").data
+    assert lines[0]["headroom"] == "500000.00"
