@@ -195,15 +195,26 @@ def per_loan_path(on: dt.date) -> tuple[dict, dict, dict]:
     return captured["summary"], captured["state"], captured["changes"]
 
 
-@pytest.fixture
-def book(make_user):
-    officer = make_user("bank_officer", "bank")
-    reviewer = make_user("bank_reviewer", org=officer.organisation, username="reviewer")
-    admin = make_user("admin")
-    with override_settings(ALLOW_BUSINESS_DATE=True):
-        b = Book(officer, reviewer, admin)
-        build(b)
+@pytest.fixture(scope="module")
+def book(django_db_setup, django_db_blocker):
+    """The book, built once for the module in a transaction rolled back at its end (each test runs in
+    a savepoint inside it)."""
+    from ippledge.core.actors import SYSTEM
+
+    from .conftest import PASSWORD
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        bank = core.create_organisation(actor=SYSTEM, name="批量测试银行", kind="bank")
+        officer, reviewer = (core.create_user(actor=SYSTEM, username=f"bulk-{role}", password=PASSWORD, org_id=bank.pk,
+                                              roles=[role]) for role in ("bank_officer", "bank_reviewer"))
+        operator = core.create_organisation(actor=SYSTEM, name="批量测试平台", kind="platform_operator")
+        admin = core.create_user(actor=SYSTEM, username="bulk-admin", password=PASSWORD, org_id=operator.pk,
+                                 roles=["admin"])
+        with override_settings(ALLOW_BUSINESS_DATE=True):
+            b = Book(officer, reviewer, admin)
+            build(b)
         yield b
+        transaction.set_rollback(True)
 
 
 def test_bulk_end_of_day_agrees_with_the_per_loan_path(book):
@@ -276,4 +287,5 @@ def test_operational_delay_keeps_a_short_arrear_normal(book):
 
 
 def test_empty_book():
+    Loan.objects.update(balance=0)  # nothing open (whether or not another test built a book)
     assert bulk.classify_book_bulk(ON) | {"seconds": 0} == {"loans": 0, "changed": 0, "seconds": 0}

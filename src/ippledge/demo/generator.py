@@ -111,6 +111,7 @@ class DemoSummary:
     events: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     pledges: int = 0
+    loans: int = 0
     seconds: float = 0.0
 
 
@@ -833,6 +834,10 @@ def write(demo: DemoPlan, *, progress: ProgressFn | None = None) -> DemoSummary:
         summary.rights = total
         summary.by_kind = dict(sorted(kinds.items()))
         summary.pledges = _pledges(demo, ids, report)
+        from .loans import load_loans
+
+        summary.loans = load_loans(seed=demo.seed, today=demo.today, count=max(10, len(demo.rights) // 40),
+                                   report=report)
     summary.seconds = time.perf_counter() - started
     return summary
 

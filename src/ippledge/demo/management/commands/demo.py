@@ -11,7 +11,7 @@ from ippledge.core.serving import serve
 from ippledge.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded, load_demo
 
 STAGES = {"organisations": "organisations", "users": "users", "rights": "IP rights and legal events",
-          "pledges": "registered pledges"}
+          "pledges": "registered pledges", "loans": "loan book"}
 
 
 class Command(BaseCommand):
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             kinds = ", ".join(f"{kind} {n}" for kind, n in summary.by_kind.items())
             console.print(f"Loaded {summary.organisations} organisations, {summary.users} users, "
                           f"{summary.rights} IP rights ({kinds}), {summary.events} legal events and "
-                          f"{summary.pledges} registered pledges "
+                          f"{summary.pledges} registered pledges, {summary.loans} loans "
                           f"in {summary.seconds:.1f} s.")
         table = Table("username", "password", "role", "who", title="Demo logins")
         for username, role, description in DEMO_LOGINS:
