@@ -113,6 +113,8 @@ def _mount_routers() -> None:
     from ippledge.credit.workflow_api import router as credit_workflow_router
     from ippledge.registry.api import public_router as registry_public_router
     from ippledge.registry.api import router as registry_router
+    from ippledge.reporting.api import public_router as reporting_public_router
+    from ippledge.reporting.api import router as reporting_router
     from ippledge.rights.api import public_router as rights_public_router
     from ippledge.rights.api import router as rights_router
     from ippledge.valuation.api import router as valuation_router
@@ -126,6 +128,8 @@ def _mount_routers() -> None:
     api.add_router("", valuation_router)
     api.add_router("", credit_router)
     api.add_router("", credit_workflow_router)
+    api.add_router("", reporting_router)
+    api.add_router("/public", reporting_public_router)
 
 
 _mount_routers()

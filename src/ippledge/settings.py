@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "ippledge.registry",
     "ippledge.valuation",
     "ippledge.credit",
+    "ippledge.reporting",
     "ippledge.demo",
 ]
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("registry/", include("ippledge.registry.urls")),
     path("valuation/", include("ippledge.valuation.urls")),
     path("credit/", include("ippledge.credit.urls")),
+    path("reports/", include("ippledge.reporting.urls")),
 ]
 
 handler404 = "ippledge.core.views.page_not_found"

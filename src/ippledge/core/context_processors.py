@@ -20,6 +20,9 @@ NAVIGATION = [
     ("credit:workbench", _("Credit workbench"), {"bank_officer", "bank_reviewer", "bank_approver", "admin",
                                                  "regulator_user"}),
     ("credit:portal", _("Financing"), {"enterprise_user"}),
+    ("reporting:dashboard", _("Statistics"), {"regulator_user", "admin", "bank_officer", "bank_reviewer",
+                                             "bank_approver"}),
+    ("reporting:public", _("Public statistics"), None),
     ("registry:notifications", _("Notifications"), {"bank_officer", "bank_reviewer", "bank_approver",
                                                     "enterprise_user"}),
 ]

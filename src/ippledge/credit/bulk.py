@@ -164,19 +164,18 @@ WITH paid AS (
     WHERE r.loan_id > %s AND r.loan_id <= %s AND r.{_qn("date")} <= %s
     GROUP BY r.loan_id
 ), due AS (
-    SELECT s.loan_id, s.due_date, s.principal,
+    SELECT s.loan_id, s.due_date, s.principal, COALESCE(p.paid, 0) AS paid,
            SUM(s.principal + s.interest) OVER (PARTITION BY s.loan_id ORDER BY s.due_date, s.seq, s.id
                                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
-    FROM {row} s
+    FROM {row} s LEFT JOIN paid p ON p.loan_id = s.loan_id
     WHERE s.loan_id > %s AND s.loan_id <= %s AND s.{_qn("current")} = %s
 ), per_loan AS (
-    SELECT d.loan_id,
-           MIN(CASE WHEN d.cum > COALESCE(p.paid, 0) THEN d.due_date END) AS first_unpaid,
-           SUM(CASE WHEN COALESCE(p.paid, 0) >= d.cum THEN 0
-                    WHEN COALESCE(p.paid, 0) > d.cum - d.principal THEN d.cum - COALESCE(p.paid, 0)
-                    ELSE d.principal END) AS outstanding
-    FROM due d LEFT JOIN paid p ON p.loan_id = d.loan_id
-    GROUP BY d.loan_id
+    SELECT loan_id,
+           MIN(CASE WHEN cum > paid THEN due_date END) AS first_unpaid,
+           SUM(CASE WHEN paid >= cum THEN 0 WHEN paid > cum - principal THEN cum - paid
+                    ELSE principal END) AS outstanding
+    FROM due
+    GROUP BY loan_id
 )
 SELECT l.id, l.bank_id, l.borrower_id, l.dpd, l.balance,
        CASE l.classification {ranks} ELSE 0 END,
@@ -249,11 +248,11 @@ def _details(ids: np.ndarray, restructured_on: np.ndarray, on: dt.date) -> dict[
     p_amt = np.array([p[2] + p[3] for p in pays], dtype=np.int64)
 
     r_start = np.searchsorted(r_loan, np.arange(n))
-    r_count = np.diff(np.append(r_start, len(rows)))
     cum_due = _grouped_cumsum(r_amt, r_start, r_loan)
     # Cumulative repaid per loan by each due date: search the (loan, date) keys of the payments.
-    p_key = (p_loan.astype(np.int64) << 24) + p_day.astype(np.int64)
-    r_key = (r_loan.astype(np.int64) << 24) + r_due.astype(np.int64)
+    # (loan << 24) + days since 1970 offset by 2**23: sorted like (loan, date) for ±22,000 years.
+    p_key = (p_loan.astype(np.int64) << 24) + p_day.astype(np.int64) + (1 << 23)
+    r_key = (r_loan.astype(np.int64) << 24) + r_due.astype(np.int64) + (1 << 23)
     p_total = np.concatenate(([0], np.cumsum(p_amt)))
     upto = np.searchsorted(p_key, r_key, side="right")
     first = np.searchsorted(p_key, r_loan.astype(np.int64) << 24, side="left")
@@ -289,7 +288,6 @@ def _details(ids: np.ndarray, restructured_on: np.ndarray, on: dt.date) -> dict[
                              (month + 13).astype("datetime64[D]") - 1)
     year_done = started & (anniversary <= on_d)
     done = started & (obs_paid >= rules.OBSERVATION_MIN_PERIODS) & year_done
-    del r_count
     return {"streak": streak, "months": months, "in_observation": restr & ~done}
 
 
@@ -362,8 +360,11 @@ def _decide(data: dict[str, np.ndarray], on: dt.date, operational_delay: Iterabl
     # Debtor rules over the whole book (debtor = bank and borrower).
     contagion = np.zeros(len(dpd), dtype=np.int64)
     if len(dpd):
-        _, debtor = np.unique(np.stack([data["bank_id"], data["borrower_id"]], axis=1), axis=0,
-                              return_inverse=True)
+        bank, borrower = data["bank_id"], data["borrower_id"]
+        if max(bank.max(), borrower.max()) < 2**31 and min(bank.min(), borrower.min()) >= 0:
+            _, debtor = np.unique((bank << 32) | borrower, return_inverse=True)
+        else:
+            _, debtor = np.unique(np.stack([bank, borrower], axis=1), axis=0, return_inverse=True)
         debtor = debtor.ravel()
         npl = category >= SUBSTANDARD
         total = np.zeros(debtor.max() + 1, dtype=np.int64)

@@ -1,0 +1,150 @@
+"""Reporting API: overall figures, the NPL tolerance test, periodic statistics with exports, the bank
+scorecard, registry figures, read-only data-sharing tokens and their pull audit, typical cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Literal
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from ippledge.core import services as core_services
+from ippledge.core.errors import PermissionDenied
+from ippledge.core.models import AuditEntry
+
+from . import export_views, services, stats
+from .models import CaseStudy
+
+router = Router(tags=["statistics"])
+public_router = Router(tags=["public"])
+
+
+class OverallIn(Schema):
+    bank_org_id: int
+    period_end: dt.date
+    total_loan_balance: str
+    npl_balance: str
+    inclusive_loan_balance: str | None = None
+    inclusive_npl_balance: str | None = None
+
+
+class CaseIn(Schema):
+    loan_no: str
+    title: str
+    body: str
+    consent: bool
+
+
+def _scope(request, bank_org_id: int | None) -> set[int] | None:
+    """Regulators and IP offices read every bank; a bank reads itself (and national aggregates)."""
+    if bank_org_id:
+        return {services.bank_for(request.auth, bank_org_id).pk}
+    if services.reads_all(request.auth):
+        return None
+    bank = services.own_bank(request.auth)
+    if bank is None:
+        raise PermissionDenied(_("Statistics are for banks, regulators and IP offices."))
+    return None  # national aggregates only: the caller strips per-bank rows
+
+
+@router.post("/reports/bank-overall", response={201: dict}, summary="Submit a bank's overall loan and NPL balances")
+def overall(request, payload: OverallIn):
+    row = services.submit_overall(actor=request.auth, **payload.dict())
+    return 201, {"id": row.pk, "bank_org_id": row.bank_id, "period_end": row.period_end.isoformat()}
+
+
+@router.get("/reports/npl-tolerance", summary="IP-pledge NPL ratio against the overall ratio (3-point tolerance)")
+def npl_tolerance(request, bank_org_id: int, period_end: dt.date, segment: Literal["all", "inclusive"] = "all"):
+    return services.tolerance(actor=request.auth, bank_org_id=bank_org_id, period_end=period_end, segment=segment)
+
+
+def _statistics(request, period: str, group_by: str, bank_org_id: int | None) -> tuple[dict, tuple, set | None]:
+    dims = tuple(d for d in (group_by or "").split(",") if d)
+    scope = _scope(request, bank_org_id)
+    if scope is None and not services.reads_all(request.auth):
+        # A bank without bank_org_id sees national totals without any per-bank breakdown.
+        dims = tuple(d for d in dims if d not in ("bank", "branch"))
+    data = stats.report(period=period, group_by=dims, bank_ids=scope)
+    services.pulled(request.auth, "ip-pledge-loans", {"period": period, "group_by": dims, "bank": bank_org_id})
+    return data, dims, scope
+
+
+@router.get("/reports/ip-pledge-loans", summary="Periodic IP-pledge loan statistics (period 2026Q3, 2026-09 or 2026)")
+def ip_pledge_loans(request, period: str, group_by: str = "", bank_org_id: int | None = None):
+    from django.utils import timezone
+
+    data, _dims, _scope = _statistics(request, period, group_by, bank_org_id)
+    return {"period": data["period"], "as_of": timezone.now().isoformat(), "period_end": data["period_end"],
+            "group_by": data["group_by"], "rows": data["rows"]}
+
+
+@router.get("/reports/ip-pledge-loans.xlsx", summary="The statistics as an Excel workbook (万元, sheet per breakdown)")
+def ip_pledge_loans_xlsx(request, period: str, bank_org_id: int | None = None):
+    scope = _scope(request, bank_org_id)
+    body = export_views.workbook_for(period=period, bank_ids=scope, title=f"知识产权质押贷款统计 {period}")
+    services.pulled(request.auth, "ip-pledge-loans.xlsx", {"period": period, "bank": bank_org_id})
+    return HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="ip-pledge-loans-{period}.xlsx"'})
+
+
+@router.get("/reports/ip-pledge-loans.csv", summary="The statistics as CSV (UTF-8, 万元)")
+def ip_pledge_loans_csv(request, period: str, group_by: str = "", bank_org_id: int | None = None):
+    _data, dims, scope = _statistics(request, period, group_by, bank_org_id)
+    body = export_views.csv_for(period=period, group_by=dims, bank_ids=scope)
+    return HttpResponse(body, content_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="ip-pledge-loans-{period}.csv"'})
+
+
+@router.get("/reports/scorecard", summary="Bank evaluation scorecard with adjustable weights (regulators)")
+def scorecard(request, period: str, weights: str = ""):
+    parsed = json.loads(weights) if weights else None
+    return services.scorecard(actor=request.auth, period=period, weights=parsed)
+
+
+@router.get("/reports/registry", summary="Registry-side figures: registrations, secured amounts, enterprises")
+def registry_figures(request, period: str):
+    services.require_user(request.auth)
+    services.pulled(request.auth, "registry", {"period": period})
+    return services.registry_figures(period)
+
+
+@router.post("/reports/sharing-token", response={201: dict},
+             summary="A read-only API token for inter-agency data sharing (regulators, IP offices)")
+def sharing_token(request):
+    if not services.reads_all(request.auth) or services.own_bank(request.auth) is not None:
+        raise PermissionDenied(_("Data-sharing tokens are for regulators and IP offices."))
+    raw = core_services.issue_token(user=request.auth, name="data-sharing", read_only=True)
+    return 201, {"access_token": raw, "token_type": "bearer", "read_only": True}
+
+
+@router.get("/reports/pulls", summary="Who pulled which statistics (regulators)")
+def pulls(request, limit: int = 200):
+    if not services.is_regulator(request.auth):
+        raise PermissionDenied(_("Only regulators see the data-sharing audit."))
+    rows = AuditEntry.objects.filter(action="report.pull").select_related("organisation")[: max(1, min(limit, 1000))]
+    return [{"at": r.at.isoformat(), "user": r.actor_username, "organisation": r.organisation.name if r.organisation
+             else None, "report": r.object_id, "params": r.after, "via": r.via} for r in rows]
+
+
+@router.post("/case-studies", response={201: dict}, summary="Publish an anonymised typical case (regulators)")
+def publish_case(request, payload: CaseIn):
+    row = services.publish_case(actor=request.auth, loan_no=payload.loan_no, title=payload.title, body=payload.body,
+                                consent=payload.consent)
+    return 201, {"id": row.pk, "title": row.title, "facts": row.facts}
+
+
+@public_router.get("/case-studies", auth=None, summary="Typical cases (anonymised)")
+def case_studies(request):
+    return [{"id": c.pk, "title": c.title, "body": c.body, "facts": c.facts,
+             "published_at": c.published_at.isoformat()} for c in CaseStudy.objects.all()[:100]]
+
+
+@public_router.get("/statistics", auth=None, summary="Public aggregate statistics (no bank or borrower detail)")
+def public_statistics(request, period: str):
+    data = stats.report(period=period, group_by=("ip_kind",))
+    keep = ("ip_kind", "households", "loan_count", "amount_lent", "balance", "yoy_households", "yoy_amount")
+    return {"period": data["period"], "rows": [{k: r[k] for k in keep} for r in data["rows"]],
+            "registry": services.registry_figures(period)}

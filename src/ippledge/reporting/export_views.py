@@ -1,0 +1,59 @@
+"""Workbooks and CSV files of the periodic statistics, for regulators and banks."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ippledge.core import money
+
+from . import exports, stats
+
+COLUMNS = [
+    ("households", "当年累放贷款户数", "count"), ("loan_count", "当年累放贷款笔数", "count"),
+    ("amount_lent", "当年累放贷款金额（万元）", "wan"), ("balance", "期末贷款余额（万元）", "wan"),
+    ("npl_balance", "不良贷款余额（万元）", "wan"), ("npl_ratio", "不良贷款率（%）", "percent"),
+    ("first_loan_households", "首贷户数", "count"), ("first_loan_amount", "首贷金额（万元）", "wan"),
+    ("inclusive_households", "普惠型小微户数", "count"), ("inclusive_amount", "普惠型小微金额（万元）", "wan"),
+    ("under_10m_share", "1000万元以下笔数占比（%）", "percent"),
+    ("yoy_households", "户数同比增长（%）", "percent"), ("yoy_amount", "金额同比增长（%）", "percent"),
+]
+DIMENSION_HEADERS = {"bank": "银行", "branch": "分支机构", "region": "省级行政区划", "city": "地市", "park": "园区",
+                     "ip_kind": "知识产权类型", "size": "企业规模", "first_loan": "首贷户", "inclusive": "普惠型小微"}
+BREAKDOWNS = [("全国合计", ()), ("按银行", ("bank",)), ("按知识产权类型", ("ip_kind",)), ("按地区", ("region",)),
+              ("按企业规模", ("size",)), ("按园区", ("park",))]
+NOTES = [
+    ("当年累放贷款户数", "自当年1月1日至期末发放过知识产权质押贷款的借款人户数（去重）。"),
+    ("期末贷款余额", "期末时点的贷款本金余额：发放金额减去期末及以前的本金还款。"),
+    ("不良贷款", "期末五级分类为次级、可疑、损失的贷款；分类按2023年风险分类办法逐日计算并留痕。"),
+    ("不良贷款率", "不良贷款余额 / 贷款余额，以精确十进制计算。"),
+    ("首贷户", "在人民银行征信系统中无贷款记录、首次获得贷款的企业。"),
+    ("普惠型小微", "单户授信总额1000万元（含）以下的小型、微型企业贷款。"),
+    ("同比", "与上年同期口径相比的增长率。"),
+    ("单位", "金额单位为万元，保留两位小数。"),
+]
+
+
+def _sheet(name: str, group_by: tuple[str, ...], data: dict) -> dict:
+    columns = [{"key": d, "header": DIMENSION_HEADERS[d], "kind": "text"} for d in group_by]
+    columns += [{"key": k, "header": h, "kind": kind} for k, h, kind in COLUMNS]
+    rows = []
+    for row in data["rows"]:
+        out = dict(row)
+        for key, _h, kind in COLUMNS:
+            if kind == "wan" and out.get(key) is not None:
+                out[key] = money.to_fen(out[key])
+        rows.append(out)
+    return {"name": name, "columns": columns, "rows": rows}
+
+
+def workbook_for(*, period: str, bank_ids: set[int] | None, title: str) -> bytes:
+    sheets = [_sheet(name, group_by, stats.report(period=period, group_by=group_by, bank_ids=bank_ids))
+              for name, group_by in BREAKDOWNS]
+    as_of = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
+    return exports.to_xlsx(title=title, sheets=sheets, notes=NOTES, as_of=as_of)
+
+
+def csv_for(*, period: str, group_by: tuple[str, ...], bank_ids: set[int] | None) -> bytes:
+    sheet = _sheet(_("Statistics"), group_by, stats.report(period=period, group_by=group_by, bank_ids=bank_ids))
+    return exports.to_csv(sheet["columns"], sheet["rows"])

@@ -1,0 +1,209 @@
+"""Reporting actions: overall figures submitted by banks, the NPL tolerance test, the bank scorecard,
+typical cases, quarterly report files, and the audit of who pulled which statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics as pystats
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ippledge.core import audit, money
+from ippledge.core.errors import (
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from ippledge.core.models import Organisation, User
+from ippledge.credit.models import CreditPlan, Loan
+from ippledge.registry.models import Decision, Pledge
+
+from . import stats
+from .engine import rules
+from .models import BankOverall, CaseStudy, ReportFile
+
+WIDE_READERS = {"regulator_user", "admin"}
+
+
+def _user(actor):
+    return actor if isinstance(actor, User) else None
+
+
+def require_user(actor) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated(_("Authentication is required."))
+
+
+def reads_all(actor) -> bool:
+    return actor.is_platform_admin or actor.has_role("regulator_user") or \
+        getattr(actor.organisation, "kind", "") == "ip_office"
+
+
+def own_bank(actor) -> Organisation | None:
+    org = getattr(actor, "organisation", None)
+    if org is None or org.kind != "bank":
+        return None
+    return org.parent or org
+
+
+def bank_for(actor, bank_org_id: int | None) -> Organisation:
+    require_user(actor)
+    bank = Organisation.objects.filter(pk=bank_org_id, kind="bank").first()
+    if bank is None:
+        raise NotFound(_("No such bank."), code="bank_not_found")
+    if not reads_all(actor) and (own_bank(actor) is None or own_bank(actor).pk not in (bank.pk, bank.parent_id)):
+        raise PermissionDenied(_("A bank sees only its own figures and national aggregates."))
+    return bank
+
+
+def pulled(actor, what: str, params: dict) -> None:
+    """The audit of who pulled what (inter-agency data sharing, item 十三)."""
+    audit.record(actor=actor, action="report.pull", object_type="report", object_id=what, object_repr=what,
+                 after=params)
+
+
+@transaction.atomic
+def submit_overall(*, actor, bank_org_id: int, period_end: dt.date, total_loan_balance, npl_balance,
+                   inclusive_loan_balance=None, inclusive_npl_balance=None) -> BankOverall:
+    bank = bank_for(actor, bank_org_id)
+    if not (actor.is_platform_admin or actor.role_set & {"bank_officer", "bank_reviewer", "bank_approver"}):
+        raise PermissionDenied(_("Banks submit their own overall figures."))
+    try:
+        total, npl = money.to_fen(total_loan_balance), money.to_fen(npl_balance)
+        inc_total = money.to_fen(inclusive_loan_balance) if inclusive_loan_balance not in (None, "") else None
+        inc_npl = money.to_fen(inclusive_npl_balance) if inclusive_npl_balance not in (None, "") else None
+    except DomainError as exc:
+        raise ValidationFailed(exc.localised(_), code="invalid_amount", fields={"total_loan_balance":
+                                                                               [exc.localised(_)]}) from None
+    if total <= 0 or npl < 0 or npl > total:
+        raise ValidationFailed(_("The NPL balance must be between zero and the total loan balance."),
+                               fields={"npl_balance": [_("Out of the allowed range.")]})
+    row = BankOverall.objects.create(bank=bank, period_end=period_end, total_loan_balance=total, npl_balance=npl,
+                                     inclusive_loan_balance=inc_total, inclusive_npl_balance=inc_npl,
+                                     submitted_by=_user(actor))
+    audit.record(actor=actor, action="report.overall_submit", obj=row, object_repr=f"{bank.name} {period_end}",
+                 after={"total": total, "npl": npl})
+    return row
+
+
+def latest_overall(bank: Organisation, period_end: dt.date) -> BankOverall | None:
+    return BankOverall.objects.filter(bank=bank, period_end=period_end).order_by("-submitted_at", "-id").first()
+
+
+def tolerance(*, actor, bank_org_id: int, period_end: dt.date, segment: str = "all") -> dict:
+    bank = bank_for(actor, bank_org_id)
+    overall = latest_overall(bank, period_end)
+    if overall is None:
+        raise Conflict(_("The bank has not submitted its overall figures for this period end."),
+                       code="overall_missing")
+    inclusive = segment == "inclusive"
+    ip_npl, ip_balance = stats.ip_book(bank, period_end, inclusive_only=inclusive)
+    if inclusive:
+        if overall.inclusive_loan_balance is None:
+            raise Conflict(_("The bank has not submitted its inclusive small/micro figures."), code="overall_missing")
+        o_npl, o_total = overall.inclusive_npl_balance or 0, overall.inclusive_loan_balance
+    else:
+        o_npl, o_total = overall.npl_balance, overall.total_loan_balance
+    result = rules.tolerance(ip_npl, ip_balance, o_npl, o_total)
+    pulled(actor, "npl-tolerance", {"bank": bank.pk, "period_end": period_end, "segment": segment})
+    return {"bank_org_id": bank.pk, "bank": bank.name, "period_end": period_end.isoformat(), "segment": segment,
+            **{k: (str(v) if not isinstance(v, bool | type(None)) else v) for k, v in result.items()},
+            "ip_npl_balance": str(money.from_fen(ip_npl)), "ip_loan_balance": str(money.from_fen(ip_balance)),
+            "overall_npl_balance": str(money.from_fen(o_npl)), "overall_loan_balance": str(money.from_fen(o_total))}
+
+
+def registration_seconds(bank: Organisation, year: int) -> float | None:
+    times = [(d.at - d.application.filed_at).total_seconds() for d in
+             Decision.objects.filter(application__filed_by_org=bank, application__filing_date__year=year,
+                                     outcome="registered").select_related("application")]
+    return pystats.median(times) if times else None
+
+
+def is_regulator(actor) -> bool:
+    return actor.is_platform_admin or actor.has_role("regulator_user")
+
+
+def scorecard(*, actor, period: str, weights: dict | None = None) -> list[dict]:
+    require_user(actor)
+    if not is_regulator(actor):
+        raise PermissionDenied(_("Only regulators evaluate banks."))
+    p = rules.parse_period(period)
+    data = stats.report(period=period, group_by=("bank",))
+    banks = []
+    for row in data["rows"]:
+        bank = Organisation.objects.get(pk=row["bank_org_id"])
+        plan = CreditPlan.objects.filter(bank=bank, year=p.year).first()
+        overall = latest_overall(bank, p.end)
+        gap = None
+        if overall is not None:
+            ip_npl, ip_bal = stats.ip_book(bank, p.end)
+            gap = rules.tolerance(ip_npl, ip_bal, overall.npl_balance, overall.total_loan_balance)["gap_pp"]
+        banks.append({"bank_org_id": bank.pk, "bank": bank.name,
+                      "plan_households": plan.households if plan else None, "households": row["households"],
+                      "plan_amount": plan.amount if plan else None, "amount_lent": money.to_fen(row["amount_lent"]),
+                      "first_loan_households": row["first_loan_households"], "households_total": row["households"],
+                      "inclusive_amount": money.to_fen(row["inclusive_amount"]),
+                      "amount_total": money.to_fen(row["amount_lent"]), "npl_gap_pp": gap,
+                      "median_registration_seconds": registration_seconds(bank, p.year)})
+    pulled(actor, "scorecard", {"period": period, "weights": weights})
+    from ippledge.valuation.engine.trace import render
+
+    return render(rules.scorecard(banks, weights))
+
+
+@transaction.atomic
+def publish_case(*, actor, loan_no: str, title: str, body: str, consent: bool) -> CaseStudy:
+    require_user(actor)
+    if not (actor.is_platform_admin or actor.has_role("regulator_user")):
+        raise PermissionDenied(_("Regulators publish typical cases."))
+    if not consent:
+        raise ValidationFailed(_("A typical case needs the borrower's consent."), code="consent_missing",
+                               fields={"consent": [_("This field is required.")]})
+    loan = Loan.objects.filter(loan_no=loan_no).select_related("borrower", "bank").first()
+    if loan is None:
+        raise NotFound(_("No such loan."), code="loan_not_found")
+    band = "<100万" if loan.amount < 100_000_000 else "100万–1000万" if loan.amount < 1_000_000_000 else "≥1000万"
+    facts = {"region": (loan.borrower.region_code or "")[:4] + "00", "industry": loan.borrower.industry,
+             "size": loan.borrower.size_class, "ip_kind": loan.ip_kind, "amount_band": band,
+             "term_days": (loan.maturity_date - loan.start_date).days, "first_loan": loan.first_loan,
+             "bank": (loan.bank.parent or loan.bank).name}
+    row = CaseStudy.objects.create(title=title.strip()[:200], body=body.strip()[:10000], loan=loan, facts=facts,
+                                   borrower_consent=True, published_by=actor)
+    audit.record(actor=actor, action="case_study.publish", obj=row, after={"title": row.title})
+    return row
+
+
+def quarterly_files(day: dt.date) -> int:
+    """Write each bank's quarterly report workbook after a quarter's last day."""
+    if (day + dt.timedelta(days=1)).day != 1 or day.month not in (3, 6, 9, 12):
+        return 0
+    from .export_views import workbook_for
+
+    period = f"{day.year}Q{(day.month - 1) // 3 + 1}"
+    folder = Path(settings.DATA_DIR) / "reports" / period
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for bank in Organisation.objects.filter(kind="bank", parent__isnull=True):
+        path = folder / f"{bank.pk}.xlsx"
+        path.write_bytes(workbook_for(period=period, bank_ids={bank.pk}, title=f"{bank.name} {period}"))
+        ReportFile.objects.update_or_create(bank=bank, period=period, defaults={"path": str(path)})
+        count += 1
+    return count
+
+
+def registry_figures(period: str) -> dict:
+    p = rules.parse_period(period)
+    pledges = Pledge.objects.filter(effective_date__gte=p.start, effective_date__lte=p.end)
+    by_regime = {}
+    for regime in ("patent", "trademark", "copyright", "disclosure"):
+        qs = pledges.filter(regime=regime)
+        by_regime[regime] = {"registrations": qs.count(),
+                             "secured_amount": str(sum((x.secured_amount for x in qs), start=0))}
+    enterprises = pledges.values("parties__id_number").filter(parties__role="pledgor").distinct().count()
+    return {"period": p.label, "by_regime": by_regime, "enterprises_served": enterprises}

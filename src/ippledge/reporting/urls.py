@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "reporting"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("public/", views.public_statistics, name="public"),
+]

@@ -1,0 +1,81 @@
+"""Dashboards for regulators and banks, and the public statistics page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from ippledge.core import business_date
+from ippledge.core.errors import DomainError
+from ippledge.core.models import Organisation
+
+from . import charts, services, stats
+from .engine import rules
+from .models import CaseStudy
+
+
+def _quarter(day) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def _previous_quarters(period: str, n: int) -> list[str]:
+    year, q = int(period[:4]), int(period[-1])
+    out = []
+    for _i in range(n):
+        out.append(f"{year}Q{q}")
+        year, q = (year - 1, 4) if q == 1 else (year, q - 1)
+    return list(reversed(out))
+
+
+@login_required
+def dashboard(request):
+    user = request.user
+    period = request.GET.get("period") or _quarter(business_date.today())
+    try:
+        p = rules.parse_period(period)
+    except DomainError as exc:
+        return render(request, "reporting/dashboard.html", {"error": exc, "period": period}, status=400)
+    if services.reads_all(user):
+        scope, title = None, _("Regulator dashboard")
+    elif services.own_bank(user) is not None:
+        scope, title = {services.own_bank(user).pk}, _("Bank dashboard")
+    else:
+        return render(request, "errors/403.html", status=403)
+    quarters = _previous_quarters(_quarter(p.end), 6)
+    trend = [(q, stats.report(period=q, bank_ids=scope)["rows"]) for q in quarters]
+    trend_rows = [{"period": q, **(rows[0] if rows else {})} for q, rows in trend]
+    by_kind = stats.report(period=period, group_by=("ip_kind",), bank_ids=scope)["rows"]
+    by_region = stats.report(period=period, group_by=("region",), bank_ids=scope)["rows"]
+    by_bank = stats.report(period=period, group_by=("bank",), bank_ids=scope)["rows"]
+    tolerance = []
+    banks = Organisation.objects.filter(pk__in=[r["bank_org_id"] for r in by_bank])
+    for bank in banks:
+        try:
+            tolerance.append(services.tolerance(actor=user, bank_org_id=bank.pk, period_end=p.end))
+        except DomainError:
+            continue
+    top = sorted(by_bank, key=lambda r: float(r["amount_lent"]), reverse=True)[:10]
+    return render(request, "reporting/dashboard.html", {
+        "title": title, "period": p.label, "trend_rows": trend_rows,
+        "trend_amount": charts.trend([(r["period"], float(r.get("amount_lent") or 0) / 10000) for r in trend_rows]),
+        "trend_households": charts.trend([(r["period"], float(r.get("households") or 0)) for r in trend_rows]),
+        "by_kind": by_kind, "kind_chart": charts.bars([(r["ip_kind"], float(r["balance"]) / 10000) for r in by_kind],
+                                                      unit="万"),
+        "by_region": by_region, "region_chart": charts.bars([(r["region"] or "—", float(r["balance"]) / 10000)
+                                                             for r in by_region], unit="万"),
+        "tolerance": tolerance, "tolerance_chart": charts.tolerance_chart(tolerance),
+        "top": top, "top_chart": charts.bars([(r["bank"], float(r["amount_lent"]) / 10000) for r in top], unit="万"),
+        "scope_is_bank": scope is not None})
+
+
+def public_statistics(request):
+    period = request.GET.get("period") or str(business_date.today().year)
+    try:
+        data = stats.report(period=period, group_by=("ip_kind",))
+    except DomainError as exc:
+        return render(request, "reporting/public.html", {"error": exc, "period": period}, status=400)
+    return render(request, "reporting/public.html", {
+        "period": data["period"], "rows": data["rows"],
+        "chart": charts.bars([(r["ip_kind"], float(r["amount_lent"]) / 10000) for r in data["rows"]], unit="万"),
+        "registry": services.registry_figures(period), "cases": CaseStudy.objects.all()[:20]})
