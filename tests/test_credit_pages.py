@@ -31,8 +31,11 @@ def test_case_through_the_pages(world):  # noqa: F811
     need = w["ent"].user.organisation.financing_needs.get()
     officer = _client("officer")
     assert 'data-testid="matches"' in officer.get(f"/credit/matching/?need={need.pk}").content.decode()
-    case = workflow.open_case(actor=w["officer"].user, product_id=product.pk, need_id=need.pk)
+    opened = officer.post("/credit/matching/", {"need_id": need.pk, "product_id": product.pk})
+    assert opened.status_code == 302
+    case = CreditCase.objects.get()
     url = f"/credit/cases/{case.case_no}/"
+    assert opened.url == url
     for item in case.dd_items.all():
         assert officer.post(url, {"action": "dd", "key": item.key, "result": "ok", "notes": "已核实"}).status_code == 302
     assert officer.post(url, {"action": "submit", "risk_grade": "A"}).status_code == 302

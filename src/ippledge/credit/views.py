@@ -3,8 +3,11 @@ matching, plans and park lines.  Thin: the workflow module does the work."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ippledge.core import business_date
@@ -14,7 +17,8 @@ from ippledge.core.models import Organisation
 
 from . import services, workflow
 from .api import loan_out
-from .models import CreditCase, FinancingNeed, Loan, ParkCreditLine, Product
+from .labels import DD_LABELS, RESULT_LABELS
+from .models import Classification, CreditCase, FinancingNeed, Loan, ParkCreditLine, Product, ScheduleKind
 from .workflow_api import case_out, need_out, product_out
 
 
@@ -62,13 +66,19 @@ def case_page(request, case_no: str):
                                  note=post.get("note", ""))
             elif action == "disburse":
                 workflow.disburse(actor=request.user, case_no=case_no, schedule=post.get("schedule", "bullet"))
-            return redirect("credit:case", case_no=case_no)
+            tab = {"dd": "dd", "submit": "dd", "review": "trail", "approval": "trail", "disburse": "contract"}
+            return redirect(reverse("credit:case", args=[case_no]) + f"?tab={tab.get(action, 'enterprise')}")
         except DomainError as exc:
             error = exc
     data = case_out(case)
     loan = loan_out(case.loan) if case.loan_id else None
+    for item in data["due_diligence"]:
+        item["label"] = DD_LABELS.get(item["key"], item["key"])
     return render(request, "credit/case.html", {"c": data, "case": case, "loan": loan, "error": error,
-                                                "tab": request.GET.get("tab", "enterprise")},
+                                                "tab": request.GET.get("tab") or request.POST.get("tab") or
+                                                ("dd" if request.POST.get("action") in ("dd", "submit") else
+                                                 "enterprise"),
+                                                "results": RESULT_LABELS},
                   status=400 if error else 200)
 
 
@@ -78,7 +88,14 @@ def loan_page(request, loan_no: str):
         loan = services.get_loan(actor=request.user, loan_no=loan_no)
     except DomainError:
         return render(request, "errors/404.html", status=404)
-    return render(request, "credit/loan.html", {"l": loan_out(loan)})
+    data = loan_out(loan)
+    data["classification_label"] = Classification(data["classification"]).label
+    data["schedule_label"] = ScheduleKind(data["schedule_kind"]).label
+    data["rate_percent"] = f"{Decimal(data['annual_rate']) * 100:.4f}"
+    for h in data["classification_history"]:
+        h["after_label"] = Classification(h["after"]).label
+        h["before_label"] = Classification(h["before"]).label if h["before"] else "—"
+    return render(request, "credit/loan.html", {"l": data})
 
 
 @login_required
@@ -107,6 +124,15 @@ def portal(request):
 
 @login_required
 def matching(request):
+    if request.method == "POST":  # express interest: opens a credit case for this need and product
+        current_channel.set("web")
+        try:
+            case = workflow.open_case(actor=request.user, product_id=int(request.POST.get("product_id", 0)),
+                                      need_id=int(request.POST.get("need_id", 0)))
+        except (DomainError, ValueError) as exc:
+            return render(request, "credit/matching.html", {"error": exc if isinstance(exc, DomainError) else None,
+                                                            "needs": [], "products": []}, status=400)
+        return redirect("credit:case", case_no=case.case_no)
     need_id, product_id = request.GET.get("need"), request.GET.get("product")
     rows, subject = [], None
     try:
@@ -118,8 +144,13 @@ def matching(request):
             subject, rows = product_out(product), workflow.match_needs(product)
     except (ValueError, FinancingNeed.DoesNotExist, Product.DoesNotExist):
         return render(request, "errors/404.html", status=404)
+    names = {p.pk: f"{p.bank.name} · {p.name}" for p in Product.objects.select_related("bank")}
+    need_names = {n.pk: f"{n.enterprise.name} · {n.amount / 100:.2f}" for n in
+                  FinancingNeed.objects.select_related("enterprise")}
+    for row in rows:
+        row["name"] = names.get(row.get("product_id")) if need_id else need_names.get(row.get("need_id"))
     return render(request, "credit/matching.html", {
-        "subject": subject, "rows": rows, "by_need": bool(need_id),
+        "subject": subject, "rows": rows, "by_need": bool(need_id), "need_id": need_id, "product_id": product_id,
         "needs": [need_out(n) for n in FinancingNeed.objects.filter(status="open")[:100]],
         "products": [product_out(p) for p in Product.objects.filter(active=True)]})
 

@@ -179,7 +179,7 @@ def match_needs(product: Product) -> list[dict]:
 def _prefill(case: CreditCase) -> None:
     """Answer the due-diligence checklist from the register where the platform knows the answer."""
     on = business_date.today()
-    maturity = on + dt.timedelta(days=30 * case.term_months)
+    maturity = _maturity(on, case.term_months)
     found: dict[str, list[tuple[str, str]]] = {k: [] for k in DD_KEYS}
     for ref in case.rights:
         right = rights_services.find_right(ref["kind"], ref["number"])
@@ -388,9 +388,9 @@ def approve(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase
                       "address": case.bank.region_code or "—"}],
         "rights": case.rights,
         "secured_debt": {"type": "贷款", "amount": str(money.from_fen(case.amount)), "currency": "CNY"},
-        "debt_due_date": (on + dt.timedelta(days=30 * case.term_months)).isoformat(),
+        "debt_due_date": _maturity(on, case.term_months).isoformat(),
         "guarantee_scope": "主债权及利息、违约金、损害赔偿金和实现质权的费用", "contract_no": case.contract_no,
-        "registration_term_end": (on + dt.timedelta(days=30 * case.term_months + 365)).isoformat()
+        "registration_term_end": (_maturity(on, case.term_months) + dt.timedelta(days=365)).isoformat()
         if any(r["kind"] == "trademark" for r in case.rights) else None,
         "valuation_ref": case.valuation_no or None,
         "confirmations": {"pledgor": True, "pledgee": True}}, idempotency_key=f"case-{case.case_no}")
@@ -423,7 +423,7 @@ def disburse(*, actor, case_no: str, schedule: str = "bullet") -> Loan:
     loan = services.book_loan(actor=actor, data={
         "borrower_uscc": case.enterprise.uscc, "bank_org_id": case.bank_id, "amount": str(money.from_fen(case.amount)),
         "annual_rate": case.pricing.get("rate"), "start_date": on,
-        "maturity_date": on + dt.timedelta(days=30 * case.term_months), "schedule": schedule,
+        "maturity_date": _maturity(on, case.term_months), "schedule": schedule,
         "pledge_registration_no": pledge.registration_no, "ip_kind": _ip_kind(case.rights),
         "first_loan": case.first_loan, "inclusive_smb": case.size_class in ("small", "micro") and case.amount <=
         money.to_fen("10000000"), "park_id": case.park_id})
@@ -431,6 +431,13 @@ def disburse(*, actor, case_no: str, schedule: str = "bullet") -> Loan:
     case.save(update_fields=["loan"])
     _step(case, Stage.DISBURSED, "disburse", actor, loan.loan_no)
     return loan
+
+
+def _maturity(start: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (month-end clamped), as loan contracts count terms."""
+    from .engine.schedule import add_months
+
+    return add_months(start, months)
 
 
 def _ip_kind(rights: list[dict]) -> str:

@@ -1,0 +1,14 @@
+"""Translated labels for the due-diligence checklist and its findings."""
+
+from django.utils.translation import gettext_lazy as _
+
+DD_LABELS = {
+    "ownership": _("Ownership of the rights"),
+    "legal_state": _("Legal state"),
+    "encumbrances": _("Existing pledges and encumbrances"),
+    "term_vs_loan": _("Term of the rights against the loan term"),
+    "licences": _("Licences"),
+    "litigation": _("Litigation, disputes and preservation"),
+    "annuity": _("Annuity status"),
+}
+RESULT_LABELS = {"ok": _("No problem"), "issue": _("Problem found"), "unknown": _("Not known from the register")}
