@@ -289,3 +289,18 @@ def test_operational_delay_keeps_a_short_arrear_normal(book):
 def test_empty_book():
     Loan.objects.update(balance=0)  # nothing open (whether or not another test built a book)
     assert bulk.classify_book_bulk(ON) | {"seconds": 0} == {"loans": 0, "changed": 0, "seconds": 0}
+
+
+def test_payments_beyond_the_schedule_count_as_fully_paid(book):
+    """A documented difference: the per-loan path refuses to allocate them and fails; bulk treats the loan
+    as repaid.  (``repay`` never records such a payment; here it is written directly.)"""
+    from ippledge.core.errors import ValidationFailed
+    from ippledge.credit.models import Repayment
+
+    loan = Loan.objects.get(loan_no=book.loans["not_due_bullet"])
+    Repayment.objects.create(loan=loan, date=ON, principal=loan.amount * 2, interest=0)
+    with pytest.raises(ValidationFailed), transaction.atomic():
+        services.classify_book(ON)
+    result = bulk.compute_book(ON)
+    i = int((result.loan_id == loan.pk).nonzero()[0][0])
+    assert (result.dpd[i], result.balance[i], result.category[i]) == (0, 0, 0)

@@ -146,3 +146,18 @@ def test_park_line_headroom_is_enforced(world):
     assert r.status_code == 409 and r.data["error"]["code"] == "park_line_exhausted"
     lines = w["officer"].get("/park-credit-lines").data
     assert lines[0]["headroom"] == "500000.00"
+
+
+def test_plans_lines_and_subsidies_through_the_api(world):
+    w = world
+    r = w["approver"].post("/credit-plans", {"bank_org_id": w["bank"].pk, "year": 2026, "households": 50,
+                                             "amount": "200000000"})
+    assert r.status_code == 201 and r.data["plan_households"] == 50
+    assert w["officer"].post("/credit-plans", {"bank_org_id": w["bank"].pk, "year": 2026, "households": 5,
+                                               "amount": "1"}).status_code == 403
+    line = w["approver"].post("/park-credit-lines", {"bank_org_id": w["bank"].pk, "park_name": "示范园",
+                                                     "limit": "30000000", "start_date": "2026-01-01",
+                                                     "end_date": "2026-12-31"})
+    assert line.status_code == 201 and line.data["headroom"] == "30000000.00"
+    sub = w["admin"].post("/subsidy-schemes", {"name": "区级贴息", "kind": "share_of_interest", "value": "0.3"})
+    assert sub.status_code == 201

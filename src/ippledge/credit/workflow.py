@@ -518,3 +518,52 @@ def record_investment(*, actor, enterprise_id: int, fund_name: str, amount, date
                                            date=date, stake=stake, recorded_by=_user(actor))
     audit.record(actor=actor, action="investment.record", obj=row, after={"fund": fund_name})
     return row
+
+
+@transaction.atomic
+def set_plan(*, actor, bank_org_id: int, year: int, households: int, amount) -> CreditPlan:
+    """A bank's dedicated yearly IP-pledge credit plan (单列信贷计划); a new figure replaces the old."""
+    bank = Organisation.objects.filter(pk=bank_org_id, kind="bank").first()
+    if bank is None:
+        raise NotFound(_("No such bank."), code="bank_not_found")
+    services._require_bank(actor, bank, {"bank_approver"})
+    if households < 0 or year < 2000:
+        raise ValidationFailed(_("The plan is not valid."), fields={"households": [_("Must be zero or more.")]})
+    plan, _created = CreditPlan.objects.update_or_create(bank=bank, year=year, defaults={
+        "households": households, "amount": _fen(amount, "amount")})
+    audit.record(actor=actor, action="credit_plan.set", obj=plan, after={"year": year, "households": households,
+                                                                          "amount": plan.amount})
+    return plan
+
+
+@transaction.atomic
+def grant_park_line(*, actor, bank_org_id: int, park_name: str, limit, start_date: dt.date,
+                    end_date: dt.date) -> ParkCreditLine:
+    """A park intent credit line (园区意向性授信额度) granted by a bank to an industrial park."""
+    from .models import Park
+
+    bank = Organisation.objects.filter(pk=bank_org_id, kind="bank").first()
+    if bank is None:
+        raise NotFound(_("No such bank."), code="bank_not_found")
+    services._require_bank(actor, bank, {"bank_approver"})
+    if end_date <= start_date or not (park_name or "").strip():
+        raise ValidationFailed(_("The park credit line is not valid."),
+                               fields={"end_date": [_("Must be later than the start date.")]})
+    park, _created = Park.objects.get_or_create(name=park_name.strip()[:200])
+    line = ParkCreditLine.objects.create(bank=bank, park=park, limit=_fen(limit, "limit"), start_date=start_date,
+                                         end_date=end_date)
+    audit.record(actor=actor, action="park_line.grant", obj=line, after={"park": park.name, "limit": line.limit})
+    return line
+
+
+@transaction.atomic
+def add_subsidy_scheme(*, actor, name: str, kind: str, value, cap=None, region_code: str = "") -> SubsidyScheme:
+    if not (getattr(actor, "is_authenticated", False) and (actor.is_platform_admin or actor.has_role("regulator_user"))):
+        raise PermissionDenied(_("Subsidy schemes are kept by the operator or a regulator."))
+    if kind not in ("rate", "share_of_interest", "amount") or not (name or "").strip():
+        raise ValidationFailed(_("The subsidy scheme is not valid."), fields={"kind": [_("Not allowed.")]})
+    row = SubsidyScheme.objects.create(name=name.strip()[:200], kind=kind, value=Decimal(str(value)),
+                                       cap=_fen(cap, "cap") if cap not in (None, "") else None,
+                                       region_code=(region_code or "")[:6])
+    audit.record(actor=actor, action="subsidy.add", obj=row, after={"name": row.name})
+    return row

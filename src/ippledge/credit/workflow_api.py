@@ -98,6 +98,29 @@ class ExemptionDecisionIn(Schema):
     reason: str
 
 
+class PlanIn(Schema):
+    bank_org_id: int
+    year: int
+    households: int
+    amount: str
+
+
+class ParkLineIn(Schema):
+    bank_org_id: int
+    park_name: str
+    limit: str
+    start_date: dt.date
+    end_date: dt.date
+
+
+class SubsidyIn(Schema):
+    name: str
+    kind: Literal["rate", "share_of_interest", "amount"]
+    value: str
+    cap: str | None = None
+    region_code: str = ""
+
+
 class InvestmentIn(Schema):
     enterprise_id: int
     fund_name: str
@@ -237,6 +260,23 @@ def plan(request, bank_org_id: int, year: int):
     if bank is None:
         raise NotFound(_("No such bank."), code="bank_not_found")
     return workflow.plan_progress(bank, year)
+
+
+@router.post("/credit-plans", response={201: dict}, summary="Set a bank's dedicated yearly credit plan (approver)")
+def set_plan(request, payload: PlanIn):
+    plan = workflow.set_plan(actor=request.auth, **payload.dict())
+    return 201, workflow.plan_progress(plan.bank, plan.year)
+
+
+@router.post("/park-credit-lines", response={201: dict}, summary="Grant a park intent credit line (approver)")
+def grant_line(request, payload: ParkLineIn):
+    return 201, workflow.park_line_usage(workflow.grant_park_line(actor=request.auth, **payload.dict()))
+
+
+@router.post("/subsidy-schemes", response={201: dict}, summary="Add an interest-subsidy scheme (operator, regulator)")
+def add_subsidy(request, payload: SubsidyIn):
+    row = workflow.add_subsidy_scheme(actor=request.auth, **payload.dict())
+    return 201, {"id": row.pk, "name": row.name, "kind": row.kind, "value": str(row.value)}
 
 
 @router.get("/park-credit-lines", summary="Park intent credit lines with utilisation and headroom")
