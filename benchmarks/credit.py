@@ -204,7 +204,7 @@ def build(n: int, seed: int) -> dict:
     indexes = w.drop_indexes(("credit_loan", "credit_schedulerow", "credit_repayment", "credit_loanevent"))
     if connection.vendor == "sqlite":  # loading only: the timed runs use the settings' pragmas
         connection.connection.execute("PRAGMA synchronous=OFF")
-        connection.connection.execute("PRAGMA cache_size=-524288")
+        connection.connection.execute("PRAGMA cache_size=-262144")
     counts = {"loans": 0, "schedule_rows": 0, "repayments": 0, "restructured": 0, "overdue_built": 0}
     generate_s = 0.0
     for first in range(1, n + 1, CHUNK):
@@ -276,7 +276,8 @@ def main() -> None:
     args = parser.parse_args()
     info = prepare(args.database_url)
     result: dict = {"benchmark": "credit.end_of_day", "engine": info["engine"], "python": platform.python_version(),
-                    "numpy": np.__version__, "cpus": os.cpu_count(), "on": ON.isoformat()}
+                    "numpy": np.__version__, "cpus": os.cpu_count(), "on": ON.isoformat(),
+                    "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     try:
         from django.db import connection
 
@@ -289,6 +290,7 @@ def main() -> None:
                 c.execute("SHOW server_version")
                 result["postgresql"] = c.fetchone()[0]
         result["build"] = build(args.loans, args.seed)
+        result["build"]["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
         first = bulk.classify_book_bulk(ON, batch=args.batch)  # the build's stored state → today's
         next_day = ON + dt.timedelta(days=1)
@@ -312,7 +314,7 @@ def main() -> None:
             "open_loans": len(dry), "batch": args.batch,
             "categories_next_day": {bulk.CATEGORIES[int(c)]: int(v) for c, v in cats.items()},
             "overdue_loans": int((dry.dpd > 0).sum()), "contagion_hits": int((dry.contagion > 0).sum()),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "process_peak_rss_mb_at_end": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
         per_loan = compute_naive / len(sample)
         projected = per_loan * len(dry)
         projected_saves = with_saves / len(sample) * len(dry)

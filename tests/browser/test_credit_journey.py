@@ -95,14 +95,17 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     matches = page.get_by_test_id("matches")
     expect(matches).to_be_visible()
     first = matches.locator("tbody tr").first
-    expect(first.locator("td").nth(0)).to_have_text(str(product.pk))
+    expect(first.locator("td").nth(0)).to_contain_text(product.name)
     # Without a valuation of the patent the collateral counts at 0, so the product ranks but is not eligible.
     expect(first.locator("td").nth(3)).to_contain_text("amount_in_range")
     expect(first.locator("td").nth(3)).to_contain_text("kinds_eligible")
     screenshot("journey-credit-matches")
 
-    # No page expresses interest yet: the case is opened through the workflow, as the officer.
-    case_no = workflow.open_case(actor=w["officer"].user, product_id=product.pk, need_id=need.pk).case_no
+    # The officer expresses interest from the match, which opens the credit case.
+    with page.expect_navigation():
+        first.get_by_test_id("express-interest").click()
+
+    case_no = CreditCase.objects.get(need=need).case_no
 
     # Due diligence: every checklist item recorded on the case page's form, then signed off.
     open_task(page, case_no)
@@ -123,7 +126,7 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     rows = page.get_by_test_id("dd").locator("tbody tr")
     expect(rows).to_have_count(len(keys))
     for i in range(len(keys)):
-        expect(rows.nth(i).locator("td").nth(2)).to_have_text("ok")
+        expect(rows.nth(i).locator("td").nth(2)).to_have_text(zh("No problem"))
     screenshot("journey-credit-due-diligence")
     page.locator("#grade").fill("B")
     page.get_by_role("button", name=zh("Sign off and submit for review")).click()
