@@ -224,12 +224,17 @@ def restructure(*, actor, loan_no: str, kind: str, note: str = "") -> Loan:
     return loan
 
 
-def _facts(loan: Loan, on: dt.date, manual_floor: str | None = None) -> rules.LoanFacts:
+_FROM_EVENTS = object()
+
+
+def _facts(loan: Loan, on: dt.date, manual_floor=_FROM_EVENTS) -> rules.LoanFacts:
+    """The classification facts of one loan; ``manual_floor`` overrides the reviewer's recorded floor
+    (pass None to ask what the rules alone would say)."""
     states = _states(loan)
     dpd = sched.days_past_due_on(states, on)
     events = list(loan.events.all())
     floor = manual_floor
-    if floor is None:
+    if floor is _FROM_EVENTS:
         manual = [e for e in events if e.type == "manual_floor"]
         floor = manual[-1].data.get("category") if manual else None
     due = [s for s in states if s.due_date <= on]

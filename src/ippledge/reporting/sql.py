@@ -3,81 +3,101 @@
 :func:`stats.report <ippledge.reporting.stats.report>` loads every loan, its repayments and its
 classification history into Python; on a national book (a million loans, ten million repayments) that
 takes minutes.  The functions here give exactly the same answers (same keys, string formats, values and
-row order) from a few aggregate statements, portable between SQLite ≥ 3.35 and PostgreSQL:
+row order) from one aggregate statement, portable between SQLite ≥ 3.35 and PostgreSQL:
 
     report_sql(period=, group_by=(), bank_ids=None) -> dict        # == stats.report(...)
     ip_book_sql(bank_ids, end, inclusive_only=False) -> {bank_id: (npl_fen, balance_fen)}
     tolerance_all_banks(period_end, segment="all") -> [dict]      # services.tolerance for every bank
 
-How the figures are computed (the same definitions as ``stats``)
-----------------------------------------------------------------
+The figures (the same definitions as ``stats``)
+-----------------------------------------------
 * The book at a period end is every loan started on or before the end (of the banks asked for: a loan
   belongs to its booking organisation and to that organisation's head office).
-* A loan's principal balance at the end is ``max(amount − Σ repayment principal dated ≤ end, 0)``: one
-  grouped subquery over the repayments.
+* A loan's principal balance at the end is ``max(amount − Σ repayment principal dated ≤ end, 0)``.
 * Its category at the end is the ``after`` of its latest classification change dated ≤ end, latest by
   (``at``, ``id``) as the reference takes it (``ROW_NUMBER()`` over the loan's changes), else normal.
 * Amounts lent, loan counts and households (distinct borrowers) run from 1 January of the period's year
-  to the end; the first-loan and inclusive small/micro variants restrict those to flagged loans; the
-  under-10-million share is by count of loans lent.
-* The previous-year statement only needs households and amounts lent (for year-on-year growth), so it
-  reads the loans alone, without repayments or classifications.
+  to the end; the first-loan and inclusive small/micro variants count flagged loans; the under-10-million
+  share is by count of loans lent.  The previous year's households and amounts lent (for year-on-year
+  growth) come from the same pass over the loans.
 * Grouping keys: ``bank`` is the head office (the parent of a branch, else the organisation itself),
   ``branch`` the booking organisation, ``region``/``city`` the borrower's region code cut to 2/4 digits,
   ``size`` the borrower's size class; the rest are loan columns.  Groups are the keys present in the
-  book at the period end and are sorted, in Python, exactly as the reference sorts them.
+  book at the period end, sorted in Python exactly as the reference sorts them.
 
-The statements return one row per group (a few hundred at most), so the Python left is rendering.
+The statement
+-------------
+One ``SELECT … GROUP BY`` over the loans (joined to their bank and, when a borrower dimension is asked
+for, their borrower) computes per group the book balance and every lending figure of both years; a
+second, small branch (``UNION ALL``) adds the NPL balance from the loans whose latest change before the
+end is non-performing (a few per cent of the book, found with ``ROW_NUMBER()``).  Groups are keyed by ids
+and short codes; bank names and the ``110000``-style region codes are filled in afterwards.
+
+Each loan's repaid principal is read the way each engine does best: on SQLite a correlated aggregate per
+loan that seeks the repayments' ``loan_id`` index (a covering ``(loan_id, date, principal)`` index makes
+it an index-only scan); on PostgreSQL a grouped subquery that the planner hash-joins, in parallel.
+
+SQLite runs one statement on one core.  On a file database, outside a transaction, the work is split
+into ``workers`` partitions by borrower (so households, counted per partition, still add up) that run at
+once, each on its own connection, and are added up here; inside a transaction (tests, atomic requests)
+the partitions run one after the other on the caller's connection, which alone sees its writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, connections
 
+from ippledge.core import money
 from ippledge.core.models import Organisation
 
 from . import stats
 from .engine import rules
 
 NPL_SQL = "(" + ", ".join(f"'{c}'" for c in sorted(stats.NPL)) + ")"  # constants of ours, not user input
+MAX_WORKERS = 4
 
-# Each grouping dimension: the SQL expressions it selects (key value, and display name for banks).
-_REGION = "COALESCE(w.region_code, '')"
-_DIMENSION_SQL: dict[str, tuple[str, ...]] = {
-    "bank": ("COALESCE(b.parent_id, b.id)", "COALESCE(h.name, b.name)"),
-    "branch": ("l.bank_id", "b.name"),
-    "region": (f"CASE WHEN {_REGION} = '' THEN '' ELSE SUBSTR({_REGION}, 1, 2) || '0000' END",),
-    "city": (f"CASE WHEN {_REGION} = '' THEN '' ELSE SUBSTR({_REGION}, 1, 4) || '00' END",),
-    "park": ("l.park_id",),
-    "ip_kind": ("l.ip_kind",),
-    "size": ("COALESCE(w.size_class, '')",),
-    "first_loan": ("l.first_loan",),
-    "inclusive": ("l.inclusive_smb",),
+# Grouping dimensions: the SQL of the raw key and whether it needs the borrower joined.
+_DIMENSION_SQL: dict[str, tuple[str, bool]] = {
+    "bank": ("COALESCE(b.parent_id, l.bank_id)", False),
+    "branch": ("l.bank_id", False),
+    "region": ("SUBSTR(COALESCE(w.region_code, ''), 1, 2)", True),
+    "city": ("SUBSTR(COALESCE(w.region_code, ''), 1, 4)", True),
+    "park": ("l.park_id", False),
+    "ip_kind": ("l.ip_kind", False),
+    "size": ("COALESCE(w.size_class, '')", True),
+    "first_loan": ("l.first_loan", False),
+    "inclusive": ("l.inclusive_smb", False),
 }
 assert set(_DIMENSION_SQL) == set(stats.DIMENSIONS)
-_NEEDS_BORROWER = {"region", "city", "size"}
-_NEEDS_HEAD = {"bank"}
 
+# The raw key → the reference's key value (bank and branch get their names later).
+_RENDER: dict[str, Callable] = {
+    "region": lambda v: v + "0000" if v else "",
+    "city": lambda v: v + "00" if v else "",
+    "first_loan": bool,
+    "inclusive": bool,
+}
+
+# Figures of the main branch, in the order the statement returns them.
+_MAIN = ("book_loans", "balance", "households", "loan_count", "amount_lent", "first_loan_households",
+         "first_loan_amount", "inclusive_households", "inclusive_amount", "under_10m", "prev_households",
+         "prev_amount")
 _FIGURES = ("households", "loan_count", "amount_lent", "balance", "npl_balance", "first_loan_households",
-            "first_loan_amount", "inclusive_households", "inclusive_amount", "under_10m")
-
-
-# Each loan's principal repaid and its latest category as at an end date (parameters: end, end).
-_AS_AT = """repaid AS (
-    SELECT loan_id, SUM(principal) AS paid FROM credit_repayment WHERE "date" <= %s GROUP BY loan_id
-), category AS (
-    SELECT loan_id, "after" FROM (
-        SELECT loan_id, "after", ROW_NUMBER() OVER (PARTITION BY loan_id ORDER BY "at" DESC, id DESC) AS rn
-        FROM credit_classificationchange WHERE "date" <= %s
-    ) ranked WHERE rn = 1
-)"""
+            "first_loan_amount", "inclusive_households", "inclusive_amount")
 
 
 def _date(value: dt.date):
     return connection.ops.adapt_datefield_value(value)
+
+
+def _int(value) -> int:
+    return 0 if value is None else int(value)
 
 
 def _check_dimensions(group_by: tuple[str, ...]) -> None:
@@ -89,172 +109,243 @@ def _check_dimensions(group_by: tuple[str, ...]) -> None:
                                fields={"group_by": [", ".join(stats.DIMENSIONS)]})
 
 
-def _bank_filter(bank_ids: set[int] | None) -> tuple[str, list]:
-    """The reference's scope: loans booked by one of ``bank_ids`` or by one of their branches."""
-    if not bank_ids:
-        return "", []
-    ids = sorted(int(x) for x in bank_ids)
-    marks = ", ".join(["%s"] * len(ids))
-    return f" AND (l.bank_id IN ({marks}) OR b.parent_id IN ({marks}))", ids + ids
+# ------------------------------------------------------------------------------------------ the SQL
 
 
-def _joins(dims: list[str]) -> str:
-    sql = " JOIN core_organisation b ON b.id = l.bank_id"
-    if _NEEDS_HEAD & set(dims):
-        sql += " LEFT JOIN core_organisation h ON h.id = b.parent_id"
-    if _NEEDS_BORROWER & set(dims):
-        sql += " JOIN core_organisation w ON w.id = l.borrower_id"
-    return sql
+def _balance_sql(vendor: str) -> tuple[str, str]:
+    """(the per-loan balance at ``%(end)s``, the join it needs) for loans aliased ``l``."""
+    if vendor == "postgresql":
+        return ("CASE WHEN COALESCE(r.paid, 0) < l.amount THEN l.amount - COALESCE(r.paid, 0) ELSE 0 END",
+                " LEFT JOIN repaid r ON r.loan_id = l.id")
+    return ("(SELECT CASE WHEN COALESCE(SUM(rp.principal), 0) < l.amount"
+            " THEN l.amount - COALESCE(SUM(rp.principal), 0) ELSE 0 END"
+            ' FROM credit_repayment rp WHERE rp.loan_id = l.id AND rp."date" <= %(end)s)', "")
 
 
-def _key_columns(dims: list[str]) -> list[str]:
-    return [expr for d in dims for expr in _DIMENSION_SQL[d]]
+def _ctes(vendor: str) -> str:
+    latest = """latest AS (
+    SELECT loan_id, "after" FROM (
+        SELECT loan_id, "after", ROW_NUMBER() OVER (PARTITION BY loan_id ORDER BY "at" DESC, id DESC) AS rn
+        FROM credit_classificationchange WHERE "date" <= %(end)s
+    ) ranked WHERE rn = 1
+)"""
+    if vendor == "postgresql":
+        return """WITH repaid AS (
+    SELECT loan_id, SUM(principal) AS paid FROM credit_repayment WHERE "date" <= %(end)s GROUP BY loan_id
+), """ + latest
+    return "WITH " + latest
 
 
-def _current_sql(dims: list[str], scope_sql: str) -> str:
-    keys = _key_columns(dims)
+def _where(bank_ids: list[int], partitions: int, inclusive_only: bool) -> tuple[str, dict]:
+    sql, params = "l.start_date <= %(end)s", {}
+    if bank_ids:
+        # The reference's scope: loans booked by one of the banks or by one of their branches.
+        names = [f"bank{i}" for i in range(len(bank_ids))]
+        marks = ", ".join(f"%({n})s" for n in names)
+        sql += f" AND (l.bank_id IN ({marks}) OR b.parent_id IN ({marks}))"
+        params.update(zip(names, bank_ids, strict=True))
+    if inclusive_only:
+        sql += " AND l.inclusive_smb"
+    if partitions > 1:
+        sql += " AND l.borrower_id %% %(partitions)s = %(partition)s"
+    return sql, params
+
+
+def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: int, *, lending: bool,
+               inclusive_only: bool = False) -> tuple[str, dict]:
+    """The one statement: per group (raw keys) the main figures, then per group the NPL balance.
+
+    Rows are ``(0, *keys, *_MAIN)`` and ``(1, *keys, npl_balance, …)``; with ``lending=False`` the
+    main rows stop at the balance."""
+    keys = [_DIMENSION_SQL[d][0] for d in dims]
+    joins = " JOIN core_organisation b ON b.id = l.bank_id"
+    if any(_DIMENSION_SQL[d][1] for d in dims):
+        joins += " JOIN core_organisation w ON w.id = l.borrower_id"
+    balance, balance_join = _balance_sql(vendor)
+    where, params = _where(bank_ids, partitions, inclusive_only)
+    # SQLite would flatten the per-loan subquery and run the correlated repayment sum after sorting the
+    # rows by group, i.e. in random loan order; LIMIT -1 (no limit) keeps it a co-routine in loan order.
+    keep = "\n    LIMIT -1" if vendor == "sqlite" else ""
     inner_keys = "".join(f"{expr} AS k{i}, " for i, expr in enumerate(keys))
     outer_keys = "".join(f"k{i}, " for i in range(len(keys)))
     group = f" GROUP BY {', '.join(f'k{i}' for i in range(len(keys)))}" if keys else ""
-    return f"""
-WITH {_AS_AT}, book AS (
-    SELECT {inner_keys}l.borrower_id AS borrower, l.amount AS amount,
-           CASE WHEN l.start_date >= %s THEN 1 ELSE 0 END AS lent,
-           CASE WHEN l.first_loan THEN 1 ELSE 0 END AS first_loan,
-           CASE WHEN l.inclusive_smb THEN 1 ELSE 0 END AS inclusive,
-           CASE WHEN l.amount - COALESCE(r.paid, 0) > 0 THEN l.amount - COALESCE(r.paid, 0) ELSE 0 END AS bal,
-           CASE WHEN c."after" IN {NPL_SQL} THEN 1 ELSE 0 END AS npl
-    FROM credit_loan l{_joins(dims)}
-    LEFT JOIN repaid r ON r.loan_id = l.id
-    LEFT JOIN category c ON c.loan_id = l.id
-    WHERE l.start_date <= %s{scope_sql}
-)
-SELECT {outer_keys}COUNT(*),
-       COUNT(DISTINCT CASE WHEN lent = 1 THEN borrower END),
-       SUM(lent),
-       SUM(lent * amount),
-       SUM(bal),
-       SUM(npl * bal),
-       COUNT(DISTINCT CASE WHEN lent = 1 AND first_loan = 1 THEN borrower END),
-       SUM(lent * first_loan * amount),
-       COUNT(DISTINCT CASE WHEN lent = 1 AND inclusive = 1 THEN borrower END),
-       SUM(lent * inclusive * amount),
-       SUM(CASE WHEN lent = 1 AND amount < {stats.TEN_MILLION_FEN} THEN 1 ELSE 0 END)
-FROM book{group}"""
+    if lending:
+        lent = "CASE WHEN lent = 1 {cond}THEN {what} END"
+        figures = f"""COUNT(*), SUM(bal),
+       COUNT(DISTINCT {lent.format(cond="", what="borrower")}),
+       SUM({lent.format(cond="", what="1")}),
+       SUM({lent.format(cond="", what="amount")}),
+       COUNT(DISTINCT {lent.format(cond="AND first_loan ", what="borrower")}),
+       SUM({lent.format(cond="AND first_loan ", what="amount")}),
+       COUNT(DISTINCT {lent.format(cond="AND inclusive ", what="borrower")}),
+       SUM({lent.format(cond="AND inclusive ", what="amount")}),
+       SUM({lent.format(cond=f"AND amount < {stats.TEN_MILLION_FEN} ", what="1")}),
+       COUNT(DISTINCT CASE WHEN lent = 2 THEN borrower END),
+       SUM(CASE WHEN lent = 2 THEN amount END)"""
+        padding = ", NULL" * (len(_MAIN) - 2)
+        per_loan = """l.borrower_id AS borrower, l.amount AS amount, l.first_loan AS first_loan,
+           l.inclusive_smb AS inclusive,
+           CASE WHEN l.start_date >= %(year_start)s THEN 1
+                WHEN l.start_date >= %(prev_start)s AND l.start_date <= %(prev_end)s THEN 2 ELSE 0 END AS lent, """
+    else:
+        figures, padding, per_loan = "COUNT(*), SUM(bal)", "", ""
+    sql = f"""{_ctes(vendor)}
+SELECT 0, {outer_keys}{figures}
+FROM (
+    SELECT {inner_keys}{per_loan}{balance} AS bal
+    FROM credit_loan l{joins}{balance_join}
+    WHERE {where}{keep}
+) book{group}
+UNION ALL
+SELECT 1, {outer_keys}SUM(bal), NULL{padding}
+FROM (
+    SELECT {inner_keys}{balance} AS bal
+    FROM latest c JOIN credit_loan l ON l.id = c.loan_id{joins}{balance_join}
+    WHERE c."after" IN {NPL_SQL} AND {where}{keep}
+) npl{group}"""
+    return sql, params
 
 
-def _previous_sql(dims: list[str], scope_sql: str) -> str:
-    keys = _key_columns(dims)
-    select_keys = "".join(f"{expr}, " for expr in keys)
-    group = f" GROUP BY {', '.join(keys)}" if keys else ""
-    return f"""
-SELECT {select_keys}COUNT(DISTINCT l.borrower_id), SUM(l.amount)
-FROM credit_loan l{_joins(dims)}
-WHERE l.start_date >= %s AND l.start_date <= %s{scope_sql}{group}"""
+def _workers(requested: int | None) -> tuple[int, bool]:
+    """(partitions, whether they may run at once on connections of their own)."""
+    if connection.vendor != "sqlite":
+        return 1, False  # PostgreSQL parallelises one statement itself
+    parts = requested if requested is not None else min(MAX_WORKERS, os.cpu_count() or 1)
+    parts = max(1, int(parts))
+    alone = not connection.in_atomic_block and not connection.is_in_memory_db()
+    return parts, parts > 1 and alone
 
 
-def _key(dims: list[str], group_by: tuple[str, ...], values: tuple) -> tuple:
-    """The reference's group key: (id, name) for bank and branch, Python bools for the flags."""
-    by_dim, i = {}, 0
-    for d in dims:
-        if d in ("bank", "branch"):
-            by_dim[d] = (values[i], values[i + 1])
-            i += 2
-        elif d in ("first_loan", "inclusive"):
-            by_dim[d] = bool(values[i])
-            i += 1
+def _on_own_connection(sql: str, params: dict) -> list[tuple]:
+    conn = connections[connection.alias]  # this thread's own connection
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    finally:
+        conn.close()
+
+
+def _run(sql: str, params: dict, partitions: int, parallel: bool) -> list[tuple]:
+    """The statement's rows over all partitions (concatenated; the caller adds them up)."""
+    runs = [dict(params, partitions=partitions, partition=k) for k in range(partitions)] if partitions > 1 \
+        else [params]
+    if parallel:
+        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="report-sql") as pool:
+            return [row for rows in pool.map(lambda p: _on_own_connection(sql, p), runs) for row in rows]
+    rows = []
+    with connection.cursor() as cursor:
+        for p in runs:
+            cursor.execute(sql, p)
+            rows += cursor.fetchall()
+    return rows
+
+
+def _aggregate(*, dims: list[str], end: dt.date, bank_ids: set[int] | None, lending: bool,
+               inclusive_only: bool = False, year_start: dt.date | None = None, previous=None,
+               workers: int | None = None) -> tuple[dict[tuple, dict], set[tuple]]:
+    """({raw key: figures}, the raw keys of groups with loans in the book)."""
+    partitions, parallel = _workers(workers)
+    ids = sorted({int(b) for b in bank_ids}) if bank_ids else []
+    sql, params = _statement(connection.vendor, dims, ids, partitions, lending=lending,
+                             inclusive_only=inclusive_only)
+    params["end"] = _date(end)
+    if lending:
+        params.update(year_start=_date(year_start), prev_start=_date(previous.year_start),
+                      prev_end=_date(previous.end))
+    width = len(dims)
+    names = _MAIN if lending else _MAIN[:2]
+    out: dict[tuple, dict] = {}
+    present: set[tuple] = set()
+    for row in _run(sql, params, partitions, parallel):
+        tag, key, values = row[0], tuple(row[1:1 + width]), row[1 + width:]
+        fig = out.setdefault(key, dict.fromkeys((*names, "npl_balance"), 0))
+        if tag == 0:
+            if not values[0]:
+                continue  # no grouping and nothing in (this partition of) the book
+            present.add(key)
+            for name, value in zip(names, values, strict=True):
+                fig[name] += _int(value)
         else:
-            by_dim[d] = values[i]
-            i += 1
-    return tuple(by_dim[d] for d in group_by)
+            fig["npl_balance"] += _int(values[0])
+    return out, present
 
 
-def _int(value) -> int:
-    return 0 if value is None else int(value)
+def _bank_names(ids: set[int]) -> dict[int, str]:
+    return dict(Organisation.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
 
-def report_sql(*, period: str, group_by: tuple[str, ...] = (), bank_ids: set[int] | None = None) -> dict:
-    """Exactly :func:`ippledge.reporting.stats.report`, computed set-based (see the module docstring)."""
+# ------------------------------------------------------------------------------------------ the API
+
+
+def report_sql(*, period: str, group_by: tuple[str, ...] = (), bank_ids: set[int] | None = None,
+               workers: int | None = None) -> dict:
+    """Exactly :func:`ippledge.reporting.stats.report`, computed set-based (see the module docstring).
+
+    ``workers``: SQLite partitions (default: the CPU count, at most :data:`MAX_WORKERS`); ignored on
+    PostgreSQL."""
     p = rules.parse_period(period)
     group_by = tuple(group_by)
     _check_dimensions(group_by)
-    previous = rules.previous_year(p)
     dims = list(dict.fromkeys(group_by))  # each dimension selected once
-    width = len(_key_columns(dims))
-    scope_sql, scope_params = _bank_filter(bank_ids)
+    figures, present = _aggregate(dims=dims, end=p.end, bank_ids=bank_ids, lending=True,
+                                  year_start=p.year_start, previous=rules.previous_year(p), workers=workers)
+    banks = {raw[i] for raw in present for i, d in enumerate(dims) if d in ("bank", "branch")}
+    names = _bank_names(banks)
 
-    figures: dict[tuple, dict] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(_current_sql(dims, scope_sql),
-                       [_date(p.end), _date(p.end), _date(p.year_start), _date(p.end), *scope_params])
-        for row in cursor.fetchall():
-            keys, counts = row[:width], row[width:]
-            if not counts[0]:  # no grouping and an empty book: the aggregate's lone row
-                continue
-            figures[_key(dims, group_by, keys)] = dict(zip(_FIGURES, (_int(v) for v in counts[1:]), strict=True))
-        cursor.execute(_previous_sql(dims, scope_sql),
-                       [_date(previous.year_start), _date(previous.end), *scope_params])
-        before = {_key(dims, group_by, row[:width]): (_int(row[width]), _int(row[width + 1]))
-                  for row in cursor.fetchall()}
+    def key(raw: tuple) -> tuple:
+        by_dim = {}
+        for d, value in zip(dims, raw, strict=True):
+            by_dim[d] = (value, names[value]) if d in ("bank", "branch") else _RENDER.get(d, lambda v: v)(value)
+        return tuple(by_dim[d] for d in group_by)
 
+    groups = {key(raw): figures[raw] for raw in present}
     rows = []
-    for key in sorted(figures, key=lambda k: tuple(str(x) for x in k)):
-        fig = figures[key]
-        under, lent = fig.pop("under_10m"), fig["loan_count"]
-        fig["under_10m_share"] = (Decimal(under) * 100 / lent).quantize(Decimal("0.01")) if lent else None
-        old_households, old_amount = before.get(key, (0, 0))
+    for k in sorted(groups, key=lambda k: tuple(str(x) for x in k)):
+        g = groups[k]
+        fig = {name: g[name] for name in _FIGURES}
+        lent = g["loan_count"]
+        fig["under_10m_share"] = (Decimal(g["under_10m"]) * 100 / lent).quantize(Decimal("0.01")) if lent else None
         row: dict = {}
-        for dim, value in zip(group_by, key, strict=True):
+        for dim, value in zip(group_by, k, strict=True):
             if dim in ("bank", "branch"):
                 row[f"{dim}_org_id"], row[dim] = value
             else:
                 row[dim] = value
         row.update(stats._render(fig))
         row["npl_ratio"] = rules.percent_str(rules.npl_ratio(fig["npl_balance"], fig["balance"]))
-        row["yoy_households"] = rules.percent_str(rules.yoy(Decimal(fig["households"]), Decimal(old_households)))
-        row["yoy_amount"] = rules.percent_str(rules.yoy(Decimal(fig["amount_lent"]), Decimal(old_amount)))
+        row["yoy_households"] = rules.percent_str(rules.yoy(Decimal(fig["households"]),
+                                                            Decimal(g["prev_households"])))
+        row["yoy_amount"] = rules.percent_str(rules.yoy(Decimal(fig["amount_lent"]), Decimal(g["prev_amount"])))
         rows.append(row)
     return {"period": p.label, "period_start": p.start.isoformat(), "period_end": p.end.isoformat(),
             "group_by": list(group_by), "rows": rows}
 
 
-def ip_book_sql(bank_ids: set[int] | None, end: dt.date, inclusive_only: bool = False) -> dict[int, tuple[int, int]]:
+def ip_book_sql(bank_ids: set[int] | None, end: dt.date, inclusive_only: bool = False, *,
+                workers: int | None = None) -> dict[int, tuple[int, int]]:
     """``{bank_id: (npl_fen, balance_fen)}`` at ``end`` for many banks in one statement: for each bank
     exactly :func:`ippledge.reporting.stats.ip_book` (its own loans and its branches').
 
     ``bank_ids=None`` (or empty) answers for every organisation that booked a loan and every head office
     of one; a bank asked for without loans gets ``(0, 0)``.
     """
-    bank_ids = {int(b) for b in bank_ids} if bank_ids else None
-    scope_sql, scope_params = _bank_filter(bank_ids)
-    inclusive_sql = " AND l.inclusive_smb" if inclusive_only else ""
-    sql = f"""
-WITH {_AS_AT}, book AS (
-    SELECT l.bank_id AS bank_id,
-           CASE WHEN l.amount - COALESCE(r.paid, 0) > 0 THEN l.amount - COALESCE(r.paid, 0) ELSE 0 END AS bal,
-           CASE WHEN c."after" IN {NPL_SQL} THEN 1 ELSE 0 END AS npl
-    FROM credit_loan l
-    JOIN core_organisation b ON b.id = l.bank_id
-    LEFT JOIN repaid r ON r.loan_id = l.id
-    LEFT JOIN category c ON c.loan_id = l.id
-    WHERE l.start_date <= %s{inclusive_sql}{scope_sql}
-)
-SELECT book.bank_id, o.parent_id, SUM(npl * bal), SUM(bal)
-FROM book JOIN core_organisation o ON o.id = book.bank_id
-GROUP BY book.bank_id, o.parent_id"""
-    out: dict[int, tuple[int, int]] = {int(b): (0, 0) for b in bank_ids or ()}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_date(end), _date(end), _date(end), *scope_params])
-        for bank_id, parent_id, npl, balance in cursor.fetchall():
-            # A loan counts for its booking organisation and for that organisation's head office.
-            for owner in {bank_id, parent_id} - {None}:
-                if bank_ids is None or owner in bank_ids:
-                    old_npl, old_balance = out.get(owner, (0, 0))
-                    out[owner] = (old_npl + _int(npl), old_balance + _int(balance))
+    wanted = {int(b) for b in bank_ids} if bank_ids else None
+    figures, _present = _aggregate(dims=["branch"], end=end, bank_ids=wanted, lending=False,
+                                   inclusive_only=inclusive_only, workers=workers)
+    parents = dict(Organisation.objects.filter(pk__in=[raw[0] for raw in figures])
+                   .values_list("pk", "parent_id")) if figures else {}
+    out: dict[int, tuple[int, int]] = {b: (0, 0) for b in wanted or ()}
+    for (booked_by,), fig in figures.items():
+        # A loan counts for its booking organisation and for that organisation's head office.
+        for owner in {booked_by, parents.get(booked_by)} - {None}:
+            if wanted is None or owner in wanted:
+                npl, balance = out.get(owner, (0, 0))
+                out[owner] = (npl + fig["npl_balance"], balance + fig["balance"])
     return out
 
 
-def tolerance_all_banks(period_end: dt.date | str, *, segment: str = "all") -> list[dict]:
+def tolerance_all_banks(period_end: dt.date | str, *, segment: str = "all", workers: int | None = None) -> list[dict]:
     """The 3-point NPL tolerance test of every bank that submitted overall figures for ``period_end``
     (its latest submission, as :func:`ippledge.reporting.services.latest_overall` picks it), with the
     IP-pledge book of all of them from one :func:`ip_book_sql` statement.  Each entry is the dict
@@ -264,8 +355,6 @@ def tolerance_all_banks(period_end: dt.date | str, *, segment: str = "all") -> l
     inclusive figures are left out (``services.tolerance`` answers them with ``overall_missing``).
     No pull is audited here: the caller, who knows the actor, records it.
     """
-    from ippledge.core import money
-
     if isinstance(period_end, str):
         period_end = dt.date.fromisoformat(period_end)
     inclusive = segment == "inclusive"
@@ -281,8 +370,8 @@ SELECT bank_id, total_loan_balance, npl_balance, inclusive_loan_balance, inclusi
         overall = [row for row in overall if row[3] is not None]
     if not overall:
         return []
-    names = dict(Organisation.objects.filter(pk__in=[row[0] for row in overall]).values_list("pk", "name"))
-    books = ip_book_sql({row[0] for row in overall}, period_end, inclusive_only=inclusive)
+    names = _bank_names({row[0] for row in overall})
+    books = ip_book_sql({row[0] for row in overall}, period_end, inclusive_only=inclusive, workers=workers)
     out = []
     for bank_id, total, npl, inc_total, inc_npl in overall:
         o_npl, o_total = ((inc_npl or 0), inc_total) if inclusive else (npl, total)
