@@ -10,14 +10,17 @@ Build time is reported separately.
 Then it times, on the whole book,
 
 * ``reporting.sql.report_sql(period="2026Q3", group_by=("bank", "ip_kind", "region"))``  (target ≤ 5 s on
-  SQLite with 2 cores), and
+  SQLite with 2 cores) — with the default partitions (on SQLite one per CPU, run at once on connections
+  of their own) and once as a single statement (``workers=1``), whose answer must be the same, and
 * ``reporting.sql.tolerance_all_banks(2026-09-30)`` after a ``BankOverall`` per head office  (target ≤ 1 s),
 
-first with the schema as migrated, then again after adding a covering index on the repayments
-(``credit_repayment (loan_id, date, principal)``), and, in the same run, the naive reference paths on one
-bank holding ``--sample`` loans (``stats.report`` with that bank's scope; ``services.tolerance`` for that
-bank), projected linearly to the whole book by loan count.  The sample's answers are checked against
-the set-based ones.
+first with the schema as migrated, then after adding a covering index on the repayments
+(``credit_repayment (loan_id, date, principal)``), and on SQLite once more with memory-mapped I/O and a
+64 MB page cache added to the connection's PRAGMAs (a settings change to weigh).  In the same run it
+times the naive reference paths on one bank holding ``--sample`` loans (``stats.report`` with that bank's
+scope; ``services.tolerance`` for that bank), projected linearly to the whole book by loan count, and
+checks the set-based answers for that bank against them.  ``loadavg`` is reported beside each timing
+(other work on a shared machine slows everything down).
 
     python benchmarks/reporting.py [--loans 1000000] [--sample 20000] [--database-url postgres://...]
 """
@@ -33,6 +36,7 @@ import shutil
 import statistics
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,6 +59,7 @@ PARKS = 60
 CHUNK = 50_000  # loans generated and inserted at a time
 FIRST_DAY = np.datetime64("2024-01-01")
 DAYS = 3 * 365 + 1  # start dates 2024-01-01 … 2026-12-31
+SQLITE_PRAGMAS = " PRAGMA mmap_size=2147483648; PRAGMA cache_size=-65536;"
 COVERING_INDEX = 'CREATE INDEX bench_repayment_loan_date_principal ON credit_repayment (loan_id, "date", principal)'
 
 
@@ -158,12 +163,13 @@ def generate(g: np.random.Generator, first: int, n: int, sample: int, orgs: dict
     flat = np.repeat(np.arange(n), repayments)
     pay = list(zip(ids[flat].tolist(), _iso(pay_day.ravel()), principal[flat].tolist(),
                    (principal[flat] // 25).tolist(), strict=True))
-    # Classification changes for ~4 % of loans: one to three, each to a random category.
-    changed = np.flatnonzero(g.random(n) < 0.04)
+    # Classification changes for ~4 % of loans (15 % at banks 15 … 18, whose IP books fail the 3-point
+    # test): one to three, each to a random category.
+    changed = np.flatnonzero(g.random(n) < np.where((bank >= 15) & (bank <= 18), 0.15, 0.03))
     count = g.integers(1, 4, len(changed))
     rows_i = np.repeat(changed, count)
     day = start[rows_i] + g.integers(0, 700, len(rows_i))
-    after = np.array(CATEGORIES)[g.choice(len(CATEGORIES), len(rows_i), p=[0.2, 0.3, 0.25, 0.15, 0.1])].tolist()
+    after = np.array(CATEGORIES)[g.choice(len(CATEGORIES), len(rows_i), p=[0.15, 0.25, 0.3, 0.2, 0.1])].tolist()
     day_iso = _iso(day)
     changes = [(int(ids[i]), d, "", a, w.stamp(f"{d} 18:00:00")) for i, d, a in
                zip(rows_i.tolist(), day_iso, after, strict=True)]
@@ -211,16 +217,17 @@ def build(n: int, sample: int, repayments: int, seed: int) -> dict:
 
 
 def submit_overall() -> None:
-    """One overall submission per head office for the period end (a superseded one for every other bank)."""
+    """One overall submission per head office for the period end, NPL ratios from 0 % to 1.5 % (so some
+    banks pass the 3-point test and some fail), and an earlier, superseded one for every other bank."""
     from ippledge.reporting.models import BankOverall
 
     rows = []
     for bank in range(1, HEADS + 1):
         if bank % 2:
             rows.append(BankOverall(bank_id=bank, period_end=PERIOD_END, total_loan_balance=10**14,
-                                    npl_balance=10**11))
+                                    npl_balance=9 * 10**12))
         rows.append(BankOverall(bank_id=bank, period_end=PERIOD_END, total_loan_balance=10**14,
-                                npl_balance=(bank % 7) * 10**12, inclusive_loan_balance=4 * 10**13,
+                                npl_balance=(bank % 4) * 5 * 10**11, inclusive_loan_balance=4 * 10**13,
                                 inclusive_npl_balance=10**12))
     BankOverall.objects.bulk_create(rows)
 
@@ -235,14 +242,24 @@ def timed(fn, repeat: int) -> tuple[dict, object]:
             "min_s": round(min(samples), 3), "runs": repeat}, result
 
 
-def set_based(repeat: int) -> dict:
-    from ippledge.reporting.sql import report_sql, tolerance_all_banks
+def set_based(repeat: int, *, single: bool = True) -> dict:
+    """The whole book: report_sql and tolerance_all_banks with the default partitions (one per CPU on
+    SQLite), and, with ``single``, report_sql once as one statement on one connection (workers=1)."""
+    from ippledge.reporting.sql import _workers, report_sql, tolerance_all_banks
 
+    out: dict = {"workers": _workers(None)[0], "loadavg_before": [round(x, 2) for x in os.getloadavg()]}
     report, data = timed(lambda: report_sql(period=PERIOD, group_by=GROUP_BY), repeat)
+    out["report_sql"] = {**report, "rows": len(data["rows"])}
+    if single:
+        one, again = timed(lambda: report_sql(period=PERIOD, group_by=GROUP_BY, workers=1), 1)
+        out["report_sql_workers_1"] = {"seconds": one["first_s"], "agrees": again == data}
     tolerance, tested = timed(lambda: tolerance_all_banks(PERIOD_END), repeat)
-    return {"report_sql": {**report, "rows": len(data["rows"])},
-            "tolerance_all_banks": {**tolerance, "banks": len(tested),
-                                    "within": sum(1 for t in tested if t["within_tolerance"])}}
+    ratios = sorted(Decimal(t["ip_npl_ratio"]) for t in tested if t["ip_npl_ratio"] is not None)
+    out["tolerance_all_banks"] = {**tolerance, "banks": len(tested),
+                                  "within": sum(1 for t in tested if t["within_tolerance"]),
+                                  "ip_npl_ratio_range": [str(ratios[0]), str(ratios[-1])] if ratios else None}
+    out["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    return out
 
 
 def naive(sample_loans: int, total_loans: int) -> dict:
@@ -305,20 +322,29 @@ def main() -> None:
         connections.close_all()
         result["covering_index"] = {"sql": COVERING_INDEX, "build_s": round(time.perf_counter() - t, 1),
                                     **set_based(args.repeat)}
-        best = min(result["schema_as_migrated"]["report_sql"]["median_s"],
-                   result["covering_index"]["report_sql"]["median_s"])
-        best_tol = min(result["schema_as_migrated"]["tolerance_all_banks"]["median_s"],
-                       result["covering_index"]["tolerance_all_banks"]["median_s"])
+        variants = ["schema_as_migrated", "covering_index"]
+        if connection.vendor == "sqlite":
+            # A settings change to weigh: memory-mapped reads and a 64 MB page cache per connection
+            # (the default is 2 MB, so a scan of a 1 GB book goes through read() calls page by page).
+            from django.conf import settings
+
+            options = settings.DATABASES["default"]["OPTIONS"]
+            options["init_command"] = options.get("init_command", "") + SQLITE_PRAGMAS
+            connections.close_all()
+            result["covering_index_and_pragmas"] = {"pragmas": SQLITE_PRAGMAS.strip(),
+                                                    **set_based(args.repeat, single=False)}
+            variants.append("covering_index_and_pragmas")
+        best = min(result[v]["report_sql"]["median_s"] for v in variants)
+        best_tol = min(result[v]["tolerance_all_banks"]["median_s"] for v in variants)
         ref = result["naive_reference"]
         result["speedup"] = {
             "report_vs_projected_naive": round(ref["stats_report"]["projected_book_s"] / best, 1),
             "tolerance_vs_projected_naive": round(ref["services_tolerance"]["projected_all_banks_s"] / best_tol, 1)}
         result["targets"] = {
-            "report_sql<=5s": result["schema_as_migrated"]["report_sql"]["median_s"] <= 5,
-            "report_sql<=5s_with_index": result["covering_index"]["report_sql"]["median_s"] <= 5,
-            "tolerance_all_banks<=1s": result["schema_as_migrated"]["tolerance_all_banks"]["median_s"] <= 1,
-            "tolerance_all_banks<=1s_with_index": result["covering_index"]["tolerance_all_banks"]["median_s"] <= 1,
-            "sample_agrees": ref["stats_report"]["agrees"] and ref["services_tolerance"]["agrees"]}
+            **{f"report_sql<=5s[{v}]": result[v]["report_sql"]["median_s"] <= 5 for v in variants},
+            **{f"tolerance_all_banks<=1s[{v}]": result[v]["tolerance_all_banks"]["median_s"] <= 1 for v in variants},
+            "sample_agrees": ref["stats_report"]["agrees"] and ref["services_tolerance"]["agrees"],
+            "partitions_agree": all(result[v]["report_sql_workers_1"]["agrees"] for v in variants[:2])}
     finally:
         cleanup(info)
         if info["engine"] == "sqlite":

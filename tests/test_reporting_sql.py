@@ -104,6 +104,16 @@ def test_the_book_exercises_the_figures(book):
     assert month["households"] == 5 and month["yoy_households"] == "66.6667"  # year to date
 
 
+def test_partitions_by_borrower_add_up(book):
+    """Split by borrower (as SQLite runs it on several cores), the parts add up to the same figures."""
+    for period in ("2026Q3", "2026"):
+        for group_by in ((), ("bank", "ip_kind", "region"), ("size", "first_loan")):
+            assert report_sql(period=period, group_by=group_by, workers=3) == \
+                stats.report(period=period, group_by=group_by), (period, group_by)
+    ids = {b.pk for b in book["banks"].values()}
+    assert ip_book_sql(ids, dt.date(2026, 9, 30), workers=2) == ip_book_sql(ids, dt.date(2026, 9, 30), workers=1)
+
+
 def test_report_for_a_bank_and_a_branch(book):
     banks = book["banks"]
     for scope in ({banks["A"].pk}, {banks["A1"].pk}, {banks["B"].pk}, {banks["C"].pk}, {banks["A1"].pk, banks["B"].pk}):

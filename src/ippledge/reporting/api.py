@@ -15,7 +15,7 @@ from ippledge.core import services as core_services
 from ippledge.core.errors import PermissionDenied
 from ippledge.core.models import AuditEntry
 
-from . import export_views, services, stats
+from . import export_views, services, sql
 from .models import CaseStudy
 
 router = Router(tags=["statistics"])
@@ -67,7 +67,7 @@ def _statistics(request, period: str, group_by: str, bank_org_id: int | None) ->
     if scope is None and not services.reads_all(request.auth):
         # A bank without bank_org_id sees national totals without any per-bank breakdown.
         dims = tuple(d for d in dims if d not in ("bank", "branch"))
-    data = stats.report(period=period, group_by=dims, bank_ids=scope)
+    data = sql.report_sql(period=period, group_by=dims, bank_ids=scope)
     services.pulled(request.auth, "ip-pledge-loans", {"period": period, "group_by": dims, "bank": bank_org_id})
     return data, dims, scope
 
@@ -144,7 +144,7 @@ def case_studies(request):
 
 @public_router.get("/statistics", auth=None, summary="Public aggregate statistics (no bank or borrower detail)")
 def public_statistics(request, period: str):
-    data = stats.report(period=period, group_by=("ip_kind",))
+    data = sql.report_sql(period=period, group_by=("ip_kind",))
     keep = ("ip_kind", "households", "loan_count", "amount_lent", "balance", "yoy_households", "yoy_amount")
     return {"period": data["period"], "rows": [{k: r[k] for k in keep} for r in data["rows"]],
             "registry": services.registry_figures(period)}

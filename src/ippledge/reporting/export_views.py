@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from ippledge.core import money
 
-from . import exports, stats
+from . import exports, sql
 
 COLUMNS = [
     ("households", "当年累放贷款户数", "count"), ("loan_count", "当年累放贷款笔数", "count"),
@@ -48,12 +48,12 @@ def _sheet(name: str, group_by: tuple[str, ...], data: dict) -> dict:
 
 
 def workbook_for(*, period: str, bank_ids: set[int] | None, title: str) -> bytes:
-    sheets = [_sheet(name, group_by, stats.report(period=period, group_by=group_by, bank_ids=bank_ids))
+    sheets = [_sheet(name, group_by, sql.report_sql(period=period, group_by=group_by, bank_ids=bank_ids))
               for name, group_by in BREAKDOWNS]
     as_of = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
     return exports.to_xlsx(title=title, sheets=sheets, notes=NOTES, as_of=as_of)
 
 
 def csv_for(*, period: str, group_by: tuple[str, ...], bank_ids: set[int] | None) -> bytes:
-    sheet = _sheet(_("Statistics"), group_by, stats.report(period=period, group_by=group_by, bank_ids=bank_ids))
+    sheet = _sheet(_("Statistics"), group_by, sql.report_sql(period=period, group_by=group_by, bank_ids=bank_ids))
     return exports.to_csv(sheet["columns"], sheet["rows"])

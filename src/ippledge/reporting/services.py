@@ -24,7 +24,7 @@ from ippledge.core.models import Organisation, User
 from ippledge.credit.models import CreditPlan, Loan
 from ippledge.registry.models import Decision, Pledge
 
-from . import stats
+from . import sql, stats
 from .engine import rules
 from .models import BankOverall, CaseStudy, ReportFile
 
@@ -134,7 +134,7 @@ def scorecard(*, actor, period: str, weights: dict | None = None) -> list[dict]:
     if not is_regulator(actor):
         raise PermissionDenied(_("Only regulators evaluate banks."))
     p = rules.parse_period(period)
-    data = stats.report(period=period, group_by=("bank",))
+    data = sql.report_sql(period=period, group_by=("bank",))
     banks = []
     for row in data["rows"]:
         bank = Organisation.objects.get(pk=row["bank_org_id"])

@@ -35,12 +35,16 @@ and short codes; bank names and the ``110000``-style region codes are filled in 
 
 Each loan's repaid principal is read the way each engine does best: on SQLite a correlated aggregate per
 loan that seeks the repayments' ``loan_id`` index (a covering ``(loan_id, date, principal)`` index makes
-it an index-only scan); on PostgreSQL a grouped subquery that the planner hash-joins, in parallel.
+it an index-only scan); on PostgreSQL a grouped subquery that the planner hash-joins, in parallel (the
+NPL branch, a few loans, seeks per loan on both).
 
 SQLite runs one statement on one core.  On a file database, outside a transaction, the work is split
-into ``workers`` partitions by borrower (so households, counted per partition, still add up) that run at
-once, each on its own connection, and are added up here; inside a transaction (tests, atomic requests)
-the partitions run one after the other on the caller's connection, which alone sees its writes.
+into ``workers`` partitions by borrower (so households, counted per partition, still add up; by default
+one per CPU, at most :data:`MAX_WORKERS`) that run at once, each on a connection of its own, and are
+added up here.  Inside a transaction (tests, atomic requests) other connections would not see the
+caller's writes, so there is one partition by default, and partitions asked for run one after the other
+on the caller's connection.  (Partitions on connections of their own each read their own snapshot, as
+the reference's separate queries do.)
 """
 
 from __future__ import annotations
@@ -112,9 +116,10 @@ def _check_dimensions(group_by: tuple[str, ...]) -> None:
 # ------------------------------------------------------------------------------------------ the SQL
 
 
-def _balance_sql(vendor: str) -> tuple[str, str]:
-    """(the per-loan balance at ``%(end)s``, the join it needs) for loans aliased ``l``."""
-    if vendor == "postgresql":
+def _balance_sql(vendor: str, *, few: bool = False) -> tuple[str, str]:
+    """(the per-loan balance at ``%(end)s``, the join it needs) for loans aliased ``l``; ``few``: for a
+    few loans (the NPL branch), where one index look-up each beats aggregating every repayment."""
+    if vendor == "postgresql" and not few:
         return ("CASE WHEN COALESCE(r.paid, 0) < l.amount THEN l.amount - COALESCE(r.paid, 0) ELSE 0 END",
                 " LEFT JOIN repaid r ON r.loan_id = l.id")
     return ("(SELECT CASE WHEN COALESCE(SUM(rp.principal), 0) < l.amount"
@@ -158,10 +163,11 @@ def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: in
     Rows are ``(0, *keys, *_MAIN)`` and ``(1, *keys, npl_balance, …)``; with ``lending=False`` the
     main rows stop at the balance."""
     keys = [_DIMENSION_SQL[d][0] for d in dims]
-    joins = " JOIN core_organisation b ON b.id = l.bank_id"
+    joins = " JOIN core_organisation b ON b.id = l.bank_id" if bank_ids or "bank" in dims else ""
     if any(_DIMENSION_SQL[d][1] for d in dims):
         joins += " JOIN core_organisation w ON w.id = l.borrower_id"
     balance, balance_join = _balance_sql(vendor)
+    npl_balance, npl_join = _balance_sql(vendor, few=True)
     where, params = _where(bank_ids, partitions, inclusive_only)
     # SQLite would flatten the per-loan subquery and run the correlated repayment sum after sorting the
     # rows by group, i.e. in random loan order; LIMIT -1 (no limit) keeps it a co-routine in loan order.
@@ -199,20 +205,24 @@ FROM (
 UNION ALL
 SELECT 1, {outer_keys}SUM(bal), NULL{padding}
 FROM (
-    SELECT {inner_keys}{balance} AS bal
-    FROM latest c JOIN credit_loan l ON l.id = c.loan_id{joins}{balance_join}
+    SELECT {inner_keys}{npl_balance} AS bal
+    FROM latest c JOIN credit_loan l ON l.id = c.loan_id{joins}{npl_join}
     WHERE c."after" IN {NPL_SQL} AND {where}{keep}
 ) npl{group}"""
     return sql, params
 
 
 def _workers(requested: int | None) -> tuple[int, bool]:
-    """(partitions, whether they may run at once on connections of their own)."""
+    """(partitions, whether they run at once on connections of their own).
+
+    Other connections see only committed data, so inside a transaction (or on an in-memory database)
+    partitions asked for run one after the other on this connection, and by default there is one."""
     if connection.vendor != "sqlite":
         return 1, False  # PostgreSQL parallelises one statement itself
-    parts = requested if requested is not None else min(MAX_WORKERS, os.cpu_count() or 1)
-    parts = max(1, int(parts))
     alone = not connection.in_atomic_block and not connection.is_in_memory_db()
+    if requested is None:
+        requested = min(MAX_WORKERS, os.cpu_count() or 1) if alone else 1
+    parts = max(1, int(requested))
     return parts, parts > 1 and alone
 
 

@@ -10,7 +10,7 @@ from ippledge.core import business_date
 from ippledge.core.errors import DomainError
 from ippledge.core.models import Organisation
 
-from . import charts, services, stats
+from . import charts, services, sql
 from .engine import rules
 from .models import CaseStudy
 
@@ -43,11 +43,11 @@ def dashboard(request):
     else:
         return render(request, "errors/403.html", status=403)
     quarters = _previous_quarters(_quarter(p.end), 6)
-    trend = [(q, stats.report(period=q, bank_ids=scope)["rows"]) for q in quarters]
+    trend = [(q, sql.report_sql(period=q, bank_ids=scope)["rows"]) for q in quarters]
     trend_rows = [{"period": q, **(rows[0] if rows else {})} for q, rows in trend]
-    by_kind = stats.report(period=period, group_by=("ip_kind",), bank_ids=scope)["rows"]
-    by_region = stats.report(period=period, group_by=("region",), bank_ids=scope)["rows"]
-    by_bank = stats.report(period=period, group_by=("bank",), bank_ids=scope)["rows"]
+    by_kind = sql.report_sql(period=period, group_by=("ip_kind",), bank_ids=scope)["rows"]
+    by_region = sql.report_sql(period=period, group_by=("region",), bank_ids=scope)["rows"]
+    by_bank = sql.report_sql(period=period, group_by=("bank",), bank_ids=scope)["rows"]
     tolerance = []
     banks = Organisation.objects.filter(pk__in=[r["bank_org_id"] for r in by_bank])
     for bank in banks:
@@ -72,7 +72,7 @@ def dashboard(request):
 def public_statistics(request):
     period = request.GET.get("period") or str(business_date.today().year)
     try:
-        data = stats.report(period=period, group_by=("ip_kind",))
+        data = sql.report_sql(period=period, group_by=("ip_kind",))
     except DomainError as exc:
         return render(request, "reporting/public.html", {"error": exc, "period": period}, status=400)
     return render(request, "reporting/public.html", {
