@@ -347,11 +347,10 @@ def main() -> None:
             "partitions_agree": all(result[v]["report_sql_workers_1"]["agrees"] for v in variants[:2])}
     finally:
         cleanup(info)
-        if info["engine"] == "sqlite":
-            from django.db import connections
+        from django.db import connections
 
-            connections.close_all()
-            shutil.rmtree(info["data_dir"], ignore_errors=True)
+        connections.close_all()
+        shutil.rmtree(info["data_dir"], ignore_errors=True)  # the SQLite book (a few GB) and its files
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 

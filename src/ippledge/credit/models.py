@@ -123,6 +123,8 @@ class Repayment(models.Model):
 
     class Meta:
         ordering = ["loan", "date", "id"]
+        # Covers "principal repaid by a date" per loan, which every statistic and end of day sums.
+        indexes = [models.Index(fields=["loan", "date", "principal"], name="repayment_loan_date_principal")]
 
 
 class LoanEvent(models.Model):

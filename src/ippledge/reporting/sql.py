@@ -35,8 +35,8 @@ and short codes; bank names and the ``110000``-style region codes are filled in 
 
 Each loan's repaid principal is read the way each engine does best: on SQLite a correlated aggregate per
 loan that seeks the repayments' ``loan_id`` index (a covering ``(loan_id, date, principal)`` index makes
-it an index-only scan); on PostgreSQL a grouped subquery that the planner hash-joins, in parallel (the
-NPL branch, a few loans, seeks per loan on both).
+it an index-only scan); on PostgreSQL a grouped subquery that the planner hash-joins, in parallel (a
+few loans — the NPL branch, one bank's book — seek per loan there too).
 
 SQLite runs one statement on one core.  On a file database, outside a transaction, the work is split
 into ``workers`` partitions by borrower (so households, counted per partition, still add up; by default
@@ -127,14 +127,14 @@ def _balance_sql(vendor: str, *, few: bool = False) -> tuple[str, str]:
             ' FROM credit_repayment rp WHERE rp.loan_id = l.id AND rp."date" <= %(end)s)', "")
 
 
-def _ctes(vendor: str) -> str:
+def _ctes(vendor: str, *, few: bool) -> str:
     latest = """latest AS (
     SELECT loan_id, "after" FROM (
         SELECT loan_id, "after", ROW_NUMBER() OVER (PARTITION BY loan_id ORDER BY "at" DESC, id DESC) AS rn
         FROM credit_classificationchange WHERE "date" <= %(end)s
     ) ranked WHERE rn = 1
 )"""
-    if vendor == "postgresql":
+    if vendor == "postgresql" and not few:
         return """WITH repaid AS (
     SELECT loan_id, SUM(principal) AS paid FROM credit_repayment WHERE "date" <= %(end)s GROUP BY loan_id
 ), """ + latest
@@ -166,7 +166,9 @@ def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: in
     joins = " JOIN core_organisation b ON b.id = l.bank_id" if bank_ids or "bank" in dims else ""
     if any(_DIMENSION_SQL[d][1] for d in dims):
         joins += " JOIN core_organisation w ON w.id = l.borrower_id"
-    balance, balance_join = _balance_sql(vendor)
+    # One bank's book (the API's bank scope) is a small part of the national one: seek its loans'
+    # repayments rather than aggregate all of them.
+    balance, balance_join = _balance_sql(vendor, few=len(bank_ids) == 1)
     npl_balance, npl_join = _balance_sql(vendor, few=True)
     where, params = _where(bank_ids, partitions, inclusive_only)
     # SQLite would flatten the per-loan subquery and run the correlated repayment sum after sorting the
@@ -195,7 +197,7 @@ def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: in
                 WHEN l.start_date >= %(prev_start)s AND l.start_date <= %(prev_end)s THEN 2 ELSE 0 END AS lent, """
     else:
         figures, padding, per_loan = "COUNT(*), SUM(bal)", "", ""
-    sql = f"""{_ctes(vendor)}
+    sql = f"""{_ctes(vendor, few=not balance_join)}
 SELECT 0, {outer_keys}{figures}
 FROM (
     SELECT {inner_keys}{per_loan}{balance} AS bal
