@@ -37,39 +37,25 @@ Every amount is a ``Decimal`` rounded to the fen, half up (:func:`ippledge.core.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ippledge.core.errors import N_, ValidationFailed
+from ippledge.core.errors import N_
 from ippledge.core.money import quantize
 
+from . import schedule
 from .schedule import DAY_BASIS
 
 RATE_PLACES = Decimal("0.000001")
 HUNDRED = Decimal(100)
+
 BP = Decimal(10000)
 ZERO = Decimal("0.00")
 SUBSIDY_KINDS: tuple[str, ...] = ("rate", "share_of_interest", "amount")
 
 
-def _invalid(name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_input", fields={name: [message]})
-
-
-def _decimal(value: Any, name: str) -> Decimal:
-    """A Decimal, int or decimal string; floats, booleans and ``None`` are refused."""
-    if isinstance(value, bool) or isinstance(value, float) or value is None:
-        raise _invalid(name, N_("Give numbers as decimal strings, not floating-point numbers."))
-    if isinstance(value, Decimal):
-        parsed = value
-    else:
-        try:
-            parsed = Decimal(str(value).strip())
-        except (InvalidOperation, ValueError):
-            raise _invalid(name, N_("Not a number.")) from None
-    if not parsed.is_finite():
-        raise _invalid(name, N_("Not a number."))
-    return parsed
+# The input rules are the schedule module's: one definition of what an engine number is.
+_invalid, _decimal = schedule._invalid, schedule._decimal
 
 
 def _non_negative(value: Any, name: str) -> Decimal:
