@@ -71,6 +71,7 @@ def test_enterprise_page_radar(officer, make_org):
     assert r.status_code == 302
     page = officer.get(f"/valuation/enterprises/{org.pk}/").content.decode()
     assert 'data-testid="radar"' in page and 'data-testid="score"' in page
+    assert 'data-testid="top-factors"' in page
 
 
 def test_calculator_saves_a_record_for_a_right(officer):
