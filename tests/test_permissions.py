@@ -167,6 +167,7 @@ ROUTES = [
     ("get", "/api/v1/reports/npl-tolerance", "/reports/npl-tolerance?bank_org_id=1&period_end=2026-09-30", None,
      SCOPED),
     ("get", "/api/v1/reports/ip-pledge-loans", "/reports/ip-pledge-loans?period=2026", None, SCOPED),
+    ("get", "/api/v1/reports/ip-pledge-loans/loans", "/reports/ip-pledge-loans/loans?period=2026", None, SCOPED),
     ("get", "/api/v1/reports/ip-pledge-loans.xlsx", "/reports/ip-pledge-loans.xlsx?period=2026", None, SCOPED),
     ("get", "/api/v1/reports/ip-pledge-loans.csv", "/reports/ip-pledge-loans.csv?period=2026", None, SCOPED),
     ("get", "/api/v1/reports/scorecard", "/reports/scorecard?period=2026", None, {"admin", "regulator_user"}),

@@ -145,4 +145,18 @@ def test_dashboards_render(book, make_user):
         client.post("/login/", {"username": username, "password": PASSWORD})
         page = client.get("/reports/?period=2026Q3")
         assert page.status_code == 200 and "<svg" in page.content.decode()
+        behind = client.get("/reports/loans/?period=2026Q3&ip_kind=patent")
+        assert behind.status_code == 200 and 'data-testid="loans-behind"' in behind.content.decode()
     assert Client().get("/reports/public/?period=2026").status_code == 200
+
+
+def test_every_figure_traces_to_its_loans(book):
+    rows = book["regulator"].get("/reports/ip-pledge-loans?period=2026Q3&group_by=bank").data["rows"]
+    a = next(r for r in rows if r["bank"] == "银行A")
+    behind = book["regulator"].get(f"/reports/ip-pledge-loans/loans?period=2026Q3&bank={a['bank_org_id']}").data
+    assert behind["count"] == a["loan_count"] == 3
+    assert sum(float(x["balance"]) for x in behind["loans"]) == float(a["balance"])
+    npl = [x for x in behind["loans"] if x["category"] in ("substandard", "doubtful", "loss")]
+    assert sum(float(x["balance"]) for x in npl) == float(a["npl_balance"])
+    own = book["users"]["B"].get("/reports/ip-pledge-loans/loans?period=2026Q3").data
+    assert {x["bank"] for x in own["loans"]} == {"银行B"}

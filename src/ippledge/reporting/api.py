@@ -15,7 +15,7 @@ from ippledge.core import services as core_services
 from ippledge.core.errors import PermissionDenied
 from ippledge.core.models import AuditEntry
 
-from . import export_views, services, sql
+from . import export_views, services, sql, stats
 from .models import CaseStudy
 
 router = Router(tags=["statistics"])
@@ -79,6 +79,20 @@ def ip_pledge_loans(request, period: str, group_by: str = "", bank_org_id: int |
     data, _dims, _scope = _statistics(request, period, group_by, bank_org_id)
     return {"period": data["period"], "as_of": timezone.now().isoformat(), "period_end": data["period_end"],
             "group_by": data["group_by"], "rows": data["rows"]}
+
+
+@router.get("/reports/ip-pledge-loans/loans", summary="The loans behind a figure (same period, scope and group keys)")
+def loans_behind(request, period: str, bank_org_id: int | None = None, bank: str = "", branch: str = "",
+                 region: str = "", city: str = "", park: str = "", ip_kind: str = "", size: str = "",
+                 first_loan: str = "", inclusive: str = ""):
+    scope = _scope(request, bank_org_id)
+    if scope is None and not services.reads_all(request.auth):
+        scope = {services.own_bank(request.auth).pk}  # a bank traces only its own loans
+    filters = {"bank": bank, "branch": branch, "region": region, "city": city, "park": park, "ip_kind": ip_kind,
+               "size": size, "first_loan": first_loan, "inclusive": inclusive}
+    services.pulled(request.auth, "ip-pledge-loans/loans", {"period": period, **{k: v for k, v in filters.items()
+                                                                                  if v}})
+    return stats.loans_behind(period=period, filters=filters, bank_ids=scope)
 
 
 @router.get("/reports/ip-pledge-loans.xlsx", summary="The statistics as an Excel workbook (万元, sheet per breakdown)")

@@ -24,6 +24,7 @@ TEN_MILLION_FEN = 1_000_000_000
 
 @dataclass
 class LoanAt:
+    loan_no: str
     bank: int
     bank_name: str
     branch: int
@@ -59,7 +60,7 @@ def loans_at(end: dt.date, *, bank_ids: set[int] | None = None) -> list[LoanAt]:
         head = loan.bank.parent or loan.bank
         region = loan.borrower.region_code or ""
         out.append(LoanAt(
-            bank=head.pk, bank_name=head.name, branch=loan.bank_id, branch_name=loan.bank.name,
+            loan_no=loan.loan_no, bank=head.pk, bank_name=head.name, branch=loan.bank_id, branch_name=loan.bank.name,
             borrower=loan.borrower_id, region=(region[:2] + "0000") if region else "", city=(region[:4] + "00")
             if region else "", park=loan.park_id, ip_kind=loan.ip_kind, size=loan.borrower.size_class or "",
             first_loan=loan.first_loan, inclusive=loan.inclusive_smb, amount=loan.amount, start=loan.start_date,
@@ -142,3 +143,24 @@ def _render(fig: dict) -> dict:
 def ip_book(bank: Organisation, end: dt.date, *, inclusive_only: bool = False) -> tuple[int, int]:
     loans = [x for x in loans_at(end, bank_ids={bank.pk}) if x.balance > 0 and (x.inclusive or not inclusive_only)]
     return sum(x.balance for x in loans if x.category in NPL), sum(x.balance for x in loans)
+
+
+def loans_behind(*, period: str, filters: dict, bank_ids: set[int] | None = None, limit: int = 1000) -> dict:
+    """The loans behind a figure: those the grouping keys select, with their state at the period end."""
+    p = rules.parse_period(period)
+    wanted = {k: v for k, v in filters.items() if k in DIMENSIONS and v not in (None, "")}
+    rows = []
+    for loan in loans_at(p.end, bank_ids=bank_ids):
+        values = {"bank": str(loan.bank), "branch": str(loan.branch), "region": loan.region, "city": loan.city,
+                  "park": str(loan.park or ""), "ip_kind": loan.ip_kind, "size": loan.size,
+                  "first_loan": str(loan.first_loan).lower(), "inclusive": str(loan.inclusive).lower()}
+        if any(values[k] != str(v).lower() if k in ("first_loan", "inclusive") else values[k] != str(v)
+               for k, v in wanted.items()):
+            continue
+        rows.append({"loan_no": loan.loan_no, "bank": loan.bank_name, "branch": loan.branch_name,
+                     "ip_kind": loan.ip_kind, "region": loan.region, "amount": str(from_fen(loan.amount)),
+                     "start_date": loan.start.isoformat(), "balance": str(from_fen(loan.balance)),
+                     "category": loan.category,
+                     "lent_in_year": p.start.replace(month=1, day=1) <= loan.start <= p.end})
+    return {"period": p.label, "period_end": p.end.isoformat(), "filters": wanted, "count": len(rows),
+            "loans": rows[:limit]}

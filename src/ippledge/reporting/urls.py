@@ -6,4 +6,5 @@ app_name = "reporting"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("public/", views.public_statistics, name="public"),
+    path("loans/", views.loans_behind, name="loans"),
 ]

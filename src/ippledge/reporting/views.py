@@ -10,7 +10,7 @@ from ippledge.core import business_date
 from ippledge.core.errors import DomainError
 from ippledge.core.models import Organisation
 
-from . import charts, services, sql
+from . import charts, services, sql, stats
 from .engine import rules
 from .models import CaseStudy
 
@@ -67,6 +67,23 @@ def dashboard(request):
         "tolerance": tolerance, "tolerance_chart": charts.tolerance_chart(tolerance),
         "top": top, "top_chart": charts.bars([(r["bank"], float(r["amount_lent"]) / 10000) for r in top], unit="万"),
         "scope_is_bank": scope is not None})
+
+
+@login_required
+def loans_behind(request):
+    """The loans behind a dashboard figure."""
+    user = request.user
+    period = request.GET.get("period") or _quarter(business_date.today())
+    scope = None if services.reads_all(user) else ({services.own_bank(user).pk} if services.own_bank(user) else None)
+    if scope is None and not services.reads_all(user):
+        return render(request, "errors/403.html", status=403)
+    filters = {k: request.GET.get(k, "") for k in stats.DIMENSIONS}
+    try:
+        data = stats.loans_behind(period=period, filters=filters, bank_ids=scope)
+    except DomainError as exc:
+        return render(request, "reporting/loans.html", {"error": exc, "data": None}, status=400)
+    services.pulled(user, "ip-pledge-loans/loans", {"period": period, **{k: v for k, v in filters.items() if v}})
+    return render(request, "reporting/loans.html", {"data": data})
 
 
 def public_statistics(request):
