@@ -1,5 +1,5 @@
-"""Server-drawn SVG charts for the dashboards (no CDN, no JavaScript needed); every chart is shown
-with the table of its numbers beneath it."""
+"""Server-drawn SVG charts for the dashboards (no CDN, no JavaScript needed): hovering a bar or point
+shows its value; every chart is shown with the table of its numbers beneath it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def bars(items: list[tuple[str, float]], *, width: int = 640, unit: str = "") ->
         w = (width - label_w - 90) * (value / top if top else 0)
         svg.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="12" fill="#1d2733">'
                    f'{escape(str(label))[:22]}</text>')
-        svg.append(f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 8}" rx="3" fill="#1f4e8c"/>')
+        svg.append(f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 8}" rx="3" fill="#1f4e8c" '
+                   f'class="hover"><title>{escape(str(label))}: {value:,.2f}{unit}</title></rect>')
         svg.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" font-size="12" fill="#1d2733">{value:,.2f}{unit}</text>')
     svg.append("</svg>")
     return "".join(svg)
@@ -36,7 +37,8 @@ def trend(points: list[tuple[str, float]], *, width: int = 640, height: int = 20
            f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#8aa0b8"/>',
            f'<polyline points="{path}" fill="none" stroke="#1f4e8c" stroke-width="2.5"/>']
     for (label, value), (x, y) in zip(points, coords, strict=True):
-        svg.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="#1f4e8c"/>')
+        svg.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#1f4e8c" class="hover">'
+                   f'<title>{escape(label)}: {value:,.2f}</title></circle>')
         svg.append(f'<text x="{x:.1f}" y="{height - pad + 16}" text-anchor="middle" font-size="11">{escape(label)}</text>')
         svg.append(f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="middle" font-size="11">{value:,.0f}</text>')
     svg.append("</svg>")
@@ -60,7 +62,9 @@ def tolerance_chart(rows: list[dict], *, width: int = 640) -> str:
                    f'fill="#fff5dc"/>')
         svg.append(f'<rect x="{label_w}" y="{y + 6}" width="{max(overall * scale, 1):.1f}" height="8" fill="#8aa0b8"/>')
         color = "#1e7b43" if r["within_tolerance"] else "#b3261e"
-        svg.append(f'<rect x="{label_w}" y="{y + 16}" width="{max(ip * scale, 1):.1f}" height="8" fill="{color}"/>')
+        svg.append(f'<rect x="{label_w}" y="{y + 16}" width="{max(ip * scale, 1):.1f}" height="8" fill="{color}" '
+                   f'class="hover"><title>{escape(r["bank"])}: {ip:.2f}% / {overall:.2f}% (+3 → {overall + 3:.2f}%)'
+                   f'</title></rect>')
         svg.append(f'<text x="{label_w + max(ip, overall + 3) * scale + 6:.1f}" y="{y + 22}" font-size="11">'
                    f'{ip:.2f}% / {overall:.2f}%</text>')
     svg.append("</svg>")
