@@ -161,3 +161,70 @@ def test_plans_lines_and_subsidies_through_the_api(world):
     assert line.status_code == 201 and line.data["headroom"] == "30000000.00"
     sub = w["admin"].post("/subsidy-schemes", {"name": "区级贴息", "kind": "share_of_interest", "value": "0.3"})
     assert sub.status_code == 201
+
+
+def test_evidence_files_are_kept_with_their_hash(world):
+    import hashlib
+
+    from django.test import Client
+
+    w = world
+    _product, case = _journey(w)
+    no = case["case_no"]
+    client = Client()
+    r = client.post(f"/api/v1/credit-cases/{no}/evidence", {"key": "ownership", "file": _upload(b"%PDF-1.4 extract")},
+                    headers={"Authorization": f"Bearer {w['officer'].token}"})
+    assert r.status_code == 201, r.content
+    assert r.json()["sha256"] == hashlib.sha256(b"%PDF-1.4 extract").hexdigest()
+    w["officer"].post(f"/credit-cases/{no}/due-diligence", {"key": "ownership", "result": "ok",
+                                                             "evidence": ["纸质原件已核"]})
+    item = next(i for i in w["officer"].get(f"/credit-cases/{no}").data["due_diligence"] if i["key"] == "ownership")
+    assert [type(e).__name__ for e in item["evidence"]] == ["dict", "str"]
+    page = Client()
+    page.post("/login/", {"username": "officer", "password": PASSWORD})
+    download = page.get(f"/credit/cases/{no}/evidence/{item['evidence'][0]['file']}")
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"%PDF-1.4 extract"
+    other = Client()
+    other.post("/login/", {"username": "ent", "password": PASSWORD})
+    assert other.get(f"/credit/cases/{no}/evidence/../../secret_key").status_code == 404
+
+
+def _upload(content: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("extract.pdf", content, content_type="application/pdf")
+
+
+def test_size_class_from_the_miit_table(world):
+    w = world
+    product = w["approver"].post("/products", PRODUCT).data
+    r = w["officer"].post("/credit-cases", {"product_id": product["id"], "enterprise_id": w["ent"].user.organisation_id,
+                                            "amount": "1000000", "term_months": 12,
+                                            "rights": [{"kind": "invention", "number": "ZL201410362077.3"}],
+                                            "profile": {"staff": 300, "revenue": "20000000", "industry": "industry"}})
+    assert r.status_code == 201, r.data
+    assert r.data["enterprise"]["size_class"] == "medium"
+
+
+@override_settings(ALLOW_BUSINESS_DATE=True)
+def test_prepayment_reamortises_the_rest(world):
+    w = world
+    w["admin"].put("/admin/business-date", {"date": "2026-01-05"})
+    loan = w["officer"].post("/loans", {"borrower_uscc": PLEDGOR["id_number"], "bank_org_id": w["bank"].pk,
+                                        "amount": "1200000", "annual_rate": "0.04", "start_date": "2026-01-05",
+                                        "maturity_date": "2027-01-05", "schedule": "equal_instalments",
+                                        "ip_kind": "patent"}).data
+    first = loan["schedule"][0]
+    w["admin"].put("/admin/business-date", {"date": "2026-02-10"})
+    w["officer"].post(f"/loans/{loan['loan_no']}/repayments", {"date": "2026-02-05", "principal": first["principal"],
+                                                               "interest": first["interest"]})
+    r = w["officer"].post(f"/loans/{loan['loan_no']}/prepayment", {"date": "2026-02-10", "principal": "500000"})
+    assert r.status_code == 200, r.data
+    remaining = 1200000 - float(first["principal"]) - 500000
+    assert float(r.data["balance"]) == pytest.approx(remaining)
+    future = [row for row in r.data["schedule"] if row["due_date"] > "2026-02-10"]
+    assert sum(float(x["principal"]) for x in future) == pytest.approx(remaining)
+    assert r.data["dpd"] == 0
+    too_much = w["officer"].post(f"/loans/{loan['loan_no']}/prepayment", {"date": "2026-02-10",
+                                                                          "principal": "99999999"})
+    assert too_much.status_code == 422

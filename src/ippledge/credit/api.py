@@ -48,6 +48,12 @@ class RepaymentIn(Schema):
     interest: str = "0"
 
 
+class PrepaymentIn(Schema):
+    date: dt.date
+    principal: str
+    interest: str = "0"
+
+
 class ExtensionIn(Schema):
     maturity_date: dt.date
     reason: str = ""
@@ -118,6 +124,13 @@ def repay(request, loan_no: str, payload: RepaymentIn):
     services.repay(actor=request.auth, loan_no=loan_no, date=payload.date, principal=payload.principal,
                    interest=payload.interest)
     return 201, loan_out(services.get_loan(actor=request.auth, loan_no=loan_no))
+
+
+@router.post("/loans/{loan_no}/prepayment", summary="Prepay principal; the rest is re-amortised to maturity")
+def prepayment(request, loan_no: str, payload: PrepaymentIn):
+    services.prepay(actor=request.auth, loan_no=loan_no, date=payload.date, principal=payload.principal,
+                    interest=payload.interest)
+    return loan_out(services.get_loan(actor=request.auth, loan_no=loan_no))
 
 
 @router.post("/loans/{loan_no}/extension", summary="Extend the loan (展期; counts as a restructuring)")

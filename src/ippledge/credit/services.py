@@ -312,3 +312,47 @@ def classify_manually(*, actor, loan_no: str, category: str, reason: str) -> Loa
     _record_change(loan, decision, on, actor=actor, manual=True, note=reason)
     audit.record(actor=actor, action="loan.classify", obj=loan, object_repr=loan.loan_no, after={"category": category})
     return loan
+
+
+@transaction.atomic
+def prepay(*, actor, loan_no: str, date, principal, interest="0") -> Loan:
+    """提前还款: principal paid ahead of the schedule; the rest is re-amortised over the remaining term."""
+    loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
+    _require_bank(actor, loan.bank)
+    day = _date(date, "date")
+    on = business_date.today()
+    if day < loan.start_date or day > on:
+        raise ValidationFailed(_("A repayment is dated between the loan's start and today's business date."),
+                               fields={"date": [_("Out of the allowed range.")]})
+    states = _states(loan)
+    due = sched.earliest_unpaid_due(states, day)
+    if due is not None and due <= day:
+        raise Conflict(_("Settle the instalments due before prepaying."), code="overdue_first")
+    outstanding = sched.outstanding_principal(states, day)
+    extra = money.from_fen(_fen(principal, "principal"))
+    if extra <= 0 or extra > outstanding:
+        raise ValidationFailed(_("Give a prepayment between zero and the outstanding principal."),
+                               fields={"principal": [_("Out of the allowed range.")]})
+    p_fen, i_fen = money.to_fen(extra), _fen(interest or "0", "interest")
+    Repayment.objects.create(loan=loan, date=day, principal=p_fen, interest=i_fen, recorded_by=_user(actor))
+    remaining = outstanding - extra
+    version = (loan.schedule.order_by("-version").values_list("version", flat=True).first() or 1) + 1
+    # Rows still to come are replaced; the prepaid principal settles nothing scheduled, so the new
+    # schedule starts from the prepayment date with the remaining principal.
+    future = loan.schedule.filter(current=True, due_date__gt=day)
+    paid_ahead = sum((r.principal for r in future), 0)
+    future.update(current=False)
+    # Keep allocation consistent: the prepayment is booked against a zero-interest row on its date.
+    ScheduleRow.objects.create(loan=loan, seq=0, due_date=day, principal=p_fen, interest=i_fen, version=version)
+    if remaining > 0:
+        instalments = sched.build_schedule(principal=remaining, annual_rate=loan.annual_rate, start_date=day,
+                                           maturity_date=loan.maturity_date, kind=loan.schedule_kind,
+                                           day_count=loan.day_count)
+        _write_schedule(loan, instalments, version=version)
+    LoanEvent.objects.create(loan=loan, type="prepayment", date=day, actor=_user(actor),
+                             data={"principal": p_fen, "remaining": money.to_fen(remaining),
+                                   "replaced_principal": paid_ahead})
+    _refresh_summary(loan, on)
+    audit.record(actor=actor, action="loan.prepay", obj=loan, object_repr=loan.loan_no,
+                 after={"date": day, "principal": p_fen})
+    return loan

@@ -6,6 +6,7 @@ app_name = "credit"
 urlpatterns = [
     path("", views.workbench, name="workbench"),
     path("cases/<str:case_no>/", views.case_page, name="case"),
+    path("cases/<str:case_no>/evidence/<str:stored>", views.evidence_file, name="evidence"),
     path("loans/<str:loan_no>/", views.loan_page, name="loan"),
     path("portal/", views.portal, name="portal"),
     path("matching/", views.matching, name="matching"),

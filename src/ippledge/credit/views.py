@@ -52,6 +52,10 @@ def case_page(request, case_no: str):
         current_channel.set("web")
         action, post = request.POST.get("action"), request.POST
         try:
+            if action == "dd" and request.FILES.get("file"):
+                upload = request.FILES["file"]
+                workflow.attach_evidence(actor=request.user, case_no=case_no, key=post.get("key", ""),
+                                         name=upload.name, content=upload.read())
             if action == "dd":
                 workflow.update_dd(actor=request.user, case_no=case_no, key=post.get("key", ""),
                                    result=post.get("result", ""), notes=post.get("notes", ""),
@@ -80,6 +84,17 @@ def case_page(request, case_no: str):
                                                  "enterprise"),
                                                 "results": RESULT_LABELS},
                   status=400 if error else 200)
+
+
+@login_required
+def evidence_file(request, case_no: str, stored: str):
+    from django.http import FileResponse
+
+    try:
+        path = workflow.evidence_path(actor=request.user, case_no=case_no, stored=stored)
+    except DomainError:
+        return render(request, "errors/404.html", status=404)
+    return FileResponse(path.open("rb"), as_attachment=True, filename=stored.split("_", 1)[-1])
 
 
 @login_required

@@ -213,7 +213,8 @@ def _prefill(case: CreditCase) -> None:
 @transaction.atomic
 def open_case(*, actor, product_id: int, enterprise_id: int | None = None, need_id: int | None = None,
               amount=None, term_months: int | None = None, rights: list | None = None, purpose: str = "",
-              valuation_no: str = "", first_loan: bool | None = None, park_id: int | None = None) -> CreditCase:
+              valuation_no: str = "", first_loan: bool | None = None, park_id: int | None = None,
+              profile: dict | None = None) -> CreditCase:
     """Expressing interest opens a case (from a need, by either side) or a bank opens one directly."""
     product = Product.objects.filter(pk=product_id, active=True).select_related("bank").first()
     if product is None:
@@ -263,7 +264,7 @@ def open_case(*, actor, product_id: int, enterprise_id: int | None = None, need_
         product=product, need=need, amount=amount_fen, term_months=term, purpose=purpose or (need.purpose if need
                                                                                                else ""),
         rights=refs, valuation_no=valuation_no, max_loan=max_loan, innovation_grade=score.grade if score else "",
-        size_class=enterprise.size_class,
+        size_class=_size_class(enterprise, profile),
         first_loan=first_loan if first_loan is not None else not Loan.objects.filter(borrower=enterprise).exists(),
         stage_entered_at=timezone.now(), prepared_by=preparer,
         park_id=park_id)
@@ -274,6 +275,18 @@ def open_case(*, actor, product_id: int, enterprise_id: int | None = None, need_
     audit.record(actor=actor, action="credit_case.open", obj=case, object_repr=case.case_no,
                  after={"amount": amount_fen, "product": product.pk})
     return case
+
+
+def _size_class(enterprise: Organisation, profile: dict | None) -> str:
+    """The size class by the MIIT 2011 table from the application's figures, else the firm's profile."""
+    if not profile or not profile.get("staff"):
+        return enterprise.size_class
+    from .engine import size
+
+    industry = profile.get("industry") or size.industry_for((enterprise.industry or "C")[:1] or "C",
+                                                            profile.get("subsector"))
+    return size.size_class(industry, int(profile["staff"]), Decimal(str(profile.get("revenue") or 0)),
+                           Decimal(str(profile["assets"])) if profile.get("assets") else None)
 
 
 def get_case(*, actor, case_no: str, for_update: bool = False) -> CreditCase:
@@ -293,8 +306,8 @@ def update_dd(*, actor, case_no: str, key: str, result: str, notes: str = "", ev
     if item is None or result not in ("ok", "issue"):
         raise ValidationFailed(_("Give a checklist item and ok or issue."), fields={"key": [_("Not allowed.")]})
     item.result, item.notes = result, (notes or "")[:1000]
-    if evidence:
-        item.evidence = [str(e)[:200] for e in evidence][:20]
+    if evidence:  # references typed by the officer; uploaded files (dicts) are kept
+        item.evidence = ([e for e in item.evidence if isinstance(e, dict)] + [str(e)[:200] for e in evidence])[:20]
     item.save(update_fields=["result", "notes", "evidence"])
     audit.record(actor=actor, action="credit_case.dd", obj=case, object_repr=case.case_no,
                  after={"key": key, "result": result})
@@ -567,3 +580,48 @@ def add_subsidy_scheme(*, actor, name: str, kind: str, value, cap=None, region_c
                                        region_code=(region_code or "")[:6])
     audit.record(actor=actor, action="subsidy.add", obj=row, after={"name": row.name})
     return row
+
+
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+
+
+@transaction.atomic
+def attach_evidence(*, actor, case_no: str, key: str, name: str, content: bytes) -> dict:
+    """Keep an evidence file for a due-diligence item in the data directory, recorded with its hash."""
+    import hashlib
+    import re
+    import uuid
+    from pathlib import Path
+
+    from django.conf import settings
+
+    case = get_case(actor=actor, case_no=case_no, for_update=True)
+    services._require_bank(actor, case.bank, {"bank_officer"})
+    item = case.dd_items.filter(key=key).first()
+    if item is None:
+        raise ValidationFailed(_("Give a checklist item and ok or issue."), fields={"key": [_("Not allowed.")]})
+    if not content or len(content) > EVIDENCE_MAX_BYTES:
+        raise ValidationFailed(_("Attach a file of at most 10 MB."), code="invalid_file",
+                               fields={"file": [_("Out of the allowed range.")]})
+    safe = re.sub(r"[^\w.\-]+", "_", name or "evidence")[-80:]
+    stored = f"{uuid.uuid4().hex[:12]}_{safe}"
+    folder = Path(settings.DATA_DIR) / "evidence" / case.case_no
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / stored).write_bytes(content)
+    ref = {"file": stored, "name": name[:200], "sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
+    item.evidence = [*item.evidence, ref][:20]
+    item.save(update_fields=["evidence"])
+    audit.record(actor=actor, action="credit_case.evidence", obj=case, object_repr=case.case_no,
+                 after={"key": key, "file": stored, "sha256": ref["sha256"]})
+    return ref
+
+
+def evidence_path(*, actor, case_no: str, stored: str):
+    from pathlib import Path
+
+    from django.conf import settings
+
+    case = get_case(actor=actor, case_no=case_no)
+    if not any(isinstance(e, dict) and e.get("file") == stored for i in case.dd_items.all() for e in i.evidence):
+        raise NotFound(_("Not found."), code="evidence_not_found")
+    return Path(settings.DATA_DIR) / "evidence" / case.case_no / stored

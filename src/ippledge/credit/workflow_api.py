@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Literal
 
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
 
 from ippledge.core.errors import NotFound
 from ippledge.core.models import Organisation
@@ -56,6 +57,14 @@ class NeedIn(Schema):
     rights: list[RightRef]
 
 
+class ProfileIn(Schema):
+    staff: int
+    revenue: str
+    assets: str | None = None
+    industry: str | None = None
+    subsector: str | None = None
+
+
 class CaseIn(Schema):
     product_id: int
     need_id: int | None = None
@@ -67,6 +76,7 @@ class CaseIn(Schema):
     valuation_no: str = ""
     first_loan: bool | None = None
     park_id: int | None = None
+    profile: ProfileIn | None = None
 
 
 class DdIn(Schema):
@@ -208,6 +218,8 @@ def need_matches(request, need_id: int):
 @router.post("/credit-cases", response={201: dict}, summary="Express interest / open a credit case")
 def open_case(request, payload: CaseIn):
     data = payload.dict()
+    if data.get("profile") is None:
+        data.pop("profile", None)
     if data.get("rights") is not None:
         data["rights"] = [dict(r) for r in data["rights"]]
     return 201, case_out(workflow.open_case(actor=request.auth, **data))
@@ -231,6 +243,14 @@ def dd(request, case_no: str, payload: DdIn):
     workflow.update_dd(actor=request.auth, case_no=case_no, key=payload.key, result=payload.result,
                        notes=payload.notes, evidence=payload.evidence)
     return case_out(workflow.get_case(actor=request.auth, case_no=case_no))
+
+
+@router.post("/credit-cases/{case_no}/evidence", response={201: dict},
+             summary="Attach an evidence file to a due-diligence item (multipart: key, file)")
+def evidence(request, case_no: str, key: Form[str], file: File[UploadedFile]):
+    ref = workflow.attach_evidence(actor=request.auth, case_no=case_no, key=key, name=file.name or "evidence",
+                                   content=file.read())
+    return 201, ref
 
 
 @router.post("/credit-cases/{case_no}/submit", summary="Sign off due diligence and submit for review (officer)")
