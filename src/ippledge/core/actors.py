@@ -27,3 +27,10 @@ class SystemActor:
 
 
 SYSTEM = SystemActor()
+
+
+def user_or_none(actor):
+    """The ``core.User`` behind an actor, or None for the system actor (for foreign keys)."""
+    from .models import User
+
+    return actor if isinstance(actor, User) else None

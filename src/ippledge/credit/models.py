@@ -159,6 +159,7 @@ class ClassificationChange(models.Model):
 
 
 from .workflow_models import (  # noqa: E402,F401  (one app, two model modules)
+    SLA_DAYS,
     ApprovalAuthority,
     CaseStep,
     CreditCase,

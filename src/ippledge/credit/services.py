@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, identifiers, money, numbers
+from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
     DomainError,
@@ -18,7 +19,7 @@ from ippledge.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from ippledge.core.models import Organisation, User
+from ippledge.core.models import Organisation
 from ippledge.registry.models import Pledge, PledgeStatus
 
 from .engine import classification as rules
@@ -37,9 +38,6 @@ from .models import (
 BANK_ROLES = {"bank_officer", "bank_reviewer", "bank_approver"}
 IP_KINDS = ("patent", "trademark", "copyright", "bundle", "geographical_indication", "other")
 
-
-def _user(actor):
-    return actor if isinstance(actor, User) else None
 
 
 def _require_bank(actor, bank: Organisation | None = None, roles: set[str] = BANK_ROLES) -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, money, numbers
+from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ippledge.core.models import Organisation, User
 from ippledge.registry import services as registry
@@ -23,6 +24,7 @@ from ippledge.rights import services as rights_services
 
 from . import lpr, services
 from .models import (
+    SLA_DAYS,
     ApprovalAuthority,
     CaseStep,
     CreditCase,
@@ -40,9 +42,6 @@ from .models import (
 
 DD_KEYS = ("ownership", "legal_state", "encumbrances", "term_vs_loan", "licences", "litigation", "annuity")
 
-
-def _user(actor):
-    return actor if isinstance(actor, User) else None
 
 
 def _fen(value, field: str) -> int:
@@ -460,7 +459,7 @@ def _ip_kind(rights: list[dict]) -> str:
 
 
 def sla(case: CreditCase) -> dict:
-    limit = {"due_diligence": 5, "review": 3, "approval": 2, "contracted": 5}.get(case.stage)
+    limit = SLA_DAYS.get(case.stage)
     if limit is None:
         return {"limit_days": None, "elapsed_days": None, "overdue": False}
     elapsed = (timezone.now() - case.stage_entered_at).total_seconds() / 86400

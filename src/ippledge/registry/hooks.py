@@ -13,7 +13,7 @@ from ippledge.core.errors import Conflict
 from ippledge.rights import services as rights_services
 
 from . import notify
-from .models import Pledge, PledgeStatus
+from .services import live_pledges
 
 LOCKED_EVENTS = {"transferred", "licensed", "abandoned", "open_licence_declared"}
 RISK_EVENTS = {"terminated_unpaid_annuity", "invalidation_requested", "invalidation_decided", "preserved",
@@ -21,14 +21,9 @@ RISK_EVENTS = {"terminated_unpaid_annuity", "invalidation_requested", "invalidat
                "cancelled", "abandoned", "transferred"}
 
 
-def _live_pledges(right):
-    return Pledge.objects.filter(pledge_rights__right=right, pledge_rights__live=True,
-                                 status=PledgeStatus.REGISTERED).distinct()
-
-
 def guard_pledged_right(*, right, event, pledgee_consent: bool, actor) -> None:
-    if event.type in LOCKED_EVENTS and not pledgee_consent and _live_pledges(right).exists():
-        numbers = ", ".join(_live_pledges(right).values_list("registration_no", flat=True))
+    if event.type in LOCKED_EVENTS and not pledgee_consent and live_pledges(right).exists():
+        numbers = ", ".join(live_pledges(right).values_list("registration_no", flat=True))
         raise Conflict(_("This right is pledged (%s): the pledgee's consent is required.") % numbers,
                        code="pledged_right_locked")
 
@@ -36,7 +31,7 @@ def guard_pledged_right(*, right, event, pledgee_consent: bool, actor) -> None:
 def notify_pledgees(*, right, event, actor) -> None:
     if event.type not in RISK_EVENTS:
         return
-    for pledge in _live_pledges(right).prefetch_related("parties__org"):
+    for pledge in live_pledges(right).prefetch_related("parties__org"):
         for party in pledge.parties.all():
             if party.role == "pledgee" and party.org is not None:
                 notify.notify(org=party.org, kind="pledged_right_event",

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, identifiers, numbers
+from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
-from ippledge.core.models import Organisation, User
+from ippledge.core.models import Organisation
 from ippledge.rights import rules
 from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
@@ -54,9 +55,6 @@ OBJECTION_DAYS = 30
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-def _user(actor) -> User | None:
-    return actor if isinstance(actor, User) else None
 
 
 def _require_user(actor) -> None:
@@ -641,9 +639,14 @@ def expire_objections(on: dt.date) -> int:
     return count
 
 
+def live_pledges(right: Right):
+    """The registered pledges still live on a right (a queryset)."""
+    return Pledge.objects.filter(pledge_rights__right=right, pledge_rights__live=True,
+                                 status=PledgeStatus.REGISTERED).distinct()
+
+
 def live_pledges_on(right: Right) -> list[Pledge]:
-    return list(Pledge.objects.filter(pledge_rights__right=right, pledge_rights__live=True,
-                                      status=PledgeStatus.REGISTERED).distinct())
+    return list(live_pledges(right))
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, money
+from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
     DomainError,
@@ -20,7 +21,7 @@ from ippledge.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from ippledge.core.models import Organisation, User
+from ippledge.core.models import Organisation
 from ippledge.credit.models import CreditPlan, Loan
 from ippledge.registry.models import Decision, Pledge
 
@@ -30,9 +31,6 @@ from .models import BankOverall, CaseStudy, ReportFile
 
 WIDE_READERS = {"regulator_user", "admin"}
 
-
-def _user(actor):
-    return actor if isinstance(actor, User) else None
 
 
 def require_user(actor) -> None:

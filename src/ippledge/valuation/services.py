@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, identifiers, numbers
+from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
     DomainError,
@@ -19,7 +20,7 @@ from ippledge.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from ippledge.core.models import Organisation, User
+from ippledge.core.models import Organisation
 from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
 
@@ -44,9 +45,6 @@ VALIDITY_MONTHS = 12
 def _fen(amount) -> int:
     return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
 
-
-def _user(actor):
-    return actor if isinstance(actor, User) else None
 
 
 def _require(actor, roles: set[str], message: str) -> None:
