@@ -1,0 +1,133 @@
+"""Business limits: the largest amount, rate, term, count and text a request may carry.
+
+One table, read by every service that parses input, so a stranger's request can never carry a loan of
+10²⁰ yuan or ten thousand pledgors. Operators can change any limit with an environment variable
+``IPPLEDGE_LIMIT_<NAME>`` (e.g. ``IPPLEDGE_LIMIT_MAX_AMOUNT_YUAN=50000000000``).
+
+Pure module (no Django): the checks raise ``ValidationFailed`` with a field error, which the API
+answers as 422.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from decimal import Decimal, InvalidOperation
+
+from .errors import N_, ValidationFailed
+
+# Defaults sized for IP-pledge lending in China: the largest single IP-pledge facility on record is a
+# few billion yuan, so 100 亿元 leaves room without letting sums approach 64-bit limits
+# (10¹² fen × 10⁶ loans stays below 9.2 × 10¹⁸).
+DEFAULTS: dict[str, int] = {
+    "MAX_AMOUNT_YUAN": 10_000_000_000,     # 100 亿元 per amount
+    "MAX_RATE_PERCENT": 36,                 # the judicial ceiling on private lending is far below this
+    "MAX_TERM_MONTHS": 360,
+    "MAX_INSTALMENTS": 360,
+    "MAX_PARTIES": 50,                      # pledgors, pledgees, co-owners per application
+    "MAX_RIGHTS": 500,                      # rights in one application or bundle
+    "MAX_TEXT": 2000,                       # free text (reasons, notes, statements)
+    "MAX_SHORT_TEXT": 200,                  # names, contract numbers, references
+    "MAX_LIST": 1000,                       # any other list in a request body
+    "MIN_YEAR": 1985,                       # the Patent Law took effect on 1985-04-01
+    "MAX_YEARS_AHEAD": 50,                  # dates later than today + 50 years are typing errors
+    "MAX_BODY_BYTES": 2_621_440,            # 2.5 MiB per request body
+}
+
+_ASCII_AMOUNT = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$")
+
+
+def limit(name: str) -> int:
+    raw = os.environ.get(f"IPPLEDGE_LIMIT_{name}")
+    if raw is not None:
+        try:
+            return int(raw)
+        except ValueError:
+            pass
+    return DEFAULTS[name]
+
+
+def _fail(field: str, message: str, code: str = "validation_error", **params) -> ValidationFailed:
+    return ValidationFailed(message, code=code, fields={field: [message % params if params else message]},
+                            params=params)
+
+
+def amount(value: object, *, field: str = "amount", allow_zero: bool = False,
+           max_yuan: int | None = None) -> Decimal:
+    """A positive yuan amount with at most two decimals, ASCII digits only, within the limit.
+
+    ``"1000.001"`` is refused rather than rounded: an amount a person typed is never silently changed.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise _fail(field, N_("Give amounts as decimal strings, not floating-point numbers."), "invalid_amount")
+    text = str(value).strip().replace(",", "") if value is not None else ""
+    if not _ASCII_AMOUNT.match(text):
+        raise _fail(field, N_("Give the amount in yuan with digits 0-9 and at most two decimals."),
+                    "invalid_amount")
+    try:
+        result = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already guarantees a number
+        raise _fail(field, N_("Not a valid amount."), "invalid_amount") from None
+    if result < 0 or (result == 0 and not allow_zero):
+        raise _fail(field, N_("The amount must be greater than zero."), "invalid_amount")
+    cap = max_yuan if max_yuan is not None else limit("MAX_AMOUNT_YUAN")
+    if result > cap:
+        raise _fail(field, N_("The amount may not exceed %(cap)s yuan."), "amount_out_of_range", cap=f"{cap:,}")
+    return result
+
+
+def rate(value: object, *, field: str = "rate", max_percent: int | None = None,
+         allow_negative: bool = False) -> Decimal:
+    """A yearly rate as a decimal fraction (0.0385 = 3.85 %), within the limit."""
+    if isinstance(value, bool) or isinstance(value, float) or value is None:
+        raise _fail(field, N_("Give the rate as a decimal string, e.g. 0.0385."), "invalid_rate")
+    text = str(value).strip()
+    if not re.fullmatch(r"-?[0-9]{1,3}(\.[0-9]{1,8})?", text):
+        raise _fail(field, N_("Give the rate as a decimal string, e.g. 0.0385."), "invalid_rate")
+    result = Decimal(text)
+    cap = Decimal(max_percent if max_percent is not None else limit("MAX_RATE_PERCENT")) / 100
+    if result > cap or (result < 0 and not allow_negative) or result < -cap:
+        raise _fail(field, N_("The rate must lie between 0 and %(cap)s."), "rate_out_of_range", cap=str(cap))
+    return result
+
+
+def count(value: object, *, field: str, low: int = 0, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value).strip()) if str(value).strip().isascii() else None
+        except ValueError:
+            value = None
+    if value is None or not (low <= value <= high):
+        raise _fail(field, N_("Give a whole number from %(low)s to %(high)s."), "out_of_range", low=low, high=high)
+    return value
+
+
+def text(value: object, *, field: str, max_length: int | None = None, required: bool = False) -> str:
+    result = "" if value is None else str(value).strip()
+    cap = max_length if max_length is not None else limit("MAX_TEXT")
+    if len(result) > cap:
+        raise _fail(field, N_("At most %(cap)s characters."), "too_long", cap=cap)
+    if required and not result:
+        raise _fail(field, N_("This field is required."), "validation_error")
+    return result
+
+
+def items(value: list | tuple | None, *, field: str, max_items: int | None = None) -> list:
+    result = list(value or [])
+    cap = max_items if max_items is not None else limit("MAX_LIST")
+    if len(result) > cap:
+        raise _fail(field, N_("At most %(cap)s entries."), "too_many", cap=cap)
+    return result
+
+
+def business_date(value: dt.date, *, field: str, today: dt.date, not_before: dt.date | None = None,
+                  not_after: dt.date | None = None) -> dt.date:
+    """A date within what the business allows: not before MIN_YEAR (or ``not_before``) and not more than
+    MAX_YEARS_AHEAD years after ``today`` (or ``not_after``)."""
+    low = not_before or dt.date(limit("MIN_YEAR"), 1, 1)
+    high = not_after or dt.date(min(today.year + limit("MAX_YEARS_AHEAD"), 9998), 12, 31)
+    if not (low <= value <= high):
+        raise _fail(field, N_("The date must lie between %(low)s and %(high)s."), "date_out_of_range",
+                    low=low.isoformat(), high=high.isoformat())
+    return value
