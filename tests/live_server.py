@@ -83,9 +83,10 @@ class LiveServer:
         if self.pg_admin_url:
             self._pg(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
-    def request(self, method: str, path: str, body=None, token: str | None = None, timeout: float = 30):
+    def request(self, method: str, path: str, body=None, token: str | None = None, timeout: float = 30,
+                headers: dict | None = None):
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         req = urllib.request.Request(f"{self.base}/api/v1{path}", data=data, method=method, headers=headers)

@@ -41,3 +41,37 @@ def application(rights_list=None, **over):
     }
     body.update(over)
     return body
+
+
+class ConfirmingFiler:
+    """A party's API client whose counterparty confirms each new application on the platform at once.
+
+    For tests about what happens after filing; the confirmation itself is tested on its own.
+    """
+
+    def __init__(self, api, counterparty, side: str):
+        self.api, self.counterparty, self.side = api, counterparty, side
+
+    def __getattr__(self, name):
+        return getattr(self.api, name)
+
+    def post(self, path, body=None, **kw):
+        r = self.api.post(path, body, **kw)
+        if path == "/pledge-applications" and r.status_code == 201 and r.data["status"] == "awaiting_confirmation":
+            c = self.counterparty.post(f"/pledge-applications/{r.data['application_no']}/confirmation",
+                                       {"side": self.side})
+            if c.status_code == 200:
+                c.status_code = 201
+                return c
+        return r
+
+
+def parties_on_platform(api_as, make_org, make_user):
+    """The fixture parties as platform organisations: the bank (pledgee, BANK_USCC) and the enterprise
+    (pledgor, PLEDGOR_USCC), each with a user.  Returns (bank client that gets the pledgor's confirmation,
+    bank client alone, enterprise client)."""
+    ent_org = make_org("enterprise", name=PLEDGOR["name"], uscc=PLEDGOR_USCC)
+    enterprise, _ = api_as("enterprise_user", org=ent_org, username="pledgor-user")
+    bank_org = make_org("bank", name=PLEDGEE["name"], uscc=BANK_USCC)
+    bank, _ = api_as("bank_officer", org=bank_org, username="pledgee-officer")
+    return ConfirmingFiler(bank, enterprise, "pledgor"), bank, enterprise

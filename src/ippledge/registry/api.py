@@ -77,6 +77,13 @@ class ApplicationIn(Schema):
     confirmations: ConfirmationsIn = ConfirmationsIn()
     licence_contracts: list[RightRef] = []
     valuation_ref: str | None = None
+    # Reference of the signed pledge contract (document number or file hash) for parties not on the platform.
+    signed_contract_ref: str = ""
+
+
+class ConfirmationIn(Schema):
+    side: Literal["pledgor", "pledgee"]
+    signed_contract_ref: str = ""
 
 
 class CorrectionIn(Schema):
@@ -123,6 +130,9 @@ class ApplicationOut(Schema):
     reasons: list[ReasonOut]
     notes: list[ReasonOut] = []
     correction_deadline: dt.date | None = None
+    # While awaiting confirmation: per side, the organisations still to confirm and whether a registrar
+    # must confirm for a party off the platform.
+    awaiting_confirmation: dict | None = None
     decisions: list[DecisionOut]
     data: dict
 
@@ -207,6 +217,8 @@ def application_out(app: PledgeApplication) -> dict:
         "reasons": [_reason(r) for r in (last.reasons if last else [])],
         "notes": [_reason(n) for n in (last.notes if last else [])],
         "correction_deadline": app.correction_deadline,
+        "awaiting_confirmation": services.outstanding_confirmations(app)
+        if app.status == "awaiting_confirmation" else None,
         "decisions": [{"at": d.at, "outcome": d.outcome, "reasons": [_reason(r) for r in d.reasons],
                        "automatic": d.automatic, "actor": d.actor.username if d.actor else None,
                        "checker": d.checker.username if d.checker else None, "reason_text": d.reason_text}
@@ -228,6 +240,14 @@ def file_application(request, payload: ApplicationIn, idempotency_key: str = Hea
 @router.get("/pledge-applications/{application_no}", response=ApplicationOut)
 def get_application(request, application_no: str):
     return application_out(services.get_application(actor=request.auth, application_no=application_no))
+
+
+@router.post("/pledge-applications/{application_no}/confirmation", response=ApplicationOut,
+             summary="A party confirms the joint application through its own users (a registrar for a party "
+                     "on paper); examined at once when every party has confirmed")
+def confirm(request, application_no: str, payload: ConfirmationIn):
+    return application_out(services.confirm(actor=request.auth, application_no=application_no, side=payload.side,
+                                            signed_contract_ref=payload.signed_contract_ref))
 
 
 @router.post("/pledge-applications/{application_no}/declarations", response=ApplicationOut,
@@ -314,10 +334,10 @@ def case_notice(request, registration_no: str, objection_id: int, payload: CaseN
     return {"id": o.pk, "expires_on": None, "case_notice": True}
 
 
-@router.get("/registry/journal/verify", summary="Recompute the journal's hash chain")
+@router.get("/registry/journal/verify", summary="Prove the register: journal chain, checkpoints, every public "
+                                               "record against its journal, certificate seals")
 def verify_journal(request):
-    result = journal.verify()
-    return {"ok": result.ok, "entries": result.entries, "head": result.head, "first_bad_seq": result.first_bad_seq}
+    return journal.report(max_listed=1000)
 
 
 @router.get("/registry/queue", summary="Registrar queue: cases a person must look at")
@@ -328,7 +348,7 @@ def queue(request):
              "pending_proposal": next(({"id": p.pk, "action": p.action, "code": p.code, "reason": p.reason,
                                         "proposed_by": p.proposed_by.username}
                                        for p in a.proposals.all() if p.decided_at is None), None)}
-            for a in review.queue()[:500]]
+            for a in review.queue(request.auth)[:500]]
 
 
 @router.post("/registry/proposals", response={201: dict}, summary="Propose a refusal, revocation or clearance (maker)")

@@ -27,11 +27,13 @@ class ApplicationStatus(models.TextChoices):
     REFUSED = "refused", _("Refused")
     CORRECTION_REQUIRED = "correction_required", _("Correction required")
     AWAITING_DECLARATION = "awaiting_declaration", _("Awaiting declaration")
+    AWAITING_CONFIRMATION = "awaiting_confirmation", _("Awaiting the other party's confirmation")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     ABANDONED = "abandoned", _("Deemed abandoned")
 
 
-OPEN_STATUSES = (ApplicationStatus.CORRECTION_REQUIRED, ApplicationStatus.AWAITING_DECLARATION)
+OPEN_STATUSES = (ApplicationStatus.CORRECTION_REQUIRED, ApplicationStatus.AWAITING_DECLARATION,
+                 ApplicationStatus.AWAITING_CONFIRMATION)
 
 
 class PledgeApplication(models.Model):
@@ -51,6 +53,8 @@ class PledgeApplication(models.Model):
     correction_deadline = models.DateField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     needs_review = models.BooleanField(default=False, db_index=True)
+    # A correction that changes what the parties agreed starts a new round: earlier confirmations lapse.
+    confirmation_round = models.PositiveSmallIntegerField(default=1)
     rights = models.ManyToManyField("rights.Right", through="ApplicationRight", related_name="+")
 
     objects = RestrictedQuerySet.as_manager()
@@ -92,6 +96,41 @@ class ApplicationParty(models.Model):
     application = models.ForeignKey(PledgeApplication, on_delete=models.CASCADE, related_name="parties")
     org = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, related_name="+")
     role = models.CharField(max_length=16)
+
+
+class ApplicationConfirmation(models.Model):
+    """One party's confirmation of a joint application (registry-rules: pledgor and pledgee apply together).
+
+    A body can never speak for another party: each organisation on the platform confirms through its
+    own users; a registrar confirms for a party that is not on the platform, from the signed contract.
+    Insert-only.
+    """
+
+    class Via(models.TextChoices):
+        FILER = "filer", _("By filing")
+        PARTY = "party", _("By the party's user")
+        CONTRACT = "contract", _("By signing the credit contract")
+        PAPER = "paper", _("By a registrar, from the signed contract")
+
+    application = models.ForeignKey(PledgeApplication, on_delete=models.PROTECT, related_name="confirmations")
+    side = models.CharField(max_length=8, choices=[("pledgor", _("Pledgor")), ("pledgee", _("Pledgee"))])
+    # The confirming party's organisation; empty for a registrar's paper confirmation of the off-platform
+    # parties of a side.
+    org = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    via = models.CharField(max_length=8, choices=Via.choices)
+    round = models.PositiveSmallIntegerField(default=1)
+    user = models.ForeignKey("core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    signed_contract_ref = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["application", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "round", "side", "org"], condition=Q(org__isnull=False),
+                                    name="confirmation_once_per_party"),
+            models.UniqueConstraint(fields=["application", "round", "side"], condition=Q(org__isnull=True),
+                                    name="paper_confirmation_once_per_side"),
+        ]
 
 
 class Decision(models.Model):

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from ippledge.core import identifiers, money
+from ippledge.core import identifiers, limits
 from ippledge.core.errors import DomainError, ValidationFailed
 from ippledge.rights.models import Right
 
@@ -63,16 +63,28 @@ def clean_party(raw: Any, field: str, errors: Errors) -> dict | None:
         errors.add(f"{field}.id_number", exc.localised(_))
         errors.setdefault("_code", exc.code)
         return None
-    country = (raw.get("country") or "CN").strip().upper()[:2]
+    country = str(raw.get("country") or "CN").strip().upper()
+    if not (len(country) == 2 and country.isascii() and country.isalpha()):
+        errors.add(f"{field}.country", _("Use a two-letter country code such as CN."))
+        return None
     domicile = raw.get("domicile_in_china")
-    return {"name": identifiers.clean_display_name(raw.get("name") or ""), "id_type": id_type,
-            "id_number": id_number, "address": identifiers.clean_display_name(raw.get("address") or ""),
+    name, address = str(raw.get("name") or ""), str(raw.get("address") or "")
+    short = limits.limit("MAX_SHORT_TEXT")
+    for key, value in (("name", name), ("address", address)):
+        if len(value) > short:
+            errors.add(f"{field}.{key}", _("At most %(cap)s characters.") % {"cap": short})
+            return None
+    return {"name": identifiers.clean_display_name(name), "id_type": id_type,
+            "id_number": id_number, "address": identifiers.clean_display_name(address),
             "country": country, "domicile_in_china": bool(country == "CN" if domicile is None else domicile)}
 
 
 def clean_parties(raw: Any, field: str, errors: Errors) -> list[dict]:
     if not isinstance(raw, list) or not raw:
         errors.add(field, _("Name at least one party."))
+        return []
+    if len(raw) > (cap := limits.limit("MAX_PARTIES")):
+        errors.add(field, _("At most %(cap)s entries.") % {"cap": cap})
         return []
     return [p for i, item in enumerate(raw) if (p := clean_party(item, f"{field}[{i}]", errors))]
 
@@ -81,25 +93,32 @@ def clean_debt(raw: Any, errors: Errors) -> dict:
     if not isinstance(raw, dict):
         errors.add("secured_debt", _("Give the secured debt as {type, amount, currency}."))
         return {}
-    debt = {"type": identifiers.clean_display_name(raw.get("type") or ""),
-            "currency": (raw.get("currency") or "CNY").strip().upper()}
-    if len(debt["currency"]) != 3 or not debt["currency"].isalpha():
+    debt_type = str(raw.get("type") or "")
+    if len(debt_type) > limits.limit("MAX_SHORT_TEXT"):
+        errors.add("secured_debt.type", _("At most %(cap)s characters.") % {"cap": limits.limit("MAX_SHORT_TEXT")})
+    debt = {"type": identifiers.clean_display_name(debt_type[:limits.limit("MAX_SHORT_TEXT")]),
+            "currency": str(raw.get("currency") or "CNY").strip().upper()}
+    # ISO 4217 codes are three Latin letters.
+    if not (len(debt["currency"]) == 3 and debt["currency"].isascii() and debt["currency"].isalpha()):
         errors.add("secured_debt.currency", _("Use a three-letter currency code such as CNY."))
     amount = raw.get("amount")
     if amount in (None, ""):
         debt["amount"] = None
     else:
         try:
-            debt["amount"] = str(money.quantize(money.to_decimal(amount)))
+            debt["amount"] = f"{limits.amount(amount, field='secured_debt.amount'):.2f}"
         except DomainError as exc:
             errors.add("secured_debt.amount", exc.localised(_))
-            errors.setdefault("_code", "invalid_amount")
+            errors.setdefault("_code", exc.code)
     return debt
 
 
 def find_rights(raw: Any, errors: Errors, field: str = "rights") -> list[Right]:
     if not isinstance(raw, list) or not raw:
         errors.add(field, _("List at least one right to pledge."))
+        return []
+    if len(raw) > (cap := limits.limit("MAX_RIGHTS")):
+        errors.add(field, _("At most %(cap)s entries.") % {"cap": cap})
         return []
     found: list[Right] = []
     for i, item in enumerate(raw):
@@ -154,9 +173,27 @@ def clean_application(data: dict) -> tuple[dict, list[Right]]:
     debt = clean_debt(data.get("secured_debt"), errors)
     due = _date(data.get("debt_due_date"), "debt_due_date", errors, required=True)
     term_end = _date(data.get("registration_term_end"), "registration_term_end", errors)
-    for key in ("guarantee_scope", "contract_no"):
-        if data.get(key) is None:
+    from ippledge.core import business_date
+
+    today = business_date.today()
+    # A pledge secures a debt still to be repaid: one that fell due before filing is a typing error.
+    for field, value in (("debt_due_date", due), ("registration_term_end", term_end)):
+        if value is not None:
+            try:
+                limits.business_date(value, field=field, today=today, not_before=today)
+            except DomainError as exc:
+                errors.add(field, exc.localised(_))
+                errors.setdefault("_code", exc.code)
+    for key, cap in (("guarantee_scope", limits.limit("MAX_TEXT")), ("contract_no", 100),
+                     ("signed_contract_ref", limits.limit("MAX_SHORT_TEXT"))):
+        if data.get(key) is None and key != "signed_contract_ref":
             errors.add(key, _("This field is required."))
+        elif len(str(data.get(key) or "")) > cap:
+            errors.add(key, _("At most %(cap)s characters.") % {"cap": cap})
+    for key in ("co_owner_consents", "licence_contracts"):
+        if len(data.get(key) or []) > limits.limit("MAX_LIST"):
+            errors.add(key, _("At most %(cap)s entries.") % {"cap": limits.limit("MAX_LIST")})
+            data = {**data, key: []}
     consents = []
     for i, c in enumerate(data.get("co_owner_consents") or []):
         ref = clean_right_ref((c or {}).get("right"), f"co_owner_consents[{i}].right", errors)
@@ -174,9 +211,7 @@ def clean_application(data: dict) -> tuple[dict, list[Right]]:
         agent = identifiers.clean_display_name(agent.get("name") or "")
     valuation_ref = (data.get("valuation_ref") or "").strip().upper()[:64]
     if valuation_ref and rights:
-        from ippledge.core import business_date
-
-        if not all(check(valuation_ref, rights, business_date.today()) for check in valuation_ref_checks):
+        if not all(check(valuation_ref, rights, today) for check in valuation_ref_checks):
             errors.add("valuation_ref", _("No final valuation in force with this number covers the pledged rights."))
             errors.setdefault("_code", "invalid_valuation_ref")
     errors.raise_if_any()
@@ -193,6 +228,7 @@ def clean_application(data: dict) -> tuple[dict, list[Right]]:
         "confirmations": {"pledgor": bool(confirmations.get("pledgor")),
                           "pledgee": bool(confirmations.get("pledgee"))},
         "valuation_ref": valuation_ref,
+        "signed_contract_ref": identifiers.clean_display_name(str(data.get("signed_contract_ref") or "")),
     }
     return cleaned, rights
 

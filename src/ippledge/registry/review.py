@@ -20,8 +20,17 @@ from .models import OPEN_STATUSES, ApplicationStatus, PledgeApplication, PledgeS
 REFUSAL_CODES = ("other", "contract_unlawful")
 
 
-def queue():
-    return (PledgeApplication.objects.filter(needs_review=True)
+# The regimes each office examines (patents, trademarks and disclosure-only rights at the IP office).
+OFFICE_REGIMES = {"ip_office": ("patent", "trademark", "disclosure"), "copyright_office": ("copyright",)}
+
+
+def queue(actor=None):
+    """Cases a person must look at; a registrar sees its own office's cases only."""
+    qs = PledgeApplication.objects.filter(needs_review=True)
+    if actor is not None and not actor.is_platform_admin:
+        org = getattr(actor, "organisation", None)
+        qs = qs.filter(regime__in=OFFICE_REGIMES.get(org.kind if org else "", ()))
+    return (qs
             .select_related("filed_by_org").prefetch_related("proposals").order_by("filed_at"))
 
 
@@ -29,6 +38,7 @@ def queue():
 def propose(*, actor, application_no: str, action: str, reason: str, code: str = "") -> ReviewProposal:
     services._require_registrar(actor)
     app = services.get_application(actor=actor, application_no=application_no, for_update=True)
+    services._require_office(actor, services._kinds_of(app))
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("Give the reason for the decision."), fields={"reason": [_("This field is required.")]})
@@ -59,6 +69,8 @@ def decide(*, actor, proposal_id: int, accept: bool) -> ReviewProposal:
     proposal = ReviewProposal.objects.select_for_update().select_related("application").filter(pk=proposal_id).first()
     if proposal is None or proposal.decided_at is not None:
         raise NotFound(_("No such pending proposal."), code="proposal_not_found")
+    # Maker and checker both belong to the office that keeps the rights.
+    services._require_office(actor, services._kinds_of(proposal.application))
     if proposal.proposed_by_id == actor.pk:
         raise Conflict(_("A different registrar must check this decision."), code="checker_must_differ")
     proposal.decided_by, proposal.decided_at, proposal.accepted = actor, timezone.now(), accept
@@ -94,6 +106,7 @@ def revoke_by_registration(*, actor, registration_no: str, reason: str) -> tuple
     """API form of revocation: the first registrar proposes, a second one's identical call confirms."""
     services._require_registrar(actor)
     pledge = services.get_pledge(registration_no)
+    services._require_office(actor, set(pledge.pledge_rights.values_list("right__kind", flat=True)))
     if pledge.application is None:
         raise Conflict(_("Imported records are revoked at their registry of record."), code="not_revocable")
     pending = pledge.application.proposals.filter(action=ReviewProposal.Action.REVOKE, decided_at__isnull=True).first()

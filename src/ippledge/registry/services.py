@@ -11,21 +11,25 @@ import hashlib
 import json
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from ippledge.core import audit, business_date, identifiers, numbers
+from ippledge.core import audit, business_date, identifiers, limits, numbers
 from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
-from ippledge.core.models import Organisation
+from ippledge.core.models import Organisation, User
+from ippledge.core.roles import OFFICE_RIGHT_KINDS
 from ippledge.rights import rules
 from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
 
-from . import examination, journal
+from . import examination, journal, notify
 from .models import (
     OPEN_STATUSES,
+    ApplicationConfirmation,
     ApplicationParty,
     ApplicationRight,
     ApplicationStatus,
@@ -74,6 +78,27 @@ def _require_registrar(actor) -> None:
         raise PermissionDenied(_("Only a registrar may do this."))
 
 
+def office_keeps(actor, kinds) -> bool:
+    """Whether the actor is an admin, or a registrar of the office that keeps every one of these kinds
+    (patents, trademarks, IC layouts and GIs at the IP office; copyrights and software at the copyright
+    office).  A registrar acts for its own office only."""
+    if actor.is_platform_admin:
+        return True
+    if not actor.has_role("registrar") or actor.organisation is None:
+        return False
+    return set(kinds) <= OFFICE_RIGHT_KINDS.get(actor.organisation.kind, set())
+
+
+def _require_office(actor, kinds) -> None:
+    _require_registrar(actor)
+    if not office_keeps(actor, kinds):
+        raise PermissionDenied(_("A registrar acts only for rights its own office keeps."), code="not_your_office")
+
+
+def _kinds_of(app: PledgeApplication) -> set[str]:
+    return {r["kind"] for r in app.data.get("rights") or []}
+
+
 def _now():
     return timezone.now()
 
@@ -94,6 +119,124 @@ def _party_orgs(data: dict, orgs: dict[str, Organisation] | None = None) -> list
     orgs = _orgs_by_uscc(data) if orgs is None else orgs
     return [(orgs[p["id_number"]], role[:-1]) for role in ("pledgors", "pledgees") for p in data.get(role) or []
             if p.get("id_type") == "uscc" and p["id_number"] in orgs]
+
+
+SIDES = ("pledgor", "pledgee")
+# Shown as the reasons of an application that waits for a party (translated when shown).
+PENDING_MESSAGES = {"pledgor": gettext_noop("Waiting for the pledgor's confirmation."),
+                    "pledgee": gettext_noop("Waiting for the pledgee's confirmation.")}
+REQUEST_MESSAGES = {"pledgor": gettext_noop("Pledge application %(no)s awaits your confirmation as pledgor."),
+                    "pledgee": gettext_noop("Pledge application %(no)s awaits your confirmation as pledgee.")}
+
+
+def _related_org_ids(org_id: int | None) -> set[int]:
+    """An organisation with its head office and its branches: a branch files for its bank."""
+    if org_id is None:
+        return set()
+    ids = {org_id}
+    parent = Organisation.objects.filter(pk=org_id).values_list("parent_id", flat=True).first()
+    if parent:
+        ids.add(parent)
+    ids.update(Organisation.objects.filter(parent_id=org_id).values_list("pk", flat=True))
+    return ids
+
+
+def _actor_sides(actor, data: dict, orgs: dict[str, Organisation]) -> dict[str, set[int]]:
+    """The party organisations the actor's organisation stands for, per side."""
+    related = _related_org_ids(getattr(actor, "organisation_id", None))
+    sides: dict[str, set[int]] = {side: set() for side in SIDES}
+    for org, side in _party_orgs(data, orgs):
+        if org.pk in related:
+            sides[side].add(org.pk)
+    return sides
+
+
+def _is_agent(actor, data: dict) -> bool:
+    org = getattr(actor, "organisation", None)
+    agent = data.get("agent") or ""
+    return bool(org and agent and identifiers.normalise_name(agent) == org.name_normalised)
+
+
+def _trusted_filer(actor) -> bool:
+    """Registrars entering a paper application (and the operator's shell) speak from the signed paper."""
+    return actor.is_platform_admin or actor.has_role("registrar")
+
+
+def _required_confirmations(data: dict, orgs: dict[str, Organisation]) -> tuple[dict[str, set[int]], set[str]]:
+    """Per side, the platform organisations (with active users) that must confirm through their users,
+    and the sides with a party off the platform, confirmed on paper by a registrar."""
+    with_users = set(User.objects.filter(organisation__in=list(orgs.values()), is_active=True)
+                     .values_list("organisation_id", flat=True)) if orgs else set()
+    platform: dict[str, set[int]] = {side: set() for side in SIDES}
+    paper: set[str] = set()
+    for side in SIDES:
+        for p in data.get(f"{side}s") or []:
+            org = orgs.get(p["id_number"]) if p["id_type"] == "uscc" else None
+            if org is not None and org.pk in with_users:
+                platform[side].add(org.pk)
+            else:
+                paper.add(side)
+    return platform, paper
+
+
+def outstanding_confirmations(app: PledgeApplication) -> dict:
+    """Who still has to confirm: ``{"pledgor": {"orgs": [...names], "paper": bool}, "pledgee": ...}``."""
+    orgs = _orgs_by_uscc(app.data)
+    platform, paper = _required_confirmations(app.data, orgs)
+    done = list(app.confirmations.filter(round=app.confirmation_round).values_list("side", "org_id"))
+    names = {o.pk: o.name for o in orgs.values()}
+    result = {}
+    for side in SIDES:
+        confirmed = {org_id for s, org_id in done if s == side}
+        result[side] = {"orgs": sorted(names[i] for i in platform[side] - confirmed),
+                        "paper": side in paper and None not in confirmed}
+    return result
+
+
+def _fully_confirmed(outstanding: dict) -> bool:
+    return not any(v["orgs"] or v["paper"] for v in outstanding.values())
+
+
+def _confirm(app: PledgeApplication, *, side: str, via: str, actor, org_id: int | None = None,
+             signed_contract_ref: str = "") -> bool:
+    """Record one confirmation once per round; False when it was already there."""
+    exists = app.confirmations.filter(round=app.confirmation_round, side=side, org_id=org_id).exists()
+    if not exists:
+        ApplicationConfirmation.objects.create(application=app, round=app.confirmation_round, side=side,
+                                               org_id=org_id, via=via, user=_user(actor),
+                                               signed_contract_ref=signed_contract_ref, at=_now())
+    return not exists
+
+
+def _proceed_when_confirmed(app: PledgeApplication, *, actor, on: dt.date, rights: list[Right] | None = None):
+    """Examine at once when every party has confirmed; otherwise wait for the others (and ask them)."""
+    outstanding = outstanding_confirmations(app)
+    if _fully_confirmed(outstanding):
+        data = dict(app.data)
+        data["confirmations"] = {"pledgor": True, "pledgee": True}
+        app.data = data
+        app.save(update_fields=["data"])
+        return _examine_and_apply(app, actor=actor, on=on, rights=rights)
+    reasons = [{"code": "confirmation_pending", "params": {}, "right": None, "message": PENDING_MESSAGES[side]}
+               for side in SIDES if outstanding[side]["orgs"] or outstanding[side]["paper"]]
+    decision = Decision.objects.create(application=app, at=_now(), outcome=ApplicationStatus.AWAITING_CONFIRMATION,
+                                       reasons=reasons, automatic=True, actor=_user(actor))
+    if app.status != ApplicationStatus.AWAITING_CONFIRMATION:
+        app.status = ApplicationStatus.AWAITING_CONFIRMATION
+        app.correction_deadline = on + dt.timedelta(days=settings.REGISTRY_CORRECTION_DAYS)
+    # A side off the platform is confirmed by a registrar from the signed contract: it joins the queue.
+    app.needs_review = any(v["paper"] for v in outstanding.values())
+    app.save(update_fields=["status", "correction_deadline", "needs_review"])
+    orgs = {o.pk: o for o in _orgs_by_uscc(app.data).values()}
+    for side in SIDES:
+        for org in orgs.values():
+            if org.name in outstanding[side]["orgs"]:
+                notify.notify(org=org, kind="pledge.confirmation_requested",
+                              message=_(REQUEST_MESSAGES[side]) % {"no": app.application_no},
+                              data={"application_no": app.application_no, "side": side})
+    journal.append(kind="application.awaiting_confirmation", ref=app.application_no,
+                   payload={"sides": sorted(s for s in SIDES if outstanding[s]["orgs"] or outstanding[s]["paper"])})
+    return decision
 
 
 # --- examination ---------------------------------------------------------------------------------
@@ -271,43 +414,129 @@ def _history(pledge: Pledge, kind: str, *, actor, on: dt.date, data: dict | None
 # --- filing --------------------------------------------------------------------------------------
 
 @transaction.atomic
-def file_application(*, actor, data: dict, idempotency_key: str = "") -> PledgeApplication:
+def file_application(*, actor, data: dict, idempotency_key: str = "",
+                     signed_by: tuple[int, ...] = ()) -> PledgeApplication:
+    """File an application.  ``signed_by``: organisations that signed the credit contract on the platform
+    (passed by the credit workflow, never taken from a request body)."""
     with journal.buffered():
-        return _file_application(actor=actor, data=data, idempotency_key=idempotency_key)
+        return _file_application(actor=actor, data=data, idempotency_key=idempotency_key,
+                                 signed_by=tuple(signed_by))
 
 
-def _file_application(*, actor, data: dict, idempotency_key: str) -> PledgeApplication:
+def _file_application(*, actor, data: dict, idempotency_key: str,
+                      signed_by: tuple[int, ...] = ()) -> PledgeApplication:
     _require_filer(actor)
-    key = (idempotency_key or "").strip()[:100]
+    key = limits.text(idempotency_key, field="Idempotency-Key", max_length=100)
     request_hash = _digest(data)
     if key and _user(actor):
-        existing = PledgeApplication.objects.filter(filed_by=actor, idempotency_key=key).first()
+        existing = _replay(actor, key, request_hash)
         if existing is not None:
-            if existing.request_hash != request_hash:
-                raise Conflict(_("This Idempotency-Key was used for a different application."),
-                               code="idempotency_key_reused")
             return existing
     cleaned, rights = clean_application(data)
     regime = examination.regime_of([r.kind for r in rights])
     if regime == Regime.TRADEMARK and not cleaned["registration_term_end"]:
         raise ValidationFailed(_("A trademark pledge needs its registration term end."), code="validation_error",
                                fields={"registration_term_end": [_("This field is required.")]})
+    orgs = _orgs_by_uscc(cleaned)
+    trusted = _trusted_filer(actor)
+    if trusted:
+        _require_office(actor, {r.kind for r in rights})
+    sides = _actor_sides(actor, cleaned, orgs)
+    if not trusted and not any(sides.values()) and not _is_agent(actor, cleaned):
+        raise PermissionDenied(_("Only a pledgor, a pledgee or their named agent may file this application."),
+                               code="filer_not_party")
     on = business_date.today()
-    year_series = f"application-{on.year}"
-    app = PledgeApplication.objects.create(
-        application_no=numbers.next_number(year_series, f"ZY{on.year}", 7), regime=regime,
-        status=ApplicationStatus.REFUSED, data=cleaned, filed_at=_now(), filing_date=on, filed_by=_user(actor),
-        filed_by_org=getattr(actor, "organisation", None), on_behalf=actor.has_role("registrar"),
-        idempotency_key=key if _user(actor) else "", request_hash=request_hash)
+    try:
+        # A savepoint: a concurrent retry with the same Idempotency-Key loses the unique index race and
+        # answers with the winner's application instead of a server error.
+        with transaction.atomic():
+            app = PledgeApplication.objects.create(
+                application_no=numbers.next_number(f"application-{on.year}", f"ZY{on.year}", 7), regime=regime,
+                status=ApplicationStatus.REFUSED, data=cleaned, filed_at=_now(), filing_date=on,
+                filed_by=_user(actor), filed_by_org=getattr(actor, "organisation", None),
+                on_behalf=actor.has_role("registrar"), idempotency_key=key if _user(actor) else "",
+                request_hash=request_hash)
+    except IntegrityError:
+        existing = _replay(actor, key, request_hash) if key and _user(actor) else None
+        if existing is None:
+            raise
+        return existing
     ApplicationRight.objects.bulk_create([ApplicationRight(application=app, right=r, position=i)
                                           for i, r in enumerate(rights)])
     ApplicationParty.objects.bulk_create([ApplicationParty(application=app, org=o, role=role)
-                                          for o, role in _party_orgs(cleaned)])
+                                          for o, role in _party_orgs(cleaned, orgs)])
     journal.append(kind="application.filed", ref=app.application_no,
                    payload={"regime": regime, "rights": cleaned["rights"], "filing_date": on})
-    decision = _examine_and_apply(app, actor=actor, on=on, rights=rights)
+    if trusted:
+        # A paper application: the registrar has both signatures on paper, as the body says.
+        decision = _examine_and_apply(app, actor=actor, on=on, rights=rights)
+    else:
+        # The body's confirmations speak only for the filer's own side; the others confirm themselves.
+        body_conf = data.get("confirmations") or {}
+        for side in SIDES:
+            if body_conf.get(side):
+                for org_id in sides[side]:
+                    _confirm(app, side=side, via=ApplicationConfirmation.Via.FILER, actor=actor, org_id=org_id)
+        # Parties that signed the credit contract on the platform (the credit workflow) have confirmed.
+        for org, side in _party_orgs(cleaned, orgs):
+            if org.pk in signed_by:
+                _confirm(app, side=side, via=ApplicationConfirmation.Via.CONTRACT, actor=actor, org_id=org.pk)
+        decision = _proceed_when_confirmed(app, actor=actor, on=on, rights=rights)
     audit.record(actor=actor, action="pledge_application.file", obj=app, object_repr=app.application_no,
                  after={"status": app.status, "reasons": [r["code"] for r in decision.reasons]})
+    return app
+
+
+def _replay(actor, key: str, request_hash: str) -> PledgeApplication | None:
+    existing = PledgeApplication.objects.filter(filed_by=actor, idempotency_key=key).first()
+    if existing is not None and existing.request_hash != request_hash:
+        raise Conflict(_("This Idempotency-Key was used for a different application."),
+                       code="idempotency_key_reused")
+    return existing
+
+
+@transaction.atomic
+def confirm(*, actor, application_no: str, side: str, signed_contract_ref: str = "") -> PledgeApplication:
+    """A party confirms a joint application through its own users; a registrar of the right's office
+    confirms for parties that are not on the platform, from the signed contract."""
+    _require_user(actor)
+    if side not in SIDES:
+        raise ValidationFailed(_("Choose pledgor or pledgee."), fields={"side": [_("Choose pledgor or pledgee.")]})
+    app = get_application(actor=actor, application_no=application_no, for_update=True)
+    ref = limits.text(signed_contract_ref, field="signed_contract_ref", max_length=limits.limit("MAX_SHORT_TEXT"))
+    if _trusted_filer(actor):
+        _require_office(actor, _kinds_of(app))
+    else:
+        if not actor.role_set & (FILER_ROLES - {"registrar", "admin"}):
+            raise PermissionDenied(_("Only the parties' own users may confirm."), code="confirmer_not_party")
+        mine = _actor_sides(actor, app.data, _orgs_by_uscc(app.data))[side]
+        if not mine:
+            raise PermissionDenied(_("Your organisation is not a party on this side of the application."),
+                                   code="confirmer_not_party")
+    if app.status != ApplicationStatus.AWAITING_CONFIRMATION:
+        raise Conflict(_("This application is not awaiting confirmation."), code="not_awaiting_confirmation")
+    outstanding = outstanding_confirmations(app)[side]
+    if _trusted_filer(actor):
+        if not outstanding["paper"]:
+            raise Conflict(_("The parties of this side are on the platform and confirm through their own users."),
+                           code="party_confirms_itself")
+        ref = ref or app.data.get("signed_contract_ref") or ""
+        if not ref:
+            raise ValidationFailed(_("Attach the signed contract to confirm for a party on paper."),
+                                   code="signed_contract_required",
+                                   fields={"signed_contract_ref": [_("This field is required.")]})
+        added = _confirm(app, side=side, via=ApplicationConfirmation.Via.PAPER, actor=actor,
+                         signed_contract_ref=ref)
+    else:
+        added = False
+        for org_id in mine:
+            added |= _confirm(app, side=side, via=ApplicationConfirmation.Via.PARTY, actor=actor, org_id=org_id)
+    if not added:
+        raise Conflict(_("Your confirmation is already recorded."), code="already_confirmed")
+    journal.append(kind="application.confirmed", ref=app.application_no, payload={"side": side})
+    _proceed_when_confirmed(app, actor=actor, on=business_date.today())
+    audit.record(actor=actor, action="pledge_application.confirm", obj=app, object_repr=app.application_no,
+                 after={"side": side, "status": app.status})
     return app
 
 
@@ -322,10 +551,11 @@ def get_application(*, actor, application_no: str, for_update: bool = False) -> 
 
 
 def _require_party_or_registrar(actor, app: PledgeApplication) -> None:
-    if actor.is_platform_admin or actor.has_role("registrar"):
+    if _trusted_filer(actor):
+        _require_office(actor, _kinds_of(app))
         return
     orgs = {o.pk for o, _role in _party_orgs(app.data)} | {app.filed_by_org_id}
-    if actor.organisation_id not in orgs:
+    if not orgs & _related_org_ids(actor.organisation_id):
         raise PermissionDenied(_("Only the parties or their filer may act on this application."))
 
 
@@ -368,17 +598,38 @@ def correct(*, actor, application_no: str, changes: dict) -> PledgeApplication:
     if unknown:
         raise ValidationFailed(_("These fields cannot be corrected: %s") % ", ".join(sorted(unknown)),
                                fields={k: [_("Not correctable.")] for k in unknown})
+    trusted = _trusted_filer(actor)
+    own_conf = changes.pop("confirmations", None) or {}
+    if trusted and own_conf:
+        changes["confirmations"] = own_conf  # a registrar corrects a paper application from the paper
     merged = {**app.data, **{k: v for k, v in changes.items() if v is not None}}
     cleaned, rights = clean_application(merged)
     if examination.regime_of([r.kind for r in rights]) != app.regime:
         raise ValidationFailed(_("A correction cannot change the kind of rights pledged."), code="mixed_regimes")
+    material = {k for k in changes if k not in ("declarations", "confirmations")}
+    if not trusted:
+        cleaned["confirmations"] = {"pledgor": False, "pledgee": False}
+        if material:
+            # What the others confirmed is no longer what is filed: every party confirms again.
+            app.confirmation_round += 1
     app.data = cleaned
-    app.save(update_fields=["data"])
+    app.save(update_fields=["data", "confirmation_round"])
     ApplicationRight.objects.filter(application=app).delete()
     ApplicationRight.objects.bulk_create([ApplicationRight(application=app, right=r, position=i)
                                           for i, r in enumerate(rights)])
+    ApplicationParty.objects.filter(application=app).delete()
+    ApplicationParty.objects.bulk_create([ApplicationParty(application=app, org=o, role=role)
+                                          for o, role in _party_orgs(cleaned)])
     journal.append(kind="application.corrected", ref=app.application_no, payload={"fields": sorted(changes)})
-    _examine_and_apply(app, actor=actor, on=on)
+    if trusted:
+        _examine_and_apply(app, actor=actor, on=on)
+    else:
+        sides = _actor_sides(actor, cleaned, _orgs_by_uscc(cleaned))
+        # Correcting is the corrector's own confirmation of what is now filed; the others confirm again.
+        for side in SIDES:
+            for org_id in sides[side]:
+                _confirm(app, side=side, via=ApplicationConfirmation.Via.FILER, actor=actor, org_id=org_id)
+        _proceed_when_confirmed(app, actor=actor, on=on)
     audit.record(actor=actor, action="pledge_application.correct", obj=app, object_repr=app.application_no,
                  after={"fields": sorted(changes), "status": app.status})
     return app
@@ -411,10 +662,12 @@ def _close_application(app: PledgeApplication, status: str, *, actor, reason_tex
 def abandon_overdue(on: dt.date) -> int:
     """End-of-day: applications whose correction deadline passed are deemed abandoned."""
     count = 0
-    for app in PledgeApplication.objects.filter(status=ApplicationStatus.CORRECTION_REQUIRED,
+    for app in PledgeApplication.objects.filter(status__in=(ApplicationStatus.CORRECTION_REQUIRED,
+                                                            ApplicationStatus.AWAITING_CONFIRMATION),
                                                 correction_deadline__lt=on).select_for_update():
-        _close_application(app, ApplicationStatus.ABANDONED, actor=None,
-                           reason_text="correction deadline passed")
+        reason = "correction deadline passed" if app.status == ApplicationStatus.CORRECTION_REQUIRED \
+            else "confirmation deadline passed"
+        _close_application(app, ApplicationStatus.ABANDONED, actor=None, reason_text=reason)
         count += 1
     return count
 
@@ -431,12 +684,13 @@ def get_pledge(registration_no: str, *, for_update: bool = False) -> Pledge:
 
 def _require_pledge_party(actor, pledge: Pledge, roles=("pledgor", "pledgee")) -> None:
     _require_user(actor)
-    if actor.is_platform_admin or actor.has_role("registrar"):
+    if _trusted_filer(actor):
+        _require_office(actor, set(pledge.pledge_rights.values_list("right__kind", flat=True)))
         return
     org_ids = set(pledge.parties.filter(role__in=roles).values_list("org_id", flat=True))
     if pledge.application and pledge.application.filed_by_org_id:
         org_ids.add(pledge.application.filed_by_org_id)
-    if actor.organisation_id not in org_ids:
+    if not org_ids & _related_org_ids(actor.organisation_id):
         raise PermissionDenied(_("Only the parties to this pledge or a registrar may do this."))
 
 
@@ -527,7 +781,10 @@ def extend(*, actor, registration_no: str, registration_term_end: dt.date, guara
     if pledge.registration_term_end and registration_term_end <= pledge.registration_term_end:
         raise ValidationFailed(_("The new term must end after the current one."),
                                fields={"registration_term_end": [_("Must be later than the current term end.")]})
-    joint = bool((confirmations or {}).get("pledgor")) and bool((confirmations or {}).get("pledgee"))
+    # Only a registrar, from the paper both parties signed, can say both confirmed; a party's body speaks
+    # for itself alone, so a party extending on its own attaches the guarantee letter.
+    joint = _trusted_filer(actor) and bool((confirmations or {}).get("pledgor")) and \
+        bool((confirmations or {}).get("pledgee"))
     if not joint and not (guarantee_letter or "").strip():
         raise ValidationFailed(_("Without both parties' confirmation, the pledgee must attach a guarantee letter."),
                                code="guarantee_letter_required",

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 
 from ippledge.core import ratelimit
 from ippledge.core.audit import current_channel
-from ippledge.core.errors import DomainError, NotFound, PermissionDenied
+from ippledge.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ippledge.rights.models import IdType
 
-from . import documents, review, search, services, stats
+from . import documents, review, search, services, signing, stats
 from .api import application_out
 from .labels import KIND_LABELS, REASON_LABELS, STATUS_LABELS
 from .models import Notification, Pledge, PledgeApplication, ReviewProposal
@@ -27,6 +27,32 @@ def _denied(request):
     return render(request, "errors/403.html", status=403)
 
 
+def _page_status(error) -> int:
+    """Pages answer a form's invalid input with 400 (as every form page does); other errors keep theirs."""
+    if error is None:
+        return 200
+    return 400 if isinstance(error, ValidationFailed) else error.status
+
+
+def _form_echo(raw: dict) -> dict:
+    """What the search page may echo back.  A person's ID number is never written into the page: the
+    field is shown masked, and the certificate button carries it encrypted (see ``certificate_new``)."""
+    q = dict(raw)
+    party_id = (raw.get("party_id") or "").strip()
+    masked = search.masked_party_id(party_id)
+    if party_id and masked != "".join(party_id.split()).upper():
+        q["party_id"], q["party_id_masked"] = "", masked
+        q["party_id_token"] = signing.encrypt("search-party-id", party_id)
+    return q
+
+
+def _search_page(request, raw: dict, *, results, error, searched):
+    return render(request, "registry/search.html", {"q": _form_echo(raw), "results": results, "error": error,
+                                                    "searched": searched, "kinds": KIND_LABELS,
+                                                    "statuses": STATUS_LABELS},
+                  status=_page_status(error))
+
+
 def public_search(request):
     raw = {k: request.GET.get(k, "") for k in CRITERIA}
     results, error, searched = [], None, any(raw[k] for k in ("right", "party", "party_id", "registration_no"))
@@ -36,10 +62,7 @@ def public_search(request):
             results = search.search(search.parse_criteria(raw))
         except DomainError as exc:
             error = exc
-    return render(request, "registry/search.html", {"q": raw, "results": results, "error": error,
-                                                    "searched": searched, "kinds": KIND_LABELS,
-                                                    "statuses": STATUS_LABELS},
-                  status=400 if error else 200)
+    return _search_page(request, raw, results=results, error=error, searched=searched)
 
 
 def public_record(request, registration_no: str):
@@ -71,11 +94,15 @@ def certificate_new(request):
     raw = {k: request.POST.get(k, "") for k in CRITERIA}
     try:
         ratelimit.check("public-certificate", request)
+        if request.POST.get("party_id_token") and not raw["party_id"]:
+            raw["party_id"] = signing.decrypt("search-party-id", request.POST["party_id_token"], max_age=3600)
+            if raw["party_id"] is None:
+                raw["party_id"] = ""
+                raise ValidationFailed(_("The search has expired; search again to issue a certificate."),
+                                       code="search_expired")
         cert = search.issue_certificate(raw)
     except DomainError as exc:
-        return render(request, "registry/search.html", {"q": raw, "results": [], "error": exc, "searched": True,
-                                                        "kinds": KIND_LABELS, "statuses": STATUS_LABELS},
-                      status=400)
+        return _search_page(request, raw, results=[], error=exc, searched=True)
     return redirect(reverse("registry:certificate_verify") + f"?no={cert.certificate_no}&code={cert.verification_code}")
 
 
@@ -88,9 +115,9 @@ def certificate_verify(request):
             cert = search.find_certificate(number, code)
         except DomainError as exc:
             error = exc
-    return render(request, "registry/certificate.html", {"cert": cert, "error": error, "no": number, "code": code,
-                                                         "kinds": KIND_LABELS, "statuses": STATUS_LABELS},
-                  status=404 if error else 200)
+    return render(request, "registry/certificate.html", {
+        "cert": cert, "criteria": search.public_criteria(cert) if cert else {}, "error": error, "no": number,
+        "code": code, "kinds": KIND_LABELS, "statuses": STATUS_LABELS}, status=_page_status(error))
 
 
 def certificate_pdf_view(request, certificate_no: str):
@@ -218,7 +245,7 @@ def application_detail(request, application_no: str):
 def registrar_queue(request):
     if not (request.user.is_platform_admin or request.user.has_role("registrar")):
         return _denied(request)
-    return render(request, "registry/queue.html", {"apps": review.queue()[:500], "statuses": STATUS_LABELS})
+    return render(request, "registry/queue.html", {"apps": review.queue(request.user)[:500], "statuses": STATUS_LABELS})
 
 
 @login_required
