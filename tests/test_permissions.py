@@ -35,6 +35,8 @@ RIGHT = "invention/ZL201410362077.3"
 ROUTES = [
     ("post", "/api/v1/auth/token", "/auth/token", {"username": "nobody", "password": "x"}, ANYONE),
     ("get", "/api/v1/me", "/me", None, LOGGED_IN),
+    ("get", "/api/v1/auth/tokens", "/auth/tokens", None, LOGGED_IN),
+    ("delete", "/api/v1/auth/tokens/{token_id}", "/auth/tokens/999999", None, SCOPED),
     ("post", "/api/v1/orgs", "/orgs", {"name": "矩阵测试", "kind": "enterprise"}, ADMIN),
     ("get", "/api/v1/orgs", "/orgs", None, LOGGED_IN),
     ("get", "/api/v1/orgs/{org_id}", "/orgs/{own_org}", None, LOGGED_IN),

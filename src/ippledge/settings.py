@@ -15,7 +15,13 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from ippledge.core import limits as _limits
+
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+# Everything the platform writes (database, WAL, keys, evidence, reports) is for its own account only:
+# files come out 0600 and folders 0700 whatever the caller's umask was.
+os.umask(0o077)
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -34,6 +40,10 @@ if env("DATA_DIR") is None and "pytest" in sys.modules:
     DATA_DIR = Path(tempfile.mkdtemp(prefix="ippledge-test-"))
 else:
     DATA_DIR = Path(env("DATA_DIR", "./var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+if DATA_DIR.stat().st_uid == os.getuid():
+    # Also tightens a data dir an older version created world-readable.
+    DATA_DIR.chmod(0o700)
 DEBUG = env_bool("DEBUG", False)
 # Production mode unless DEBUG: a weak or missing explicit secret is then refused.
 PRODUCTION = env_bool("PRODUCTION", not DEBUG)
@@ -53,7 +63,6 @@ def _secret_key() -> str:
     key_file = DATA_DIR / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(64)
     key_file.write_text(key)
     key_file.chmod(0o600)
@@ -66,6 +75,8 @@ ALLOWED_HOSTS = [h.strip() for h in (env("ALLOWED_HOSTS") or "localhost,127.0.0.
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in (env("CSRF_TRUSTED_ORIGINS") or "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
+    # ninja as an app serves Swagger UI from its own packaged static files instead of a CDN.
+    "ninja",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -82,14 +93,21 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later layer (HTTPS detection, rate limits, throttling, audit) sees the real client.
+    "ippledge.core.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "ippledge.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ippledge.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "ippledge.core.middleware.ChineseFirstLocaleMiddleware",
+    # Before anything reads the body (CSRF reads POST): oversized or malformed bodies stop here.
+    "ippledge.core.middleware.RequestBodyMiddleware",
+    "ippledge.core.middleware.ErrorShapeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ippledge.core.middleware.PublicRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -150,9 +168,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-# Login throttling: failures per username and per client address within a window.
+# Login throttling, per (username, address) and, wider, per address: after MAX_FAILURES failures each
+# further attempt waits LOCKOUT_SECONDS, doubling per failure up to MAX_LOCKOUT_SECONDS; a bucket is
+# forgotten after WINDOW_SECONDS without failures past its lock-out.
 LOGIN_THROTTLE_MAX_FAILURES = int(env("LOGIN_THROTTLE_MAX_FAILURES", "5"))
+LOGIN_THROTTLE_ADDRESS_FAILURES = int(env("LOGIN_THROTTLE_ADDRESS_FAILURES", str(LOGIN_THROTTLE_MAX_FAILURES * 4)))
 LOGIN_THROTTLE_WINDOW_SECONDS = int(env("LOGIN_THROTTLE_WINDOW_SECONDS", "900"))
+LOGIN_THROTTLE_LOCKOUT_SECONDS = int(env("LOGIN_THROTTLE_LOCKOUT_SECONDS", "60"))
+LOGIN_THROTTLE_MAX_LOCKOUT_SECONDS = int(env("LOGIN_THROTTLE_MAX_LOCKOUT_SECONDS", "86400"))
+
+# API tokens expire: login tokens after TOKEN_LIFETIME_DAYS, data-sharing tokens after
+# SHARING_TOKEN_LIFETIME_DAYS.  A password reset revokes every token of the user.
+TOKEN_LIFETIME_DAYS = int(env("TOKEN_LIFETIME_DAYS", "30"))
+SHARING_TOKEN_LIFETIME_DAYS = int(env("SHARING_TOKEN_LIFETIME_DAYS", "90"))
 
 LANGUAGE_CODE = env("LANGUAGE", "zh-hans")
 LANGUAGES = [("zh-hans", "中文"), ("en", "English")]
@@ -174,10 +202,49 @@ WHITENOISE_AUTOREFRESH = DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "ippledge.core.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+
+# Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or CIDR blocks,
+# comma-separated).  Unset: those headers are dropped and the socket's peer is the client.
+TRUSTED_PROXIES = [p.strip() for p in (env("TRUSTED_PROXIES") or "").split(",") if p.strip()]
+
+# Served over HTTPS (directly or behind a trusted TLS-terminating proxy): secure cookies, HSTS and a
+# redirect from plain HTTP.  IPPLEDGE_SECURE_COOKIES alone is kept for older deployments.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS or env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if HTTPS:
+    SECURE_HSTS_SECONDS = int(env("HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
+    # Redirecting needs to know the scheme: only a trusted proxy can say it was HTTPS.
+    SECURE_SSL_REDIRECT = env_bool("SSL_REDIRECT", bool(TRUSTED_PROXIES))
+    # /healthz stays reachable over plain HTTP for load-balancer probes.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    if TRUSTED_PROXIES:
+        # Safe only because ClientAddressMiddleware drops this header unless a trusted proxy sent it.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Pages use only the platform's own static JavaScript and CSS (no inline code, no CDN).
+CONTENT_SECURITY_POLICY = env(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+PERMISSIONS_POLICY = env(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), interest-cohort=()",
+)
+
+# Request bodies: Django's own cap matches the platform's (core.limits MAX_BODY_BYTES); the edge
+# middleware answers 413 before anything is parsed.  Uploaded files are kept 0600 in 0700 folders.
+DATA_UPLOAD_MAX_MEMORY_SIZE = _limits.limit("MAX_BODY_BYTES")
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 LOGGING = {
     "version": 1,
@@ -188,7 +255,31 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# Public search and certificate requests per minute per client address (0 = unlimited).
+# Public requests (anonymous pages, /api/v1/public/*, the token endpoint) per minute per client
+# address (0 = unlimited), counted in the shared cache so every process and worker agrees.
 PUBLIC_RATE_LIMIT = int(env("PUBLIC_RATE_LIMIT", "600"))
+
+
+def _caches() -> dict:
+    """The shared cache: Django's database cache by default (its table is made by ``migrate``),
+    Redis with ``IPPLEDGE_CACHE_URL=redis://host:6379/0`` (needs the ``redis`` extra),
+    ``locmem://`` for a single process."""
+    url = (env("CACHE_URL") or "db://").strip()
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("redis", "rediss", "unix"):
+        config = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    elif scheme == "locmem":
+        config = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ippledge"}
+    elif scheme in ("db", "database"):
+        config = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ippledge_cache",
+                  # Counters must not be culled early: a culled counter is a reset rate limit.
+                  "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 4}}
+    else:
+        raise ImproperlyConfigured(f"IPPLEDGE_CACHE_URL: unknown scheme {scheme!r} (use db://, redis://, locmem://)")
+    config["KEY_PREFIX"] = "ippledge"
+    return {"default": config}
+
+
+CACHES = _caches()
 # Days a formality defect may be corrected before the application is deemed abandoned.
 REGISTRY_CORRECTION_DAYS = int(env("REGISTRY_CORRECTION_DAYS", "30"))

@@ -25,6 +25,20 @@ class TokenOut(Schema):
     expires_in: int
 
 
+class TokenInfoOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    scope: str
+    read_only: bool
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revoked_reason: str
+    active: bool
+
+
 class OrgIn(Schema):
     name: str
     kind: str
@@ -83,7 +97,18 @@ class EodRunOut(Schema):
 
 
 def _client(request) -> str:
+    # REMOTE_ADDR is the real client (ClientAddressMiddleware honours only trusted proxies).
     return request.META.get("REMOTE_ADDR", "")
+
+
+def token_info(token) -> dict:
+    from django.utils import timezone
+
+    return {"id": token.pk, "name": token.name, "prefix": token.prefix, "scope": token.scope,
+            "read_only": token.read_only, "created_at": token.created_at, "expires_at": token.expires_at,
+            "last_used_at": token.last_used_at, "revoked_at": token.revoked_at,
+            "revoked_reason": token.revoked_reason,
+            "active": token.revoked_at is None and token.expires_at > timezone.now()}
 
 
 def user_out(user: User) -> dict:
@@ -99,7 +124,19 @@ def user_out(user: User) -> dict:
 def token(request, payload: TokenIn):
     user = services.login(username=payload.username, password=payload.password, client=_client(request))
     raw = services.issue_token(user=user, name="api")
-    return {"access_token": raw, "token_type": "bearer", "expires_in": 30 * 24 * 3600}
+    return {"access_token": raw, "token_type": "bearer",
+            "expires_in": int(services.token_lifetime("full").total_seconds())}
+
+
+@router.get("/auth/tokens", response=list[TokenInfoOut],
+            summary="Your API tokens (an admin may pass user_id), revoked and expired ones included")
+def list_tokens(request, user_id: int | None = None):
+    return [token_info(t) for t in services.list_tokens(actor=request.auth, user_id=user_id)[:200]]
+
+
+@router.delete("/auth/tokens/{token_id}", response=TokenInfoOut, summary="Revoke one of your API tokens")
+def revoke_token(request, token_id: int):
+    return token_info(services.revoke_token(actor=request.auth, token_id=token_id))
 
 
 @router.get("/me", response=UserOut, summary="The authenticated user, its organisation and roles")

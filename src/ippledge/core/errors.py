@@ -93,7 +93,32 @@ class Conflict(DomainError):
 
 
 class Throttled(DomainError):
-    """Too many attempts; try again later."""
+    """Too many attempts; try again later.  ``retry_after`` (seconds) becomes the Retry-After header."""
 
     status = 429
     code = "throttled"
+
+    def __init__(self, message: str = "", *, retry_after: int = 60, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = max(1, int(retry_after))
+
+
+class PayloadTooLarge(DomainError):
+    """The request body is too large."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    """The request body is not in a format this endpoint reads."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class MalformedBody(DomainError):
+    """The request body cannot be read."""
+
+    status = 400
+    code = "malformed_body"

@@ -82,25 +82,52 @@ class UserRole(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token; only its SHA-256 is stored, the secret is shown once."""
+    """A bearer token; only its SHA-256 is stored, the secret is shown once.
+
+    ``scope`` bounds what the token reaches whatever its user's roles: ``full`` (the user's own API
+    access) or ``statistics`` (inter-agency data sharing: statistics routes only, read-only).
+    Every token expires; revoked and expired tokens stay as history.
+    """
+
+    class Scope(models.TextChoices):
+        FULL = "full", _("full access of its user")
+        STATISTICS = "statistics", _("statistics only")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=12)
     name = models.CharField(max_length=100, blank=True)
     read_only = models.BooleanField(default=False)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.FULL)
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
 
 
 class LoginFailure(models.Model):
-    """Failed login attempts, counted per username and per client address for throttling."""
+    """Failed login attempts: the record an operator reads.  Throttling counts in ``LoginThrottle``."""
 
     username = models.CharField(max_length=150, db_index=True)
     client = models.CharField(max_length=64, db_index=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class LoginThrottle(models.Model):
+    """One throttling bucket: a (username, address) pair or an address.
+
+    An attempt is counted *before* the password is checked, under a row lock, so concurrent guesses
+    cannot all pass a check that none of them has counted yet.
+    """
+
+    key = models.CharField(max_length=255, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
 
 
 class BusinessDateChange(models.Model):

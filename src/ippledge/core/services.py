@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from .errors import (
     Throttled,
     ValidationFailed,
 )
-from .models import ApiToken, BusinessDateChange, LoginFailure, Organisation, User, UserRole
+from .models import ApiToken, BusinessDateChange, LoginFailure, LoginThrottle, Organisation, User, UserRole
 from .roles import ROLE_ORG_KINDS, OrgKind, Role
 
 TOKEN_PREFIX = "ipp_"
@@ -136,37 +137,126 @@ def ensure_admin(*, username: str, password: str, actor=None) -> tuple[User, boo
         user = User.objects.create_user(username=username, password=password, organisation=operator,
                                         display_name=username, is_staff=True)
     else:
+        # The save revokes every token of the user (see revoke_tokens_after_password_change); a
+        # locked-out operator resetting from the shell may log in again at once.
         user.set_password(password)
         user.is_active = True
         user.save(update_fields=["password", "is_active"])
+        LoginThrottle.objects.filter(key__startswith="u:", key__endswith=f"|{username.lower()}").delete()
     UserRole.objects.get_or_create(user=user, role=Role.ADMIN)
     audit.record(actor=actor, action="user.admin_created" if created else "user.admin_password_reset",
                  obj=user, after={"username": username})
     return user, created
 
 
-# --- login and tokens -------------------------------------------------------------------------
+# --- login throttling -------------------------------------------------------------------------
+#
+# Two buckets per attempt: (username, address) — limits a guesser at one account without ever
+# locking its owner out from another address — and, wider, the address alone (one office behind
+# NAT shares it).  An attempt is counted before the password is checked, under a row lock, so 40
+# concurrent guesses let exactly as many through as the limit allows.
 
-def _throttle_check(username: str, client: str) -> None:
-    since = timezone.now() - dt.timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
-    limit = settings.LOGIN_THROTTLE_MAX_FAILURES
-    recent = LoginFailure.objects.filter(at__gte=since)
-    # Per-address limit is wider so one office behind NAT is not locked out by one user.
-    if recent.filter(username=username.lower()).count() >= limit or \
-            (client and recent.filter(client=client).count() >= limit * 4):
-        raise Throttled(_("Too many failed logins. Try again in a few minutes."), code="login_throttled")
+def _throttle_keys(username: str, client: str) -> list[tuple[str, str, int]]:
+    keys = []
+    if client:
+        keys.append(("address", f"a:{client}"[:255], settings.LOGIN_THROTTLE_ADDRESS_FAILURES))
+    keys.append(("user", f"u:{client}|{username.lower()}"[:255], settings.LOGIN_THROTTLE_MAX_FAILURES))
+    return keys
+
+
+def _lockout(failures: int, threshold: int) -> dt.timedelta:
+    """Back-off once the threshold is reached: the base lock-out, doubled for every further failure."""
+    doublings = min(failures - threshold, 32)
+    seconds = min(settings.LOGIN_THROTTLE_LOCKOUT_SECONDS * (2 ** doublings),
+                  settings.LOGIN_THROTTLE_MAX_LOCKOUT_SECONDS)
+    return dt.timedelta(seconds=seconds)
+
+
+def _locked_rows(keys) -> list[tuple[str, LoginThrottle, int]]:
+    rows = []
+    for kind, key, threshold in keys:  # always address before user: one lock order, no deadlock
+        LoginThrottle.objects.get_or_create(key=key)
+        rows.append((kind, LoginThrottle.objects.select_for_update().get(key=key), threshold))
+    return rows
+
+
+@transaction.atomic
+def _reserve_attempt(keys, now) -> None:
+    rows = _locked_rows(keys)
+    wait = 0
+    window = dt.timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS)
+    for _kind, row, _threshold in rows:
+        if row.last_at and now >= max(row.locked_until or row.last_at, row.last_at) + window:
+            row.failures, row.locked_until = 0, None  # quiet long enough: forgotten
+        if row.locked_until and row.locked_until > now:
+            wait = max(wait, int((row.locked_until - now).total_seconds()) + 1)
+    if wait:
+        raise Throttled(_("Too many failed logins. Try again in a few minutes."), code="login_throttled",
+                        retry_after=wait)
+    for _kind, row, threshold in rows:
+        row.failures += 1
+        row.last_at = now
+        if row.failures >= threshold:
+            row.locked_until = now + _lockout(row.failures, threshold)
+        row.save(update_fields=["failures", "last_at", "locked_until"])
+
+
+@transaction.atomic
+def _attempt_succeeded(keys, username: str) -> None:
+    for kind, row, threshold in _locked_rows(keys):
+        if kind == "user":
+            row.delete()  # the right password: this account from this address starts afresh
+            continue
+        # The address keeps its other failures: logging into one's own account must not reset them.
+        row.failures = max(0, row.failures - 1)
+        if row.failures < threshold:
+            row.locked_until = None
+        row.save(update_fields=["failures", "locked_until"])
+    LoginFailure.objects.filter(username=username.lower()).delete()
+
+
+@transaction.atomic
+def _attempt_failed(keys, username: str, client: str) -> None:
+    LoginFailure.objects.create(username=username.lower()[:150], client=client[:64])
+    for kind, key, threshold in keys:
+        row = LoginThrottle.objects.filter(key=key).first()
+        if row is not None and row.failures >= threshold:
+            audit.record(actor=None, action="login.lockout", obj=row, object_repr=kind,
+                         after={"bucket": kind, "username": username[:150], "client": client[:64],
+                                "failures": row.failures, "locked_until": row.locked_until})
 
 
 def login(*, username: str, password: str, client: str = "", request=None) -> User:
     """Check credentials with throttling; raise ``invalid_credentials`` without saying which part."""
     username = (username or "").strip()
-    _throttle_check(username, client)
+    keys = _throttle_keys(username, client)
+    _reserve_attempt(keys, timezone.now())
     user = authenticate(request, username=username, password=password)
     if user is None:
-        LoginFailure.objects.create(username=username.lower(), client=client[:64])
+        _attempt_failed(keys, username, client)
         raise NotAuthenticated(_("Wrong username or password."), code="invalid_credentials")
-    LoginFailure.objects.filter(username=username.lower()).delete()
+    _attempt_succeeded(keys, username)
     return user
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+# What a scoped token reaches, whatever its user's roles (a full token reaches what its user may).
+TOKEN_SCOPE_PATHS = {
+    ApiToken.Scope.STATISTICS: re.compile(
+        r"^/api/v1/(me|reports/(npl-tolerance|ip-pledge-loans(\.xlsx|\.csv)?|scorecard|registry)"
+        r"|registry/stats/[\w-]+|public/.+)$"),
+}
+
+
+def token_lifetime(scope: str) -> dt.timedelta:
+    days = settings.SHARING_TOKEN_LIFETIME_DAYS if scope == ApiToken.Scope.STATISTICS else settings.TOKEN_LIFETIME_DAYS
+    return dt.timedelta(days=days)
+
+
+def token_allows(token: ApiToken, path: str) -> bool:
+    pattern = TOKEN_SCOPE_PATHS.get(token.scope)
+    return pattern is None or bool(pattern.match(path))
 
 
 def _hash_token(raw: str) -> str:
@@ -174,37 +264,75 @@ def _hash_token(raw: str) -> str:
 
 
 @transaction.atomic
-def issue_token(*, user: User, name: str = "", read_only: bool = False,
-                lifetime: dt.timedelta | None = dt.timedelta(days=30)) -> str:
+def issue_token(*, user: User, name: str = "", read_only: bool = False, scope: str = ApiToken.Scope.FULL,
+                lifetime: dt.timedelta | None = None) -> str:
+    if scope not in ApiToken.Scope.values:
+        raise ValidationFailed(_("Unknown token scope."), code="invalid_scope")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, key_hash=_hash_token(raw), prefix=raw[:12], name=name,
-                                    read_only=read_only,
-                                    expires_at=timezone.now() + lifetime if lifetime else None)
+    expires_at = timezone.now() + (lifetime or token_lifetime(scope))
+    token = ApiToken.objects.create(user=user, key_hash=_hash_token(raw), prefix=raw[:12], name=name[:100],
+                                    read_only=read_only, scope=scope, expires_at=expires_at)
     audit.record(actor=user, action="token.issue", obj=token, object_repr=token.prefix,
-                 after={"name": name, "read_only": read_only})
+                 after={"name": name, "read_only": read_only, "scope": scope, "expires_at": expires_at})
     return raw
 
 
 def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
-    if not raw or not raw.startswith(TOKEN_PREFIX):
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
     token = ApiToken.objects.select_related("user").filter(key_hash=_hash_token(raw)).first()
     now = timezone.now()
-    if token is None or token.revoked_at or (token.expires_at and token.expires_at <= now) \
-            or not token.user.is_active:
+    if token is None or token.revoked_at or token.expires_at <= now or not token.user.is_active:
         return None
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user, token
 
 
+def list_tokens(*, actor, user_id: int | None = None):
+    """The actor's tokens (an admin may name another user), newest first, revoked ones included."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated(_("Authentication is required."))
+    owner = actor.pk
+    if user_id is not None and user_id != actor.pk:
+        require_admin(actor)
+        owner = user_id
+    return ApiToken.objects.filter(user_id=owner)
+
+
 @transaction.atomic
-def revoke_token(*, actor, token_id: int) -> None:
-    token = ApiToken.objects.filter(pk=token_id).first()
+def revoke_token(*, actor, token_id: int) -> ApiToken:
+    token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
     if token is None or (token.user_id != actor.pk and not actor.is_platform_admin):
-        raise NotFound(_("Token not found."))
-    ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
-    audit.record(actor=actor, action="token.revoke", obj=token, object_repr=token.prefix)
+        raise NotFound(_("Token not found."), code="token_not_found")
+    if token.revoked_at is None:
+        token.revoked_at, token.revoked_reason = timezone.now(), "revoked"
+        token.save(update_fields=["revoked_at", "revoked_reason"])
+        audit.record(actor=actor, action="token.revoke", obj=token, object_repr=token.prefix)
+    return token
+
+
+@transaction.atomic
+def revoke_all_tokens(*, user: User, reason: str, actor=None) -> int:
+    count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason[:32])
+    if count:
+        audit.record(actor=actor or user, action="token.revoke_all", obj=user, object_repr=user.username,
+                     after={"reason": reason, "tokens": count})
+    return count
+
+
+def note_password_change(sender, instance, raw=False, **kwargs):
+    """pre_save: ``set_password`` leaves the new raw password in ``_password`` until the save; a hash
+    upgrade on login clears it first, so only a real change is noticed."""
+    instance._ippledge_password_changed = not raw and instance.pk is not None and \
+        getattr(instance, "_password", None) is not None
+
+
+def revoke_tokens_after_password_change(sender, instance, created=False, raw=False, **kwargs):
+    if getattr(instance, "_ippledge_password_changed", False) and not created:
+        instance._ippledge_password_changed = False
+        revoke_all_tokens(user=instance, reason="password_changed")
 
 
 # --- business date ----------------------------------------------------------------------------

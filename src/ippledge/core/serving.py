@@ -23,11 +23,19 @@ def unapplied_migrations() -> list[str]:
 
 
 def _waitress(*, threads: int, **where) -> None:
+    from django.conf import settings
     from waitress import serve as waitress_serve
 
+    from ippledge.core import limits
     from ippledge.wsgi import application
 
-    waitress_serve(application, threads=threads, ident="ippledge", clear_untrusted_proxy_headers=True,
+    # Without trusted proxies waitress drops X-Forwarded-* itself; with them, ClientAddressMiddleware
+    # decides per request (right-most untrusted address), so waitress must pass the headers on.
+    # Bodies far past the platform's limit are cut off by waitress before they are buffered; those
+    # within reach get the JSON 413 from RequestBodyMiddleware.
+    waitress_serve(application, threads=threads, ident="ippledge",
+                   clear_untrusted_proxy_headers=not settings.TRUSTED_PROXIES,
+                   max_request_body_size=limits.limit("MAX_BODY_BYTES") * 8,
                    channel_timeout=60, backlog=1024, **where)
 
 

@@ -38,8 +38,11 @@ def login_view(request):
                 next_url = ""
             return redirect(next_url or "home")
     status = 200 if error is None else (429 if error.status == 429 else 400)
-    return render(request, "core/login.html", {"error": error, "username": username, "next": next_url},
-                  status=status)
+    response = render(request, "core/login.html", {"error": error, "username": username, "next": next_url},
+                      status=status)
+    if getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @require_POST
@@ -55,6 +58,13 @@ def healthz(request):
 
 
 def page_not_found(request, exception=None):
+    if request.path.startswith("/api/"):  # unknown API paths answer in the API's shape
+        from django.utils.translation import gettext as _
+
+        from .errors import NotFound
+        from .middleware import error_response
+
+        return error_response(request, NotFound(_("Not found.")))
     return render(request, "errors/404.html", status=404)
 
 
@@ -64,3 +74,16 @@ def permission_denied(request, exception=None):
 
 def server_error(request):
     return render(request, "errors/500.html", status=500)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF refusals in the platform's shapes: JSON on the API, the 403 page elsewhere, translated."""
+    from django.utils.translation import gettext as _
+
+    message = _("The form or request has expired or did not come from this site. Reload the page and try again.")
+    if request.path.startswith("/api/"):
+        from .errors import PermissionDenied
+        from .middleware import error_response
+
+        return error_response(request, PermissionDenied(message, code="csrf_failed"))
+    return render(request, "errors/403.html", {"message": message}, status=403)

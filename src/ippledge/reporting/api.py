@@ -126,12 +126,16 @@ def registry_figures(request, period: str):
 
 
 @router.post("/reports/sharing-token", response={201: dict},
-             summary="A read-only API token for inter-agency data sharing (regulators, IP offices)")
+             summary="A read-only, statistics-only API token for inter-agency data sharing (regulators, IP "
+                     "offices); it expires, and GET/DELETE /auth/tokens list and revoke it")
 def sharing_token(request):
     if not services.reads_all(request.auth) or services.own_bank(request.auth) is not None:
         raise PermissionDenied(_("Data-sharing tokens are for regulators and IP offices."))
-    raw = core_services.issue_token(user=request.auth, name="data-sharing", read_only=True)
-    return 201, {"access_token": raw, "token_type": "bearer", "read_only": True}
+    lifetime = core_services.token_lifetime("statistics")
+    raw = core_services.issue_token(user=request.auth, name="data-sharing", read_only=True, scope="statistics",
+                                    lifetime=lifetime)
+    return 201, {"access_token": raw, "token_type": "bearer", "read_only": True, "scope": "statistics",
+                 "expires_in": int(lifetime.total_seconds())}
 
 
 @router.get("/reports/pulls", summary="Who pulled which statistics (regulators)")
