@@ -13,11 +13,30 @@ from .registry_fixtures import BANK_USCC, PLEDGOR, make_patent
 pytestmark = pytest.mark.django_db
 
 
-def login(make_user, role, kind, username):
-    make_user(role, kind, username=username)
+def login(make_user, role, kind, username, org=None):
+    make_user(role, kind, username=username, org=org)
     client = Client()
     client.post("/login/", {"username": username, "password": PASSWORD})
     return client
+
+
+@pytest.fixture
+def bank_org(make_org):
+    return make_org("bank", name="示范商业银行股份有限公司", uscc=BANK_USCC)
+
+
+def file_and_confirm(make_user, make_org, bank_org, username, form):
+    """The bank files in the form; the pledgor's own user confirms on the application page."""
+    ent = make_org("enterprise", name=PLEDGOR["name"], uscc=PLEDGOR["id_number"])
+    pledgor_user = login(make_user, "enterprise_user", "enterprise", f"{username}-pledgor", org=ent)
+    client = login(make_user, "bank_officer", "bank", username, org=bank_org)
+    r = client.post("/registry/applications/new/", form)
+    assert r.status_code == 302, r.content.decode()[:2000]
+    pledgor = pledgor_user
+    page = pledgor.get(r.url).content.decode()
+    assert 'data-testid="confirm-pledgor"' in page
+    assert pledgor.post(r.url, {"action": "confirm", "side": "pledgor"}).status_code == 302
+    return client, r.url
 
 
 FORM = {"pledgor_name": PLEDGOR["name"], "pledgor_id_type": "uscc", "pledgor_id_number": PLEDGOR["id_number"],
@@ -28,31 +47,37 @@ FORM = {"pledgor_name": PLEDGOR["name"], "pledgor_id_type": "uscc", "pledgor_id_
         "form_token": "t1"}
 
 
-def test_bank_files_in_the_form_and_sees_registration(make_user):
+def test_bank_files_in_the_form_and_sees_registration(make_user, make_org, bank_org):
     make_patent()
-    client = login(make_user, "bank_officer", "bank", "officer")
+    ent = make_org("enterprise", name=PLEDGOR["name"], uscc=PLEDGOR["id_number"])
+    pledgor = login(make_user, "enterprise_user", "enterprise", "pledgor-user", org=ent)
+    client = login(make_user, "bank_officer", "bank", "officer", org=bank_org)
     assert client.get("/registry/applications/new/").status_code == 200
     r = client.post("/registry/applications/new/", FORM)
     assert r.status_code == 302, r.content.decode()[:2000]
-    page = client.get(r.url).content.decode()
+    waiting = client.get(r.url).content.decode()
+    assert 'data-testid="awaiting-confirmation"' in waiting and 'data-testid="confirm-pledgor"' not in waiting
+    url = r.url
+    assert 'data-testid="confirm-pledgor"' in pledgor.get(url).content.decode()
+    assert pledgor.post(url, {"action": "confirm", "side": "pledgor"}).status_code == 302
+    page = client.get(url).content.decode()
     reg = Pledge.objects.get().registration_no
     assert reg in page and 'data-testid="registered"' in page
     pdf = client.get(f"/registry/pledges/{reg}/notice.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
-def test_form_shows_inline_errors(make_user):
+def test_form_shows_inline_errors(make_user, bank_org):
     make_patent()
-    client = login(make_user, "bank_officer", "bank", "officer2")
+    client = login(make_user, "bank_officer", "bank", "officer2", org=bank_org)
     r = client.post("/registry/applications/new/", {**FORM, "pledgor_id_number": "914403001922038217"})
     assert r.status_code == 400
     assert 'class="field-error"' in r.content.decode()
 
 
-def test_public_search_record_and_certificate_pages(make_user):
+def test_public_search_record_and_certificate_pages(make_user, make_org, bank_org):
     make_patent()
-    client = login(make_user, "bank_officer", "bank", "officer3")
-    client.post("/registry/applications/new/", FORM)
+    file_and_confirm(make_user, make_org, bank_org, "officer3", FORM)
     reg = Pledge.objects.get().registration_no
     public = Client()
     page = public.get("/registry/?right=2014103620773").content.decode()
@@ -68,14 +93,13 @@ def test_public_search_record_and_certificate_pages(make_user):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
-def test_registrar_queue_and_maker_checker(make_user, make_org):
+def test_registrar_queue_and_maker_checker(make_user, make_org, bank_org):
     from ippledge.core import services
     from ippledge.core.actors import SYSTEM
     from ippledge.rights import services as rights
 
     make_patent(events=[{"type": "invalidation_requested", "date": "2025-01-01"}])
-    client = login(make_user, "bank_officer", "bank", "officer4")
-    client.post("/registry/applications/new/", {**FORM, "declare_invalidation": "1"})
+    file_and_confirm(make_user, make_org, bank_org, "officer4", {**FORM, "declare_invalidation": "1"})
     pledge = Pledge.objects.get()
     office = make_org("ip_office", name="知识产权局")
     maker = services.create_user(actor=SYSTEM, username="maker", password=PASSWORD, org_id=office.pk,

@@ -9,6 +9,7 @@ KIND_LABELS = dict(RightKind.choices)
 STATUS_LABELS = {
     "registered": _("Registered"), "refused": _("Refused"), "correction_required": _("Correction required"),
     "awaiting_declaration": _("Awaiting declaration"), "withdrawn": _("Withdrawn"), "abandoned": _("Deemed abandoned"),
+    "awaiting_confirmation": _("Awaiting the other party's confirmation"),
     "cancelled": _("Cancelled"), "lapsed": _("Lapsed"), "revoked": _("Revoked"),
     "changed": _("Changed"), "extended": _("Extended"), "objection_filed": _("Objection filed"),
     "objection_removed": _("Objection removed"), "objection_case_notice": _("Case notice attached"),

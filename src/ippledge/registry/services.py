@@ -193,6 +193,19 @@ def outstanding_confirmations(app: PledgeApplication) -> dict:
     return result
 
 
+def sides_actor_may_confirm(actor, app: PledgeApplication) -> list[str]:
+    """The sides this user could confirm now (for pages: which confirm buttons to offer)."""
+    if app.status != ApplicationStatus.AWAITING_CONFIRMATION or not getattr(actor, "is_authenticated", False):
+        return []
+    outstanding = outstanding_confirmations(app)
+    if _trusted_filer(actor):
+        return [s for s in SIDES if outstanding[s]["paper"] and office_keeps(actor, _kinds_of(app))]
+    orgs = _orgs_by_uscc(app.data)
+    names = {o.pk: o.name for o in orgs.values()}
+    mine = _actor_sides(actor, app.data, orgs)
+    return [s for s in SIDES if any(names[i] in outstanding[s]["orgs"] for i in mine[s])]
+
+
 def _fully_confirmed(outstanding: dict) -> bool:
     return not any(v["orgs"] or v["paper"] for v in outstanding.values())
 

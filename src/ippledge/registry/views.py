@@ -220,6 +220,10 @@ def application_detail(request, application_no: str):
                                  proceed=request.POST.get("continue") == "1")
             elif action == "withdraw":
                 services.withdraw(actor=request.user, application_no=application_no)
+            elif action == "confirm":
+                services.confirm(actor=request.user, application_no=application_no,
+                                 side=request.POST.get("side", ""),
+                                 signed_contract_ref=request.POST.get("signed_contract_ref", ""))
             elif action == "correct":
                 form = request.POST
                 changes = {"confirmations": {"pledgor": bool(form.get("confirm_pledgor")),
@@ -237,7 +241,9 @@ def application_detail(request, application_no: str):
             return redirect("registry:application_detail", application_no=application_no)
     out = application_out(app)
     return render(request, "registry/application.html", {"a": out, "app": app, "error": error,
-                                                         "statuses": STATUS_LABELS, "reason_labels": REASON_LABELS},
+                                                         "statuses": STATUS_LABELS, "reason_labels": REASON_LABELS,
+                                                         "can_confirm": services.sides_actor_may_confirm(
+                                                             request.user, app)},
                   status=400 if error else 200)
 
 
