@@ -147,3 +147,12 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_same_application(part
     assert first.data["application_no"] == second.data["application_no"]
     assert PledgeApplication.objects.count() == 1
     assert BANK_USCC  # the bank files as the pledgee it is
+
+
+@override_settings(REGISTRY_CORRECTION_DAYS=12)
+def test_the_correction_period_is_the_operators_setting(parties):
+    make_patent()
+    r = parties[0].post("/pledge-applications", application(pledgees=[{**PLEDGEE, "domicile_in_china": False}]))
+    assert r.data["status"] == "correction_required"
+    assert r.data["correction_deadline"] == (dt.date.fromisoformat(r.data["filing_date"]) + dt.timedelta(days=12)
+                                             ).isoformat()

@@ -360,7 +360,8 @@ def _examine_and_apply(app: PledgeApplication, *, actor, on: dt.date, rights: li
         notes=notes if outcome == "registered" else [], snapshot=stored, automatic=True, actor=_user(actor))
     app.status = outcome
     app.decided_at = decision.at
-    app.correction_deadline = on + dt.timedelta(days=result.correction_days) \
+    # The operator's IPPLEDGE_REGISTRY_CORRECTION_DAYS (30 by default, as registry-rules §4 says).
+    app.correction_deadline = on + dt.timedelta(days=settings.REGISTRY_CORRECTION_DAYS) \
         if outcome == "correction_required" and result.correction_days else None
     # Registered trademark and copyright pledges, and anything with notes, get a registrar's look
     # afterwards (T2/C2 "contract unlawful" is a human judgement); refusals need none.
