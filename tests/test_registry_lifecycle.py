@@ -38,23 +38,33 @@ def registered(bank, **over):
     return r.data["registration_no"]
 
 
-def test_change_creates_version_and_keeps_priority(bank):
+def test_change_creates_version_and_keeps_priority(bank, registrar):
     make_patent()
     reg = registered(bank)
     before = bank.get(f"/pledges/{reg}").data
-    r = bank.post(f"/pledges/{reg}/changes", {"secured_debt": {"type": "流动资金贷款", "amount": "8000000.00"},
-                                              "guarantee_scope": "主债权"})
+    change = {"secured_debt": {"type": "流动资金贷款", "amount": "8000000.00"}, "guarantee_scope": "主债权"}
+    # What binds both parties changes only on the paper both signed, through a registrar.
+    alone = bank.post(f"/pledges/{reg}/changes", change)
+    assert alone.status_code == 403 and alone.data["error"]["code"] == "joint_change_required"
+    r = registrar.post(f"/pledges/{reg}/changes", change)
     assert r.status_code == 200, r.data
     assert r.data["secured_amount"] == "8000000.00"
     assert [v["version"] for v in r.data["versions"]] == [1, 2]
     assert r.data["priority_at"] == before["priority_at"]
     assert [h["type"] for h in r.data["history"]] == ["registered", "changed"]
+    # The pledgee may give up security on its own: a lower secured amount.
+    lower = bank.post(f"/pledges/{reg}/changes", {"secured_debt": {"type": "流动资金贷款", "amount": "6000000.00"}})
+    assert lower.status_code == 200 and lower.data["secured_amount"] == "6000000.00"
+    # The pledgor cannot touch the pledgee's side, nor cancel the pledgee's security.
+    pledgor = bank.counterparty
+    assert pledgor.post(f"/pledges/{reg}/changes", {"pledgees": [PLEDGEE]}).data["error"]["code"] == "not_your_side"
+    assert pledgor.post(f"/pledges/{reg}/cancellation", {"reason": "repaid"}).data["error"]["code"] == "pledgee_only"
 
 
 def test_change_cannot_swap_parties_or_add_rights(bank):
     make_patent()
     reg = registered(bank)
-    r = bank.post(f"/pledges/{reg}/changes", {"pledgors": [OTHER]})
+    r = bank.counterparty.post(f"/pledges/{reg}/changes", {"pledgors": [OTHER]})
     assert r.status_code == 422
     r = bank.call("post", f"/pledges/{reg}/changes", {"rights": [{"kind": "invention", "number": "x"}]})
     assert r.status_code == 422 or r.data["versions"][-1]["version"] == 1
@@ -64,11 +74,11 @@ def test_pledgor_rename_needs_owner_rename_first(bank):
     right = make_patent()
     reg = registered(bank)
     renamed = dict(PLEDGOR, name="深圳示范科技集团有限公司")
-    r = bank.post(f"/pledges/{reg}/changes", {"pledgors": [renamed]})
+    r = bank.counterparty.post(f"/pledges/{reg}/changes", {"pledgors": [renamed]})
     assert r.status_code == 422 and r.data["error"]["code"] == "owner_name_change_not_recorded"
     rights.record_event(actor=SYSTEM, right=right, data={"type": "owner_renamed", "date": "2026-01-02",
                                                          "new_name": renamed["name"]})
-    assert bank.post(f"/pledges/{reg}/changes", {"pledgors": [renamed]}).status_code == 200
+    assert bank.counterparty.post(f"/pledges/{reg}/changes", {"pledgors": [renamed]}).status_code == 200
 
 
 def test_locked_events_need_pledgee_consent(bank, registrar):

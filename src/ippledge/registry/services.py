@@ -696,16 +696,22 @@ def get_pledge(registration_no: str, *, for_update: bool = False) -> Pledge:
     return pledge
 
 
-def _require_pledge_party(actor, pledge: Pledge, roles=("pledgor", "pledgee")) -> None:
+def _require_pledge_party(actor, pledge: Pledge, roles=("pledgor", "pledgee")) -> set[str]:
+    """The sides (of ``roles``) the actor's organisation stands for on this pledge; a registrar of the
+    right's office stands for both (it acts from the paper both parties signed)."""
     _require_user(actor)
     if _trusted_filer(actor):
         _require_office(actor, set(pledge.pledge_rights.values_list("right__kind", flat=True)))
-        return
-    org_ids = set(pledge.parties.filter(role__in=roles).values_list("org_id", flat=True))
-    if pledge.application and pledge.application.filed_by_org_id:
-        org_ids.add(pledge.application.filed_by_org_id)
-    if not org_ids & _related_org_ids(actor.organisation_id):
+        return set(roles)
+    related = _related_org_ids(actor.organisation_id)
+    sides = {role for role, org_id in pledge.parties.filter(role__in=roles).values_list("role", "org_id")
+             if org_id in related}
+    if not sides:
+        if roles == ("pledgee",) and pledge.parties.filter(role="pledgor", org_id__in=related).exists():
+            raise PermissionDenied(_("Only the pledgee (or a registrar, on the paper both parties signed) may do "
+                                     "this."), code="pledgee_only")
         raise PermissionDenied(_("Only the parties to this pledge or a registrar may do this."))
+    return sides
 
 
 def _require_live(pledge: Pledge) -> None:
@@ -720,8 +726,17 @@ def _current_version(pledge: Pledge) -> PledgeVersion:
 @transaction.atomic
 def change(*, actor, registration_no: str, changes: dict) -> Pledge:
     pledge = get_pledge(registration_no, for_update=True)
-    _require_pledge_party(actor, pledge)
+    sides = _require_pledge_party(actor, pledge)
     _require_live(pledge)
+    # A party changes its own side's name or address alone; what binds both (the secured debt, the
+    # guarantee scope) changes only from the paper both signed, through a registrar — except that the
+    # pledgee may lower the secured amount, which gives up security that is its own.
+    for field, side in (("pledgors", "pledgor"), ("pledgees", "pledgee")):
+        if field in changes and side not in sides:
+            raise PermissionDenied(_("A party may change only its own side's details."), code="not_your_side")
+    if "guarantee_scope" in changes and sides != {"pledgor", "pledgee"}:
+        raise PermissionDenied(_("Both parties must agree to this change: file it with a registrar on the paper "
+                                 "both signed."), code="joint_change_required")
     errors = Errors()
     allowed = {"pledgors", "pledgees", "secured_debt", "guarantee_scope"}
     unknown = set(changes) - allowed
@@ -746,6 +761,12 @@ def change(*, actor, registration_no: str, changes: dict) -> Pledge:
             errors.add("secured_debt.amount", _("Give the new secured amount."))
         if not debt.get("type"):
             debt["type"] = data["secured_debt"].get("type", "")
+        lowers = debt.get("amount") is not None and Decimal(debt["amount"]) <= Decimal(data["secured_debt"]["amount"]) \
+            and debt.get("type") == data["secured_debt"].get("type", "") \
+            and debt.get("currency") == data["secured_debt"].get("currency", "CNY")
+        if sides != {"pledgor", "pledgee"} and not ("pledgee" in sides and lowers):
+            raise PermissionDenied(_("Both parties must agree to this change: file it with a registrar on the paper "
+                                     "both signed."), code="joint_change_required")
         data["secured_debt"] = debt
     if "guarantee_scope" in changes:
         scope = identifiers.clean_display_name(changes.get("guarantee_scope") or "")
@@ -785,7 +806,7 @@ def _check_pledgor_names(pledge: Pledge, pledgors: list[dict], errors: Errors) -
 def extend(*, actor, registration_no: str, registration_term_end: dt.date, guarantee_letter: str = "",
            confirmations: dict | None = None) -> Pledge:
     pledge = get_pledge(registration_no, for_update=True)
-    _require_pledge_party(actor, pledge)
+    _require_pledge_party(actor, pledge, roles=("pledgee",))
     _require_live(pledge)
     if pledge.regime != Regime.TRADEMARK:
         raise Conflict(_("Only trademark pledges have a registration term to extend."), code="not_extendable")
@@ -828,7 +849,9 @@ def _end(pledge: Pledge, status: str, *, actor, on: dt.date, data: dict) -> None
 @transaction.atomic
 def cancel(*, actor, registration_no: str, reason: str) -> Pledge:
     pledge = get_pledge(registration_no, for_update=True)
-    _require_pledge_party(actor, pledge)
+    # Cancelling ends the pledgee's security: the pledgee's act (a pledgor with proof of repayment goes
+    # to a registrar).
+    _require_pledge_party(actor, pledge, roles=("pledgee",))
     _require_live(pledge)
     if reason not in CANCELLATION_REASONS:
         raise ValidationFailed(_("Choose one of: %s") % ", ".join(CANCELLATION_REASONS), code="validation_error",
