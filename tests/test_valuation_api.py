@@ -9,6 +9,7 @@ import json
 import pytest
 from django.core.management import call_command
 
+from ippledge.core import business_date
 from ippledge.valuation.models import ValuationRecord
 
 from .registry_fixtures import PLEDGOR, application, make_patent
@@ -89,7 +90,7 @@ def test_agency_track_record_against_realised_price_and_model(bank, admin, api_a
     bank.post("/valuations", {"rights": right, "method": "income", "inputs": INCOME})
     bank.post("/valuations", {"rights": right, "basis": "external", "market_value": "1000000",
                               "agency_id": agency["id"], "report_no": "R1", "appraisers": ["甲"]})
-    r = admin.post("/realised-prices", {"right": right[0], "price": "800000", "date": "2099-01-01",
+    r = admin.post("/realised-prices", {"right": right[0], "price": "800000", "date": business_date.today().isoformat(),
                                         "source": "disposal"})
     assert r.status_code == 201
     record = admin.get(f"/appraisal-agencies/{agency['id']}").data["track_record"]

@@ -5,13 +5,18 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
+from ippledge.core import business_date, limits
+
 from .models import ApplicationRight, PledgeApplication
 
 
 def registration_time(*, year: int | None = None) -> dict:
     """Filing-to-first-decision time per kind of right and month, in seconds."""
     apps = PledgeApplication.objects.filter(decided_at__isnull=False)
-    if year:
+    if year is not None:
+        # A year the register can hold: -2567 or a 20-digit year is a 422, not a failed date lookup.
+        year = limits.count(year, field="year", low=limits.limit("MIN_YEAR"),
+                            high=business_date.today().year + 1)
         apps = apps.filter(filing_date__year=year)
     kinds: dict[int, set[str]] = defaultdict(set)
     for app_id, kind in ApplicationRight.objects.filter(application__in=apps).values_list("application_id",

@@ -4,7 +4,6 @@ scorecard, registry figures, read-only data-sharing tokens and their pull audit,
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Literal
 
 from django.http import HttpResponse
@@ -16,6 +15,7 @@ from ippledge.core.errors import PermissionDenied
 from ippledge.core.models import AuditEntry
 
 from . import export_views, services, sql, stats
+from .engine import rules
 from .models import CaseStudy
 
 router = Router(tags=["statistics"])
@@ -38,18 +38,6 @@ class CaseIn(Schema):
     consent: bool
 
 
-def _scope(request, bank_org_id: int | None) -> set[int] | None:
-    """Regulators and IP offices read every bank; a bank reads itself (and national aggregates)."""
-    if bank_org_id:
-        return {services.bank_for(request.auth, bank_org_id).pk}
-    if services.reads_all(request.auth):
-        return None
-    bank = services.own_bank(request.auth)
-    if bank is None:
-        raise PermissionDenied(_("Statistics are for banks, regulators and IP offices."))
-    return None  # national aggregates only: the caller strips per-bank rows
-
-
 @router.post("/reports/bank-overall", response={201: dict}, summary="Submit a bank's overall loan and NPL balances")
 def overall(request, payload: OverallIn):
     row = services.submit_overall(actor=request.auth, **payload.dict())
@@ -61,13 +49,10 @@ def npl_tolerance(request, bank_org_id: int, period_end: dt.date, segment: Liter
     return services.tolerance(actor=request.auth, bank_org_id=bank_org_id, period_end=period_end, segment=segment)
 
 
-def _statistics(request, period: str, group_by: str, bank_org_id: int | None) -> tuple[dict, tuple, set | None]:
-    dims = tuple(d for d in (group_by or "").split(",") if d)
-    scope = _scope(request, bank_org_id)
-    if scope is None and not services.reads_all(request.auth):
-        # A bank without bank_org_id sees national totals without any per-bank breakdown.
-        dims = tuple(d for d in dims if d not in ("bank", "branch"))
-    data = sql.report_sql(period=period, group_by=dims, bank_ids=scope)
+def _statistics(request, period: str, group_by: str, bank_org_id: int | None) -> tuple[dict, tuple, services.Scope]:
+    scope = services.scope_for(request.auth, bank_org_id)
+    dims = scope.dimensions(services.group_by(group_by))
+    data = sql.report_sql(period=period, group_by=dims, bank_ids=scope.bank_ids)
     services.pulled(request.auth, "ip-pledge-loans", {"period": period, "group_by": dims, "bank": bank_org_id})
     return data, dims, scope
 
@@ -85,37 +70,35 @@ def ip_pledge_loans(request, period: str, group_by: str = "", bank_org_id: int |
 def loans_behind(request, period: str, bank_org_id: int | None = None, bank: str = "", branch: str = "",
                  region: str = "", city: str = "", park: str = "", ip_kind: str = "", size: str = "",
                  first_loan: str = "", inclusive: str = ""):
-    scope = _scope(request, bank_org_id)
-    if scope is None and not services.reads_all(request.auth):
-        scope = {services.own_bank(request.auth).pk}  # a bank traces only its own loans
+    scope = services.scope_for(request.auth, bank_org_id, own_book=True)  # a bank traces only its own loans
     filters = {"bank": bank, "branch": branch, "region": region, "city": city, "park": park, "ip_kind": ip_kind,
                "size": size, "first_loan": first_loan, "inclusive": inclusive}
     services.pulled(request.auth, "ip-pledge-loans/loans", {"period": period, **{k: v for k, v in filters.items()
                                                                                   if v}})
-    return stats.loans_behind(period=period, filters=filters, bank_ids=scope)
+    return stats.loans_behind(period=period, filters=filters, bank_ids=scope.bank_ids)
 
 
 @router.get("/reports/ip-pledge-loans.xlsx", summary="The statistics as an Excel workbook (万元, sheet per breakdown)")
 def ip_pledge_loans_xlsx(request, period: str, bank_org_id: int | None = None):
-    scope = _scope(request, bank_org_id)
-    body = export_views.workbook_for(period=period, bank_ids=scope, title=f"知识产权质押贷款统计 {period}")
-    services.pulled(request.auth, "ip-pledge-loans.xlsx", {"period": period, "bank": bank_org_id})
+    scope = services.scope_for(request.auth, bank_org_id)
+    label = rules.parse_period(period).label  # also keeps the file name free of what the caller typed
+    body = export_views.workbook_for(period=label, scope=scope, title=f"知识产权质押贷款统计 {label}")
+    services.pulled(request.auth, "ip-pledge-loans.xlsx", {"period": label, "bank": bank_org_id})
     return HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="ip-pledge-loans-{period}.xlsx"'})
+                        headers={"Content-Disposition": f'attachment; filename="ip-pledge-loans-{label}.xlsx"'})
 
 
 @router.get("/reports/ip-pledge-loans.csv", summary="The statistics as CSV (UTF-8, 万元)")
 def ip_pledge_loans_csv(request, period: str, group_by: str = "", bank_org_id: int | None = None):
-    _data, dims, scope = _statistics(request, period, group_by, bank_org_id)
-    body = export_views.csv_for(period=period, group_by=dims, bank_ids=scope)
+    data, dims, _scope = _statistics(request, period, group_by, bank_org_id)
+    body = export_views.csv_for(data=data, group_by=dims)
     return HttpResponse(body, content_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="ip-pledge-loans-{period}.csv"'})
+                        headers={"Content-Disposition": f'attachment; filename="ip-pledge-loans-{data["period"]}.csv"'})
 
 
 @router.get("/reports/scorecard", summary="Bank evaluation scorecard with adjustable weights (regulators)")
 def scorecard(request, period: str, weights: str = ""):
-    parsed = json.loads(weights) if weights else None
-    return services.scorecard(actor=request.auth, period=period, weights=parsed)
+    return services.scorecard(actor=request.auth, period=period, weights=weights)
 
 
 @router.get("/reports/registry", summary="Registry-side figures: registrations, secured amounts, enterprises")

@@ -47,13 +47,15 @@ def _sheet(name: str, group_by: tuple[str, ...], data: dict) -> dict:
     return {"name": name, "columns": columns, "rows": rows}
 
 
-def workbook_for(*, period: str, bank_ids: set[int] | None, title: str) -> bytes:
-    sheets = [_sheet(name, group_by, sql.report_sql(period=period, group_by=group_by, bank_ids=bank_ids))
-              for name, group_by in BREAKDOWNS]
+def workbook_for(*, period: str, scope, title: str) -> bytes:
+    """One sheet per breakdown the scope allows (a bank reading national figures gets no sheet by bank)."""
+    sheets = [_sheet(name, group_by, sql.report_sql(period=period, group_by=group_by, bank_ids=scope.bank_ids))
+              for name, group_by in BREAKDOWNS if scope.dimensions(group_by) == group_by]
     as_of = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
     return exports.to_xlsx(title=title, sheets=sheets, notes=NOTES, as_of=as_of)
 
 
-def csv_for(*, period: str, group_by: tuple[str, ...], bank_ids: set[int] | None) -> bytes:
-    sheet = _sheet(_("Statistics"), group_by, sql.report_sql(period=period, group_by=group_by, bank_ids=bank_ids))
+def csv_for(*, data: dict, group_by: tuple[str, ...]) -> bytes:
+    """The CSV of figures already computed within the caller's scope."""
+    sheet = _sheet(_("Statistics"), group_by, data)
     return exports.to_csv(sheet["columns"], sheet["rows"])

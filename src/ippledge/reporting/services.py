@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics as pystats
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit, money
+from ippledge.core import audit, business_date, limits, money
 from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
-    DomainError,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
@@ -60,6 +60,57 @@ def bank_for(actor, bank_org_id: int | None) -> Organisation:
     return bank
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What of the loan book a user may read, computed once by :func:`scope_for` and obeyed alike by the
+    API, the pages, the exports, the drill-downs and the error messages.
+
+    ``bank_ids``: the banks whose book the figures cover (``None``: the national book);
+    ``per_bank``: whether rows may be broken down by bank or branch (a bank reading national figures
+    sees aggregates only, never another bank's row)."""
+
+    bank_ids: frozenset[int] | None
+    per_bank: bool
+
+    @classmethod
+    def of_bank(cls, bank: Organisation) -> Scope:
+        return cls(frozenset({bank.pk}), True)
+
+    def dimensions(self, group_by: tuple[str, ...]) -> tuple[str, ...]:
+        return group_by if self.per_bank else tuple(d for d in group_by if d not in PER_BANK_DIMENSIONS)
+
+
+PER_BANK_DIMENSIONS = ("bank", "branch")
+
+
+def scope_for(actor, bank_org_id: int | None = None, *, own_book: bool = False) -> Scope:
+    """The one scope rule: regulators and IP offices read every bank; a bank reads its own figures
+    (``bank_org_id`` of itself or its head office) and national aggregates without per-bank rows.
+
+    ``own_book``: where a bank names no bank (dashboards, the loans behind a figure) it reads its own book
+    rather than the national aggregates, since loan-level detail is never national."""
+    require_user(actor)
+    if bank_org_id:
+        return Scope.of_bank(bank_for(actor, bank_org_id))
+    if reads_all(actor):
+        return Scope(None, True)
+    bank = own_bank(actor)
+    if bank is None:
+        raise PermissionDenied(_("Statistics are for banks, regulators and IP offices."))
+    return Scope.of_bank(bank) if own_book else Scope(None, False)
+
+
+def group_by(text: str) -> tuple[str, ...]:
+    """``"bank,ip_kind"`` → the dimensions, each once and known (``invalid_group_by`` otherwise)."""
+    text = limits.text(text, field="group_by", max_length=limits.limit("MAX_SHORT_TEXT"))
+    dims = tuple(dict.fromkeys(d.strip() for d in text.split(",") if d.strip()))
+    unknown = [d for d in dims if d not in stats.DIMENSIONS]
+    if unknown:
+        raise ValidationFailed(_("Unknown grouping."), code="invalid_group_by",
+                               fields={"group_by": [", ".join(stats.DIMENSIONS)]})
+    return dims
+
+
 def pulled(actor, what: str, params: dict) -> None:
     """The audit of who pulled what (inter-agency data sharing, item 十三)."""
     audit.record(actor=actor, action="report.pull", object_type="report", object_id=what, object_repr=what,
@@ -72,16 +123,25 @@ def submit_overall(*, actor, bank_org_id: int, period_end: dt.date, total_loan_b
     bank = bank_for(actor, bank_org_id)
     if not (actor.is_platform_admin or actor.role_set & {"bank_officer", "bank_reviewer", "bank_approver"}):
         raise PermissionDenied(_("Banks submit their own overall figures."))
-    try:
-        total, npl = money.to_fen(total_loan_balance), money.to_fen(npl_balance)
-        inc_total = money.to_fen(inclusive_loan_balance) if inclusive_loan_balance not in (None, "") else None
-        inc_npl = money.to_fen(inclusive_npl_balance) if inclusive_npl_balance not in (None, "") else None
-    except DomainError as exc:
-        raise ValidationFailed(exc.localised(_), code="invalid_amount", fields={"total_loan_balance":
-                                                                               [exc.localised(_)]}) from None
+    # A bank's whole book may be far larger than one loan: up to a thousand of the largest single amounts.
+    cap = limits.limit("MAX_AMOUNT_YUAN") * 1000
+
+    def fen(value, field: str, *, optional: bool = False) -> int | None:
+        if optional and value in (None, ""):
+            return None
+        return money.to_fen(limits.amount(value, field=field, allow_zero=True, max_yuan=cap))
+
+    total, npl = fen(total_loan_balance, "total_loan_balance"), fen(npl_balance, "npl_balance")
+    inc_total = fen(inclusive_loan_balance, "inclusive_loan_balance", optional=True)
+    inc_npl = fen(inclusive_npl_balance, "inclusive_npl_balance", optional=True)
+    limits.business_date(period_end, field="period_end", today=business_date.today())
     if total <= 0 or npl < 0 or npl > total:
         raise ValidationFailed(_("The NPL balance must be between zero and the total loan balance."),
                                fields={"npl_balance": [_("Out of the allowed range.")]})
+    if inc_total is not None and (inc_total > total or (inc_npl or 0) > inc_total) or \
+            (inc_npl is not None and inc_total is None):
+        raise ValidationFailed(_("The inclusive figures must lie within the total and NPL balances."),
+                               fields={"inclusive_loan_balance": [_("Out of the allowed range.")]})
     row = BankOverall.objects.create(bank=bank, period_end=period_end, total_loan_balance=total, npl_balance=npl,
                                      inclusive_loan_balance=inc_total, inclusive_npl_balance=inc_npl,
                                      submitted_by=_user(actor))
@@ -127,10 +187,15 @@ def is_regulator(actor) -> bool:
     return actor.is_platform_admin or actor.has_role("regulator_user")
 
 
-def scorecard(*, actor, period: str, weights: dict | None = None) -> list[dict]:
+def scorecard(*, actor, period: str, weights: str | dict | None = None) -> list[dict]:
+    """``weights``: a dict or the JSON text a caller sent, read only once the caller may see the scorecard."""
     require_user(actor)
     if not is_regulator(actor):
         raise PermissionDenied(_("Only regulators evaluate banks."))
+    if isinstance(weights, str):
+        weights = limits.text(weights, field="weights", max_length=limits.limit("MAX_SHORT_TEXT"))
+    weights = rules.parse_weights(weights)
+    rules.validate_weights(weights)  # before any figure is computed
     p = rules.parse_period(period)
     data = sql.report_sql(period=period, group_by=("bank",))
     banks = []
@@ -189,7 +254,7 @@ def quarterly_files(day: dt.date) -> int:
     count = 0
     for bank in Organisation.objects.filter(kind="bank", parent__isnull=True):
         path = folder / f"{bank.pk}.xlsx"
-        path.write_bytes(workbook_for(period=period, bank_ids={bank.pk}, title=f"{bank.name} {period}"))
+        path.write_bytes(workbook_for(period=period, scope=Scope.of_bank(bank), title=f"{bank.name} {period}"))
         ReportFile.objects.update_or_create(bank=bank, period=period, defaults={"path": str(path)})
         count += 1
     return count

@@ -55,7 +55,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 
 from ippledge.core import money
 from ippledge.core.models import Organisation
@@ -92,6 +92,10 @@ _RENDER: dict[str, Callable] = {
 _MAIN = ("book_loans", "balance", "households", "loan_count", "amount_lent", "first_loan_households",
          "first_loan_amount", "inclusive_households", "inclusive_amount", "under_10m", "prev_households",
          "prev_amount")
+# The figures that are sums of fen (the rest are counts, which cannot overflow).
+_FEN_SUMS = frozenset({"balance", "amount_lent", "first_loan_amount", "inclusive_amount", "prev_amount",
+                       "npl_balance"})
+_LOW = 0xFFFFFFFF  # the low 32 bits of a 64-bit integer
 _FIGURES = ("households", "loan_count", "amount_lent", "balance", "npl_balance", "first_loan_households",
             "first_loan_amount", "inclusive_households", "inclusive_amount")
 
@@ -116,15 +120,33 @@ def _check_dimensions(group_by: tuple[str, ...]) -> None:
 # ------------------------------------------------------------------------------------------ the SQL
 
 
-def _balance_sql(vendor: str, *, few: bool = False) -> tuple[str, str]:
+def _sum(expr: str, split: bool) -> str:
+    """``SUM(expr)`` of fen, or with ``split`` two sums (of the high and the low 32 bits) that no book can
+    overflow: SQLite's SUM of integers fails past 2⁶³ (PostgreSQL's SUM of bigint is numeric)."""
+    if not split:
+        return f"SUM({expr})"
+    return f"SUM(({expr}) >> 32), SUM(({expr}) & {_LOW})"
+
+
+def _split_balance() -> str:
+    """A loan's balance ``max(amount − Σ principal, 0)`` from the repayments' split sums, exact and never
+    beyond 64 bits: (high, low) of the repaid total, normalised, compared with the amount's."""
+    high = f"(COALESCE(SUM(rp.principal >> 32), 0) + (COALESCE(SUM(rp.principal & {_LOW}), 0) >> 32))"
+    low = f"(COALESCE(SUM(rp.principal & {_LOW}), 0) & {_LOW})"
+    a_high, a_low = "(l.amount >> 32)", f"(l.amount & {_LOW})"
+    return (f"CASE WHEN {high} < {a_high} OR ({high} = {a_high} AND {low} < {a_low})"
+            f" THEN ({a_high} - {high}) * {_LOW + 1} + ({a_low} - {low}) ELSE 0 END")
+
+
+def _balance_sql(vendor: str, *, few: bool = False, split: bool = False) -> tuple[str, str]:
     """(the per-loan balance at ``%(end)s``, the join it needs) for loans aliased ``l``; ``few``: for a
     few loans (the NPL branch), where one index look-up each beats aggregating every repayment."""
     if vendor == "postgresql" and not few:
         return ("CASE WHEN COALESCE(r.paid, 0) < l.amount THEN l.amount - COALESCE(r.paid, 0) ELSE 0 END",
                 " LEFT JOIN repaid r ON r.loan_id = l.id")
-    return ("(SELECT CASE WHEN COALESCE(SUM(rp.principal), 0) < l.amount"
-            " THEN l.amount - COALESCE(SUM(rp.principal), 0) ELSE 0 END"
-            ' FROM credit_repayment rp WHERE rp.loan_id = l.id AND rp."date" <= %(end)s)', "")
+    balance = _split_balance() if split else (
+        "CASE WHEN COALESCE(SUM(rp.principal), 0) < l.amount THEN l.amount - COALESCE(SUM(rp.principal), 0) ELSE 0 END")
+    return f'(SELECT {balance} FROM credit_repayment rp WHERE rp.loan_id = l.id AND rp."date" <= %(end)s)', ""
 
 
 def _ctes(vendor: str, *, few: bool) -> str:
@@ -157,19 +179,19 @@ def _where(bank_ids: list[int], partitions: int, inclusive_only: bool) -> tuple[
 
 
 def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: int, *, lending: bool,
-               inclusive_only: bool = False) -> tuple[str, dict]:
+               inclusive_only: bool = False, split: bool = False) -> tuple[str, dict]:
     """The one statement: per group (raw keys) the main figures, then per group the NPL balance.
 
     Rows are ``(0, *keys, *_MAIN)`` and ``(1, *keys, npl_balance, …)``; with ``lending=False`` the
-    main rows stop at the balance."""
+    main rows stop at the balance.  With ``split`` every sum of fen is two columns (see :func:`_sum`)."""
     keys = [_DIMENSION_SQL[d][0] for d in dims]
     joins = " JOIN core_organisation b ON b.id = l.bank_id" if bank_ids or "bank" in dims else ""
     if any(_DIMENSION_SQL[d][1] for d in dims):
         joins += " JOIN core_organisation w ON w.id = l.borrower_id"
     # One bank's book (the API's bank scope) is a small part of the national one: seek its loans'
     # repayments rather than aggregate all of them.
-    balance, balance_join = _balance_sql(vendor, few=len(bank_ids) == 1)
-    npl_balance, npl_join = _balance_sql(vendor, few=True)
+    balance, balance_join = _balance_sql(vendor, few=len(bank_ids) == 1, split=split)
+    npl_balance, npl_join = _balance_sql(vendor, few=True, split=split)
     where, params = _where(bank_ids, partitions, inclusive_only)
     # SQLite would flatten the per-loan subquery and run the correlated repayment sum after sorting the
     # rows by group, i.e. in random loan order; LIMIT -1 (no limit) keeps it a co-routine in loan order.
@@ -179,24 +201,26 @@ def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: in
     group = f" GROUP BY {', '.join(f'k{i}' for i in range(len(keys)))}" if keys else ""
     if lending:
         lent = "CASE WHEN lent = 1 {cond}THEN {what} END"
-        figures = f"""COUNT(*), SUM(bal),
+        figures = f"""COUNT(*), {_sum("bal", split)},
        COUNT(DISTINCT {lent.format(cond="", what="borrower")}),
        SUM({lent.format(cond="", what="1")}),
-       SUM({lent.format(cond="", what="amount")}),
+       {_sum(lent.format(cond="", what="amount"), split)},
        COUNT(DISTINCT {lent.format(cond="AND first_loan ", what="borrower")}),
-       SUM({lent.format(cond="AND first_loan ", what="amount")}),
+       {_sum(lent.format(cond="AND first_loan ", what="amount"), split)},
        COUNT(DISTINCT {lent.format(cond="AND inclusive ", what="borrower")}),
-       SUM({lent.format(cond="AND inclusive ", what="amount")}),
+       {_sum(lent.format(cond="AND inclusive ", what="amount"), split)},
        SUM({lent.format(cond=f"AND amount < {stats.TEN_MILLION_FEN} ", what="1")}),
        COUNT(DISTINCT CASE WHEN lent = 2 THEN borrower END),
-       SUM(CASE WHEN lent = 2 THEN amount END)"""
-        padding = ", NULL" * (len(_MAIN) - 2)
+       {_sum("CASE WHEN lent = 2 THEN amount END", split)}"""
         per_loan = """l.borrower_id AS borrower, l.amount AS amount, l.first_loan AS first_loan,
            l.inclusive_smb AS inclusive,
            CASE WHEN l.start_date >= %(year_start)s THEN 1
                 WHEN l.start_date >= %(prev_start)s AND l.start_date <= %(prev_end)s THEN 2 ELSE 0 END AS lent, """
+        width = _width(_MAIN, split)
     else:
-        figures, padding, per_loan = "COUNT(*), SUM(bal)", "", ""
+        figures, per_loan = f"COUNT(*), {_sum('bal', split)}", ""
+        width = _width(_MAIN[:2], split)
+    padding = ", NULL" * (width - _width(("npl_balance",), split))
     sql = f"""{_ctes(vendor, few=not balance_join)}
 SELECT 0, {outer_keys}{figures}
 FROM (
@@ -205,13 +229,31 @@ FROM (
     WHERE {where}{keep}
 ) book{group}
 UNION ALL
-SELECT 1, {outer_keys}SUM(bal), NULL{padding}
+SELECT 1, {outer_keys}{_sum("bal", split)}{padding}
 FROM (
     SELECT {inner_keys}{npl_balance} AS bal
     FROM latest c JOIN credit_loan l ON l.id = c.loan_id{joins}{npl_join}
     WHERE c."after" IN {NPL_SQL} AND {where}{keep}
 ) npl{group}"""
     return sql, params
+
+
+def _width(names: tuple[str, ...], split: bool) -> int:
+    """How many columns the figures ``names`` take (sums of fen take two when split)."""
+    return len(names) + (sum(1 for n in names if n in _FEN_SUMS) if split else 0)
+
+
+def _values(names: tuple[str, ...], columns: tuple, split: bool) -> dict[str, int]:
+    """The figures ``names`` from a row's columns, joining the split sums of fen again (Python ints)."""
+    out, i = {}, 0
+    for name in names:
+        if split and name in _FEN_SUMS:
+            out[name] = (_int(columns[i]) << 32) + _int(columns[i + 1])
+            i += 2
+        else:
+            out[name] = _int(columns[i])
+            i += 1
+    return out
 
 
 def _workers(requested: int | None) -> tuple[int, bool]:
@@ -259,27 +301,38 @@ def _aggregate(*, dims: list[str], end: dt.date, bank_ids: set[int] | None, lend
     """({raw key: figures}, the raw keys of groups with loans in the book)."""
     partitions, parallel = _workers(workers)
     ids = sorted({int(b) for b in bank_ids}) if bank_ids else []
-    sql, params = _statement(connection.vendor, dims, ids, partitions, lending=lending,
-                             inclusive_only=inclusive_only)
-    params["end"] = _date(end)
+    params = {"end": _date(end)}
     if lending:
         params.update(year_start=_date(year_start), prev_start=_date(previous.year_start),
                       prev_end=_date(previous.end))
+    split = False
+    while True:
+        sql, where_params = _statement(connection.vendor, dims, ids, partitions, lending=lending,
+                                       inclusive_only=inclusive_only, split=split)
+        try:
+            rows = _run(sql, {**params, **where_params}, partitions, parallel)
+            break
+        except OperationalError as exc:
+            # SQLite's SUM of integers fails past 2⁶³ fen; the split sums give the same figures exactly
+            # (only a corrupt or tampered book gets here: amounts are bounded on the way in).
+            if split or "integer overflow" not in str(exc):
+                raise
+            split = True
     width = len(dims)
     names = _MAIN if lending else _MAIN[:2]
     out: dict[tuple, dict] = {}
     present: set[tuple] = set()
-    for row in _run(sql, params, partitions, parallel):
+    for row in rows:
         tag, key, values = row[0], tuple(row[1:1 + width]), row[1 + width:]
         fig = out.setdefault(key, dict.fromkeys((*names, "npl_balance"), 0))
         if tag == 0:
             if not values[0]:
                 continue  # no grouping and nothing in (this partition of) the book
             present.add(key)
-            for name, value in zip(names, values, strict=True):
-                fig[name] += _int(value)
+            for name, value in _values(names, values, split).items():
+                fig[name] += value
         else:
-            fig["npl_balance"] += _int(values[0])
+            fig["npl_balance"] += _values(("npl_balance",), values, split)["npl_balance"]
     return out, present
 
 

@@ -9,8 +9,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Sum
-
 from ippledge.core.models import Organisation
 from ippledge.core.money import from_fen
 from ippledge.credit.models import ClassificationChange, Loan, Repayment
@@ -49,8 +47,11 @@ def loans_at(end: dt.date, *, bank_ids: set[int] | None = None) -> list[LoanAt]:
         qs = qs.filter(bank_id__in=bank_ids) | qs.filter(bank__parent_id__in=bank_ids)
     loans = list(qs)
     ids = [loan.pk for loan in loans]
-    repaid = dict(Repayment.objects.filter(loan_id__in=ids, date__lte=end).values("loan_id")
-                  .annotate(s=Sum("principal")).values_list("loan_id", "s"))
+    # Summed in Python (exact integers): a database SUM of a tampered book could overflow 64 bits.
+    repaid: dict[int, int] = defaultdict(int)
+    for loan_id, principal in Repayment.objects.filter(loan_id__in=ids, date__lte=end) \
+            .values_list("loan_id", "principal").iterator(chunk_size=10_000):
+        repaid[loan_id] += principal
     category: dict[int, str] = {}
     for loan_id, after in ClassificationChange.objects.filter(loan_id__in=ids, date__lte=end) \
             .order_by("loan_id", "at", "id").values_list("loan_id", "after"):

@@ -36,18 +36,19 @@ def dashboard(request):
         p = rules.parse_period(period)
     except DomainError as exc:
         return render(request, "reporting/dashboard.html", {"error": exc, "period": period}, status=400)
-    if services.reads_all(user):
-        scope, title = None, _("Regulator dashboard")
-    elif services.own_bank(user) is not None:
-        scope, title = {services.own_bank(user).pk}, _("Bank dashboard")
-    else:
+    try:
+        scope = services.scope_for(user, own_book=True)  # a bank's dashboard shows its own book
+    except DomainError:
         return render(request, "errors/403.html", status=403)
-    quarters = _previous_quarters(_quarter(p.end), 6)
-    trend = [(q, sql.report_sql(period=q, bank_ids=scope)["rows"]) for q in quarters]
+    title = _("Regulator dashboard") if services.reads_all(user) else _("Bank dashboard")
+    bank_ids = scope.bank_ids
+    # Quarters before the first year with figures (and its year-on-year base) are left out of the trend.
+    quarters = [q for q in _previous_quarters(_quarter(p.end), 6) if int(q[:4]) > rules.MIN_YEAR]
+    trend = [(q, sql.report_sql(period=q, bank_ids=bank_ids)["rows"]) for q in quarters]
     trend_rows = [{"period": q, **(rows[0] if rows else {})} for q, rows in trend]
-    by_kind = sql.report_sql(period=period, group_by=("ip_kind",), bank_ids=scope)["rows"]
-    by_region = sql.report_sql(period=period, group_by=("region",), bank_ids=scope)["rows"]
-    by_bank = sql.report_sql(period=period, group_by=("bank",), bank_ids=scope)["rows"]
+    by_kind = sql.report_sql(period=period, group_by=("ip_kind",), bank_ids=bank_ids)["rows"]
+    by_region = sql.report_sql(period=period, group_by=("region",), bank_ids=bank_ids)["rows"]
+    by_bank = sql.report_sql(period=period, group_by=("bank",), bank_ids=bank_ids)["rows"]
     tolerance = []
     banks = Organisation.objects.filter(pk__in=[r["bank_org_id"] for r in by_bank])
     for bank in banks:
@@ -66,7 +67,7 @@ def dashboard(request):
                                                              for r in by_region], unit="万"),
         "tolerance": tolerance, "tolerance_chart": charts.tolerance_chart(tolerance),
         "top": top, "top_chart": charts.bars([(r["bank"], float(r["amount_lent"]) / 10000) for r in top], unit="万"),
-        "scope_is_bank": scope is not None})
+        "scope_is_bank": bank_ids is not None})
 
 
 @login_required
@@ -74,12 +75,13 @@ def loans_behind(request):
     """The loans behind a dashboard figure."""
     user = request.user
     period = request.GET.get("period") or _quarter(business_date.today())
-    scope = None if services.reads_all(user) else ({services.own_bank(user).pk} if services.own_bank(user) else None)
-    if scope is None and not services.reads_all(user):
+    try:
+        scope = services.scope_for(user, own_book=True)  # the same scope as the API's drill-down
+    except DomainError:
         return render(request, "errors/403.html", status=403)
     filters = {k: request.GET.get(k, "") for k in stats.DIMENSIONS}
     try:
-        data = stats.loans_behind(period=period, filters=filters, bank_ids=scope)
+        data = stats.loans_behind(period=period, filters=filters, bank_ids=scope.bank_ids)
     except DomainError as exc:
         return render(request, "reporting/loans.html", {"error": exc, "data": None}, status=400)
     services.pulled(user, "ip-pledge-loans/loans", {"period": period, **{k: v for k, v in filters.items() if v}})

@@ -258,9 +258,5 @@ def enterprise_score(request, payload: EnterpriseScoreIn):
 
 @router.get("/enterprise-scores", summary="An enterprise's evaluations over time")
 def enterprise_scores(request, enterprise_id: int):
-    from ippledge.core.models import Organisation
-
-    org = Organisation.objects.restrict(request.auth, "view").filter(pk=enterprise_id).first()
-    if org is None and not request.auth.has_role("bank_officer", "bank_reviewer", "bank_approver", "appraiser"):
-        raise NotFound(_("No such enterprise."), code="enterprise_not_found")
-    return [score_out(s) for s in InnovationScore.objects.filter(enterprise_id=enterprise_id)[:100]]
+    _org, scores = services.scores_for(actor=request.auth, enterprise_id=enterprise_id)
+    return [score_out(s) for s in scores]

@@ -182,5 +182,30 @@ class InnovationScore(models.Model):
     computed_at = models.DateTimeField(auto_now_add=True)
     computed_by = models.ForeignKey("core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
+    objects = RestrictedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-computed_at", "-id"]
+
+    @classmethod
+    def readable_enterprises(cls, user) -> Q | bool:
+        """The one rule of who reads an enterprise's evaluations, as a condition on the enterprise: the
+        enterprise itself; banks and appraisers, who assess prospective borrowers; regulators and the
+        operator.  The API, the pages and ``restrict()`` all use it."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return False
+        if user.is_platform_admin or user.has_role("regulator_user", *SCORE_READER_ROLES):
+            return True
+        return Q(pk=user.organisation_id) if user.organisation_id else False
+
+    @classmethod
+    def scope(cls, user, action):
+        rule = cls.readable_enterprises(user) if action == "view" else False
+        if isinstance(rule, bool):
+            return rule
+        from ippledge.core.models import Organisation
+
+        return Q(enterprise__in=Organisation.objects.filter(rule))
+
+
+SCORE_READER_ROLES = ("bank_officer", "bank_reviewer", "bank_approver", "appraiser")

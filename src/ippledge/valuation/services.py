@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit, business_date, identifiers, numbers
+from ippledge.core import audit, business_date, identifiers, limits, numbers
 from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
@@ -123,7 +123,8 @@ def _kind_of(rights: list[Right]) -> str:
 def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = None) -> ValuationRecord:
     _require(actor, VALUERS | {"enterprise_user"}, _("Only bank users, appraisers and enterprises record valuations."))
     errors: dict[str, list[str]] = {}
-    rights = _find_rights(data.get("rights") or [], errors)
+    refs = limits.items(data.get("rights"), field="rights", max_items=limits.limit("MAX_RIGHTS"))
+    rights = _find_rights(refs, errors)
     basis = data.get("basis") or Basis.INTERNAL
     if basis not in Basis.values:
         errors.setdefault("basis", []).append(_("Choose internal, external or negotiated."))
@@ -137,9 +138,15 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
             valuation_date = on
     if errors:
         raise ValidationFailed(_("The valuation is not valid."), fields=errors)
-    record = ValuationRecord(subject="bundle" if len(rights) > 1 else "right", purpose=data.get("purpose") or "pledge",
+    # A valuation is dated when it is made (or reported), never ahead of the business date.
+    limits.business_date(valuation_date, field="valuation_date", today=on, not_after=on)
+    validity = limits.count(data.get("validity_months") or VALIDITY_MONTHS, field="validity_months", low=1,
+                            high=limits.limit("MAX_TERM_MONTHS"))
+    purpose = limits.text(data.get("purpose") or "pledge", field="purpose",
+                          max_length=ValuationRecord._meta.get_field("purpose").max_length)
+    record = ValuationRecord(subject="bundle" if len(rights) > 1 else "right", purpose=purpose,
                              basis=basis, valuation_date=valuation_date,
-                             valid_until=_add_months(valuation_date, int(data.get("validity_months") or VALIDITY_MONTHS)),
+                             valid_until=_add_months(valuation_date, validity),
                              created_by=_user(actor), organisation=getattr(actor, "organisation", None),
                              supersedes=supersedes, model_version=MODEL_VERSION)
     result: dict = {}
@@ -174,15 +181,16 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
         p10, p90 = result.get("p10"), result.get("p90")
         horizon = (result.get("horizon") or {}).get("p10")
     else:
-        try:
-            value = Decimal(str(data.get("market_value")))
-            if value <= 0:
-                raise ValueError
-        except (ArithmeticError, ValueError, TypeError):
+        if data.get("market_value") in (None, ""):
             raise ValidationFailed(_("Give the agreed or appraised value as a decimal string."),
-                                   fields={"market_value": [_("This field is required.")]}) from None
-        p10 = Decimal(str(data["p10"])) if data.get("p10") else None
-        p90 = Decimal(str(data["p90"])) if data.get("p90") else None
+                                   fields={"market_value": [_("This field is required.")]})
+        value = limits.amount(data["market_value"], field="market_value")
+        p10 = limits.amount(data["p10"], field="p10", allow_zero=True) if data.get("p10") not in (None, "") else None
+        p90 = limits.amount(data["p90"], field="p90", allow_zero=True) if data.get("p90") not in (None, "") else None
+        if (p10 is not None and p10 > value) or (p90 is not None and p90 < value):
+            raise ValidationFailed(_("The range must hold the value: P10 at most the value, P90 at least."),
+                                   code="invalid_range", fields={"p10" if p10 is not None and p10 > value
+                                                                 else "p90": [_("Out of the allowed range.")]})
         horizon = None
         if basis == Basis.EXTERNAL:
             agency = AppraisalAgency.objects.filter(pk=data.get("agency_id")).first()
@@ -194,15 +202,22 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
                 raise ValidationFailed(_("An external valuation needs the report number and the appraisers."),
                                        fields={"report_no": [_("This field is required.")],
                                                "appraisers": [_("This field is required.")]})
-            record.agency, record.report_no = agency, str(data["report_no"])[:64]
-            record.appraisers = [str(a)[:100] for a in data["appraisers"]][:10]
+            # Refused rather than cut: what the report says is kept whole or not at all.
+            record.agency = agency
+            record.report_no = limits.text(data["report_no"], field="report_no", max_length=64)
+            record.appraisers = [limits.text(a, field=f"appraisers[{i}]", max_length=100) for i, a in
+                                 enumerate(limits.items(data["appraisers"], field="appraisers", max_items=10))]
         else:
-            rule = (data.get("agreement_rule") or "").strip()
+            rule = limits.text(data.get("agreement_rule"), field="agreement_rule", max_length=300)
             if not rule:
                 raise ValidationFailed(_("Say which rule the bank and the enterprise used to agree the value."),
                                        fields={"agreement_rule": [_("This field is required.")]})
-            record.agreement_rule = rule[:300]
+            record.agreement_rule = rule
             record.status = ValuationStatus.PENDING_SIGNOFF
+    if Decimal(str(value)) > limits.limit("MAX_AMOUNT_YUAN"):
+        # A model fed absurd inputs may compute any figure; a pledge value stays within the business bound.
+        raise ValidationFailed(_("The value is beyond what the platform records for one valuation."),
+                               code="amount_out_of_range", fields={"market_value": [_("Out of the allowed range.")]})
     if lender is None:
         lender = _lender_values(kind=_kind_of(rights), market_value=Decimal(str(value)), p10=p10, p90=p90,
                                 horizon_value=horizon, ltv_caps=data.get("ltv_caps"))
@@ -405,11 +420,20 @@ def find_experts(*, field: str = "", party_org_ids: list[int] | None = None) -> 
     return out
 
 
+PRICE_SOURCES = ("transfer", "disposal", "licence")
+
+
 @transaction.atomic
 def record_realised_price(*, actor, right: Right, price, date: dt.date, source: str) -> RealisedPrice:
-    _require(actor, {"admin", "registrar", "regulator_user", "bank_officer"},
-             _("Only registrars, regulators, banks and the operator record realised prices."))
-    row = RealisedPrice.objects.create(right=right, price=_fen(price), date=date, source=source,
+    # Regulators read these records; registrars (transfers), banks (disposals) and the operator write them.
+    _require(actor, {"admin", "registrar", "bank_officer"},
+             _("Only registrars, banks and the operator record realised prices."))
+    fen = _fen(limits.amount(price, field="price"))
+    today = business_date.today()
+    limits.business_date(date, field="date", today=today, not_after=today)  # a price already fetched
+    if source not in PRICE_SOURCES:
+        raise ValidationFailed(_("Choose transfer, disposal or licence."), fields={"source": [_("Not allowed.")]})
+    row = RealisedPrice.objects.create(right=right, price=fen, date=date, source=source,
                                        recorded_by=_user(actor))
     audit.record(actor=actor, action="realised_price.record", obj=row, after={"right": right.number, "price": row.price})
     return row
@@ -516,12 +540,14 @@ def register_facts(org: Organisation, on: dt.date) -> dict:
 
 @transaction.atomic
 def evaluate_enterprise(*, actor, enterprise_id: int, scheme: str, inputs: dict) -> InnovationScore:
-    _require(actor, VALUERS | {"enterprise_user", "regulator_user"}, _("Not allowed."))
-    org = Organisation.objects.filter(pk=enterprise_id, kind="enterprise").first()
-    if org is None:
-        raise NotFound(_("No such enterprise."), code="enterprise_not_found")
+    # Regulators read evaluations (the banks' and the enterprises' records); they do not make them.
+    _require(actor, VALUERS | {"enterprise_user"},
+             _("Only banks, appraisers and the enterprise itself evaluate an enterprise."))
+    org = readable_enterprise(actor=actor, enterprise_id=enterprise_id)
     if actor.has_role("enterprise_user") and not actor.is_platform_admin and actor.organisation_id != org.pk:
         raise PermissionDenied(_("An enterprise evaluates only itself."))
+    inputs = limits.items(list((inputs or {}).items()), field="inputs", max_items=limits.limit("MAX_LIST"))
+    inputs = dict(inputs)
     facts = register_facts(org, business_date.today())
     merged = {**{k: str(v) for k, v in facts.items()}, **(inputs or {})}
     result = evaluate_scheme(scheme=scheme, inputs=merged)
@@ -535,5 +561,18 @@ def evaluate_enterprise(*, actor, enterprise_id: int, scheme: str, inputs: dict)
     return row
 
 
-def scores_for(enterprise: Organisation):
-    return InnovationScore.objects.filter(enterprise=enterprise).order_by("-computed_at")
+def readable_enterprise(*, actor, enterprise_id) -> Organisation:
+    """The enterprise whose innovation scores the actor may read, by :meth:`InnovationScore.readable_enterprises`
+    (the rule ``restrict()`` applies too); 404 alike for an unknown enterprise and one out of scope."""
+    rule = InnovationScore.readable_enterprises(actor)
+    qs = Organisation.objects.filter(pk=enterprise_id, kind="enterprise") if rule else Organisation.objects.none()
+    org = (qs if rule is True else qs.filter(rule)).first()
+    if org is None:
+        raise NotFound(_("No such enterprise."), code="enterprise_not_found")
+    return org
+
+
+def scores_for(*, actor, enterprise_id, limit: int = 100) -> tuple[Organisation, list[InnovationScore]]:
+    """An enterprise's evaluations over time, newest first, as the actor may read them."""
+    org = readable_enterprise(actor=actor, enterprise_id=enterprise_id)
+    return org, list(InnovationScore.objects.restrict(actor, "view").filter(enterprise=org)[:limit])

@@ -11,12 +11,11 @@ from django.utils.translation import gettext as _
 
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError
-from ippledge.core.models import Organisation
 
 from . import charts, services
 from .api import agency_out, valuation_out
 from .examples import EXAMPLES, METHOD_LABELS
-from .models import AppraisalAgency, InnovationScore, ValuationRecord
+from .models import AppraisalAgency, ValuationRecord
 
 
 @login_required
@@ -131,8 +130,9 @@ def _radar_parts(result: dict) -> list[tuple[str, float, float]]:
 
 @login_required
 def enterprise_scores(request, org_id: int):
-    org = Organisation.objects.filter(pk=org_id, kind="enterprise").first()
-    if org is None:
+    try:  # the API's scope: an enterprise the user may not read is not found, here as there
+        org, history = services.scores_for(actor=request.user, enterprise_id=org_id, limit=50)
+    except DomainError:
         return render(request, "errors/404.html", status=404)
     error = None
     if request.method == "POST":
@@ -144,7 +144,6 @@ def enterprise_scores(request, org_id: int):
             return redirect("valuation:enterprise", org_id=org.pk)
         except DomainError as exc:
             error = exc
-    history = list(InnovationScore.objects.filter(enterprise=org)[:50])
     latest = next((s for s in history if s.scheme == "composite"), history[0] if history else None)
     parts = _radar_parts(latest.result) if latest else []
     from ippledge.core import business_date

@@ -45,6 +45,7 @@ same shown total share a rank (1, 1, 3), and keep their input order among themse
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -278,12 +279,37 @@ def yoy(current: Decimal | int | str | None, previous: Decimal | int | str | Non
 # ---------------------------------------------------------------------------------------- scorecard
 
 
+WEIGHTS_MESSAGE = N_("Weights must name plan, first_loan, inclusive, npl and speed, each from 0 to 100 with "
+                     "at most 4 decimals, and add up to 100.")
+
+
+def parse_weights(text: str | dict | None) -> dict | None:
+    """The scorecard weights as a caller sends them: a JSON object (``""``/``None``: the defaults).
+
+    Numbers are read exactly (never as floats), and ``NaN``/``Infinity`` are refused."""
+    if text is None or isinstance(text, dict):
+        return text
+    if not str(text).strip():
+        return None
+
+    def refuse(_constant):
+        raise ValueError
+
+    try:
+        parsed = json.loads(str(text), parse_float=Decimal, parse_constant=refuse)
+    except (ValueError, RecursionError):
+        raise _invalid("weights", WEIGHTS_MESSAGE, "invalid_weights") from None
+    if not isinstance(parsed, dict):
+        raise _invalid("weights", WEIGHTS_MESSAGE, "invalid_weights")
+    return parsed
+
+
 def validate_weights(weights: dict | None) -> dict[str, Decimal]:
-    """The scorecard weights: exactly the :data:`COMPONENTS`, non-negative, summing to 100."""
+    """The scorecard weights: exactly the :data:`COMPONENTS`, each 0–100 with at most 4 decimals,
+    summing to 100."""
     if weights is None:
         return dict(DEFAULT_WEIGHTS)
-    message = N_("Weights must name plan, first_loan, inclusive, npl and speed, be zero or more and "
-                 "add up to 100.")
+    message = WEIGHTS_MESSAGE
     if not isinstance(weights, dict) or set(weights) != set(COMPONENTS):
         raise _invalid("weights", message, "invalid_weights")
     parsed: dict[str, Decimal] = {}
@@ -292,7 +318,8 @@ def validate_weights(weights: dict | None) -> dict[str, Decimal]:
             parsed[key] = _number(weights[key], key)
         except ValidationFailed:
             raise _invalid("weights", message, "invalid_weights") from None
-        if parsed[key] < 0:
+        # Bounded before any arithmetic, so 1e999 or 1e-999999 cannot reach the sum.
+        if not (0 <= parsed[key] <= HUNDRED) or parsed[key].normalize().as_tuple().exponent < -4:
             raise _invalid("weights", message, "invalid_weights")
     if sum(parsed.values()) != HUNDRED:
         raise _invalid("weights", message, "invalid_weights")

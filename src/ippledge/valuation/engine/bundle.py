@@ -37,6 +37,7 @@ from ippledge.core.errors import N_, ValidationFailed
 from . import MODEL_VERSION
 from .lender import ltv_cap, ltv_caps_with
 from .simulation import (
+    MAX_CELLS,
     MAX_PATHS,
     QUANTILES,
     parse_income_inputs,
@@ -198,6 +199,10 @@ def value_bundle(rights: list[dict], *, correlation_within: Any = 0.8, correlati
             entry["unit"] = len(units)
             units.append({"line": entry["line"], "spec": entry["spec"], "joint": False})
 
+    # One request holds every unit's (paths, years) grid at once: bound the whole bundle's work as one
+    # simulation's, so a bundle cannot run for minutes or exhaust memory.
+    if paths * sum(u["spec"]["years"] for u in units) > MAX_CELLS:
+        raise _invalid("paths", N_("Too many paths for this many rights and years."))
     trace.input("bundle.rights", "Rights in the bundle", "组合中的权利",
                 [f"{e['kind']} {e['number']} ({e['line'] or '—'})" for e in parsed])
     trace.input("bundle.correlation", "Revenue correlation within / across product lines",

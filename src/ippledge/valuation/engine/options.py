@@ -35,7 +35,7 @@ from .trace import Trace, fen
 
 OPTION_KINDS = ("call", "put")
 STYLES = ("european", "american")
-MAX_STEPS = 2000
+MAX_STEPS = 1000  # an American tree of n steps costs n²/2 nodes: 1000 steps take about a second
 MSG_OPTION = N_("Choose call or put.")
 MSG_STYLE = N_("Choose european or american.")
 
