@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from . import business_date, eod, services
-from .errors import NotFound
+from .errors import NotFound, ValidationFailed
 from .models import EodRun, Organisation, User
 
 router = Router(tags=["platform"])
@@ -84,6 +84,7 @@ class BusinessDateOut(Schema):
 
 class EodIn(Schema):
     date: dt.date | None = None
+    rerun: bool = False  # simulation only: run every job of ``date`` again
 
 
 class EodRunOut(Schema):
@@ -197,8 +198,11 @@ def put_business_date(request, payload: BusinessDateIn):
 @router.post("/admin/eod", response=list[EodRunOut], summary="Run end-of-day jobs for a business date (admin)")
 def run_eod(request, payload: EodIn | None = None):
     services.require_admin(request.auth)
-    day = (payload.date if payload else None) or business_date.today()
-    return eod.run(business_date=day, actor=request.auth)
+    if payload is None or payload.date is None:
+        if payload is not None and payload.rerun:
+            raise ValidationFailed(_("Give the date to re-run."), fields={"date": [_("This field is required.")]})
+        return eod.run_pending(actor=request.auth)
+    return eod.run(business_date=payload.date, actor=request.auth, rerun=payload.rerun)
 
 
 @router.get("/admin/eod", response=list[EodRunOut], summary="End-of-day run log (admin)")

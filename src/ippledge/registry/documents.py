@@ -11,6 +11,7 @@ from django.urls import reverse
 from ippledge.core.pdf import Document
 
 from .models import Pledge, SearchCertificate
+from .search import public_criteria
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 KIND_ZH = {"invention": "发明专利", "utility_model": "实用新型专利", "design": "外观设计专利", "trademark": "注册商标",
@@ -40,7 +41,7 @@ def _rights_rows(rights: list[dict]) -> list[list[str]]:
 def certificate_pdf(cert: SearchCertificate, *, request=None) -> bytes:
     doc = Document(title="知识产权质押登记查询证明", subtitle=f"证明编号 {cert.certificate_no}",
                    issuer="知识产权质押融资服务平台 · 质押登记公示系统")
-    c = cert.criteria
+    c = public_criteria(cert)
     doc.fields([
         ("出具时间", _when(cert.issued_at)),
         ("查询时点", _when(cert.as_of)),

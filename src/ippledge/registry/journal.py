@@ -3,6 +3,12 @@
 Each entry's hash is SHA-256 over the previous hash and the canonical JSON of the entry (sorted
 keys, no spaces, UTF-8).  Appends take the journal's number-series row lock, so entries are
 written strictly one after another even across processes; ``verify`` recomputes the whole chain.
+
+Every ``pledge.*`` entry also records the pledge's public state after the action that wrote it, so
+``report`` can rebuild from the journal alone what public search must serve and name every record
+the tables serve differently (``search.record_differences``).  The database refuses UPDATE and
+DELETE on journal rows (migration 0002).  Search certificates are not journal events: they carry
+their own seal (``search.certificate_intact``).
 """
 
 from __future__ import annotations
@@ -12,21 +18,17 @@ import contextvars
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from ippledge.core import numbers
 
-from .models import JournalEntry
+from . import search, signing
+from .canonical import canonical
+from .models import Checkpoint, JournalEntry, Pledge, SearchCertificate
 
 GENESIS = "0" * 64
 SERIES = "registry-journal"
-
-
-def canonical(value: Any) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def entry_hash(prev_hash: str, body: dict) -> str:
@@ -85,8 +87,11 @@ def _write(entries: list[tuple[str, str, dict]]) -> None:
     first = numbers.next_value(SERIES, len(entries))
     prev = JournalEntry.objects.filter(seq=first - 1).values_list("hash", flat=True).first() or GENESIS
     at = timezone.now()
+    states = search.current_states(sorted({ref for kind, ref, _ in entries if kind.startswith(search.PLEDGE_EVENT)}))
     rows = []
     for offset, (kind, ref, payload) in enumerate(entries):
+        if kind.startswith(search.PLEDGE_EVENT) and ref in states:
+            payload = {**payload, "state": states[ref]}
         body = _body(first + offset, at, kind, ref, payload)
         digest = entry_hash(prev, body)
         rows.append(JournalEntry(seq=first + offset, at=at, kind=kind, ref=ref, payload=body["payload"],
@@ -121,3 +126,44 @@ def verify(batch: int = 5000) -> Verification:
 def head() -> tuple[int, str]:
     last = JournalEntry.objects.order_by("-seq").values_list("seq", "hash").first()
     return last if last else (0, GENESIS)
+
+
+def bad_checkpoints() -> list[str]:
+    """Dates of checkpoints whose signature fails or whose head is no longer the entry it names."""
+    bad = []
+    hashes = {}
+    checkpoints = list(Checkpoint.objects.order_by("date"))
+    seqs = [cp.seq for cp in checkpoints if cp.seq]
+    if seqs:
+        hashes = dict(JournalEntry.objects.filter(seq__in=seqs).values_list("seq", "hash"))
+    for cp in checkpoints:
+        message = signing.checkpoint_message(cp.date.isoformat(), cp.seq, cp.head)
+        if not signing.verify_signature(cp.public_key, message, cp.signature) or \
+                (cp.seq and hashes.get(cp.seq) != cp.head) or (not cp.seq and cp.head != GENESIS):
+            bad.append(cp.date.isoformat())
+    return bad
+
+
+def altered_certificates(batch: int = 2000) -> list[str]:
+    altered, last = [], 0
+    while True:
+        certs = list(SearchCertificate.objects.filter(pk__gt=last).order_by("pk")[:batch])
+        if not certs:
+            return altered
+        last = certs[-1].pk
+        altered += [c.certificate_no for c in certs if not search.certificate_intact(c)]
+
+
+def report(*, max_listed: int | None = None) -> dict:
+    """The register proves itself: the journal's chain, its signed checkpoints, every public record
+    against its journal, and every search certificate against its seal.  ``ok`` only if all hold.
+    ``max_listed`` caps the differences listed (their total is always given)."""
+    chain = verify()
+    checkpoints = bad_checkpoints()
+    records = search.record_differences()
+    certificates = altered_certificates()
+    return {"ok": chain.ok and not checkpoints and not records and not certificates,
+            "entries": chain.entries, "head": chain.head, "first_bad_seq": chain.first_bad_seq,
+            "checkpoints": Checkpoint.objects.count(), "bad_checkpoints": checkpoints,
+            "records_checked": Pledge.objects.count(), "record_differences_total": len(records),
+            "record_differences": records[:max_listed], "altered_certificates": certificates[:max_listed]}

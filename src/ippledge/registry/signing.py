@@ -6,9 +6,13 @@ matches a head they hold."""
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
+import hmac
 import os
 from pathlib import Path
 
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
@@ -56,3 +60,36 @@ def verify_signature(public_hex: str, message: str, signature_b64: str) -> bool:
 
 def checkpoint_message(date_iso: str, seq: int, head: str) -> str:
     return f"ippledge-registry-checkpoint|{date_iso}|{seq}|{head}"
+
+
+def _derived_key(purpose: str) -> bytes:
+    """A 32-byte key for one purpose, derived from the registry key (one secret to keep, not several)."""
+    return _derived_key_at(str(_key_path()), purpose)
+
+
+@functools.lru_cache(maxsize=64)
+def _derived_key_at(path: str, purpose: str) -> bytes:
+    # Cached per key file: public reads seal every party they serve.
+    raw = private_key().private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                      serialization.NoEncryption())
+    return hashlib.sha256(b"ippledge-key|" + purpose.encode() + b"|" + raw).digest()
+
+
+def seal(purpose: str, message: str) -> str:
+    """HMAC-SHA256 (hex) of ``message``: the registry's integrity mark on records it keeps outside the
+    journal (search certificates)."""
+    return hmac.new(_derived_key("seal|" + purpose), message.encode(), hashlib.sha256).hexdigest()
+
+
+def encrypt(purpose: str, text: str) -> str:
+    """Authenticated encryption (Fernet) of a short text a page must carry without showing it."""
+    return Fernet(base64.urlsafe_b64encode(_derived_key("fernet|" + purpose))).encrypt(text.encode()).decode()
+
+
+def decrypt(purpose: str, token: str, *, max_age: int) -> str | None:
+    """The text, or None when the token is forged, altered or older than ``max_age`` seconds."""
+    try:
+        return Fernet(base64.urlsafe_b64encode(_derived_key("fernet|" + purpose))).decrypt(
+            token.encode(), ttl=max_age).decode()
+    except (InvalidToken, ValueError):
+        return None

@@ -54,7 +54,10 @@ def _search_page(request, raw: dict, *, results, error, searched):
 
 
 def public_search(request):
-    raw = {k: request.GET.get(k, "") for k in CRITERIA}
+    # The form posts, so a person's ID number searched for never lands in a URL (logs, history,
+    # Referer); plain GET links to a search keep working.
+    source = request.POST if request.method == "POST" else request.GET
+    raw = {k: source.get(k, "") for k in CRITERIA}
     results, error, searched = [], None, any(raw[k] for k in ("right", "party", "party_id", "registration_no"))
     if searched:
         try:

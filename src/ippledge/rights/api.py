@@ -9,7 +9,7 @@ from ninja import Router, Schema
 
 from ippledge.core import business_date, identifiers
 
-from . import services
+from . import privacy, services
 from .models import Right
 
 router = Router(tags=["rights register"])
@@ -130,25 +130,37 @@ def display_number(right: Right) -> str:
     return right.number
 
 
-def right_out(right: Right, on: dt.date, *, mask_ids: bool = False) -> dict:
+def _event_out(event, masked: bool) -> dict:
+    return {"seq": event.seq, "type": event.type, "date": event.date, "official_code": event.official_code,
+            "payload": privacy.mask_event_payload(event.payload) if masked else event.payload,
+            "recorded_at": event.recorded_at}
+
+
+def right_out(right: Right, on: dt.date, *, mask_ids: bool = True) -> dict:
+    """The right as the API shows it; ``mask_ids`` (the default) masks natural persons' numbers and
+    addresses (``privacy``): only callers who pass ``privacy.sees_personal_data`` get them whole."""
     state = services.rules.derive(services.facts_of(right), services.events_of(right), on)
     current = [services.owner_dict(o) for o in state.owners]
     owners = [dict(o) for o in right.owners]
     if mask_ids:
-        for o in (*owners, *current):
-            o["id_number"] = identifiers.mask_id(o["id_type"], o["id_number"])
+        owners, current = [privacy.mask_person(o) for o in owners], [privacy.mask_person(o) for o in current]
     events = sorted(getattr(right, "_prefetched_objects_cache", {}).get("events") or right.events.all(),
                     key=lambda e: e.seq)
     return {**{f: getattr(right, f) for f in RightOut.model_fields if hasattr(right, f) and f != "owners"},
             "owners": owners, "current_owners": current, "display_number": display_number(right),
             "as_of": on, "term_end": state.term_end, "legal_state": state.legal_state,
-            "flags": sorted(state.flags), "events": events}
+            "flags": sorted(state.flags), "events": [_event_out(e, mask_ids) for e in events]}
+
+
+def _masked_for(request, right: Right) -> bool:
+    return not privacy.sees_personal_data(request.auth, right)
 
 
 @router.post("", response={201: RightOut}, summary="Record a right in the register (registrar of its office, admin)")
 def create_right(request, payload: RightIn):
-    right = services.create_right(actor=request.auth, data=payload.dict())
-    return 201, right_out(services.find_right(right.kind, right.number), business_date.today())
+    created = services.create_right(actor=request.auth, data=payload.dict())
+    right = services.find_right(created.kind, created.number)
+    return 201, right_out(right, business_date.today(), mask_ids=_masked_for(request, right))
 
 
 @router.get("", response=list[RightSummary], summary="Search the register by number, title or holder")
@@ -160,7 +172,8 @@ def search_rights(request, q: str = "", kind: str | None = None, limit: int = 50
 
 @router.get("/{kind}/{number}", response=RightOut, summary="A right with its term end, legal state, flags and events")
 def get_right(request, kind: str, number: str, as_of: dt.date | None = None):
-    return right_out(services.find_right(kind, number), as_of or business_date.today())
+    right = services.find_right(kind, number)
+    return right_out(right, as_of or business_date.today(), mask_ids=_masked_for(request, right))
 
 
 @router.post("/{kind}/{number}/events", response={201: EventOut}, summary="Record a legal-status event")
@@ -175,4 +188,4 @@ def add_event(request, kind: str, number: str, payload: EventIn):
 @public_router.get("/{kind}/{number}", auth=None, response=RightOut,
                    summary="Public view of a right (identity numbers of individuals masked)")
 def public_right(request, kind: str, number: str):
-    return right_out(services.find_right(kind, number), business_date.today(), mask_ids=True)
+    return right_out(services.find_right(kind, number), business_date.today())

@@ -14,7 +14,7 @@ from ippledge.core import business_date, identifiers
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError, NotFound
 
-from . import rules, services
+from . import privacy, rules, services
 from .labels import EVENT_LABELS, OUTCOME_LABELS
 from .models import Right, RightKind
 
@@ -81,11 +81,9 @@ def right_detail(request, kind: str, number: str):
         else:
             return redirect(reverse("rights:detail", args=[right.kind, right.number]))
     state = services.state_of(right, as_of)
-    public = not request.user.is_authenticated
     owners = [services.owner_dict(o) for o in state.owners]
-    if public:
-        for o in owners:
-            o["id_number"] = identifiers.mask_id(o["id_type"], o["id_number"])
+    if not privacy.sees_personal_data(request.user, right):
+        owners = [privacy.mask_person(o) for o in owners]
     return render(request, "rights/detail.html", {
         "right": right, "state": state, "as_of": as_of, "owners": owners,
         "events": [(e, EVENT_LABELS.get(e.type, e.type), OUTCOME_LABELS.get((e.payload or {}).get("outcome"), ""))
