@@ -171,7 +171,31 @@ class RequestBodyMiddleware:
                     _("The request body may be at most %(cap)s bytes."), params={"cap": f"{cap:,}"}))
             if multipart and not request.content_params.get("boundary"):
                 return error_response(request, MalformedBody(_("A multipart body needs a boundary.")))
+            if multipart or request.content_type == "application/x-www-form-urlencoded":
+                refused = self._parse_form(request)
+                if refused is not None:
+                    return refused
         return self.get_response(request)
+
+    @staticmethod
+    def _parse_form(request):
+        """Parse a form body here, once, so that its errors are 4xx wherever it is read later
+        (CSRF middleware, a page, ninja's Form and File parameters)."""
+        from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+        from django.http.multipartparser import MultiPartParserError
+        from django.utils.translation import gettext as _
+
+        from .errors import MalformedBody, PayloadTooLarge
+
+        try:
+            request.POST  # noqa: B018 - parsing is the point
+        except RequestDataTooBig:
+            return error_response(request, PayloadTooLarge(_("The request body is too large.")))
+        except (TooManyFieldsSent, TooManyFilesSent):
+            return error_response(request, MalformedBody(_("The request has too many fields or files.")))
+        except MultiPartParserError:
+            return error_response(request, MalformedBody(_("The multipart body cannot be read.")))
+        return None
 
 
 class ErrorShapeMiddleware:

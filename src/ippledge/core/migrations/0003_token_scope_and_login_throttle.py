@@ -52,9 +52,5 @@ class Migration(migrations.Migration):
             field=models.CharField(choices=[('full', 'full access of its user'), ('statistics', 'statistics only')], default='full', max_length=16),
         ),
         migrations.RunPython(scope_and_expire, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='expires_at',
-            field=models.DateTimeField(),
-        ),
+        # expires_at becomes NOT NULL in 0004: PostgreSQL cannot alter a table with pending row updates.
     ]

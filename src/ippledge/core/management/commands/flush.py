@@ -1,6 +1,6 @@
 """``flush`` that may empty the append-only tables on SQLite.
 
-SQLite triggers refuse DELETE on the audit trail (core migration 0004) and other append-only tables
+SQLite triggers refuse DELETE on the audit trail (core migration 0005) and other append-only tables
 unless a row is in that table's ``*_unlock`` companion (``core_flush_unlock``, and by the same
 convention any ``<app>_..._unlock`` table with a ``reason`` column).  Emptying the whole database is the
 one sanctioned way to remove such rows, so this command, which takes the place of Django's (the test

@@ -29,5 +29,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0003_token_scope_and_login_throttle")]
+    dependencies = [("core", "0004_token_expiry_required")]
     operations = [migrations.RunPython(forwards, backwards)]
