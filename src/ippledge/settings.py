@@ -152,7 +152,12 @@ def _database() -> dict:
                 " PRAGMA busy_timeout=20000;"
             ),
         }
-        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        db_file = Path(config["NAME"])
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        for existing in (db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-shm")):
+            # A database an older version (or another umask) left world-readable is closed off too.
+            if existing.exists() and existing.stat().st_uid == os.getuid():
+                existing.chmod(0o600)
     return config
 
 
@@ -273,7 +278,7 @@ def _caches() -> dict:
     elif scheme in ("db", "database"):
         config = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ippledge_cache",
                   # Counters must not be culled early: a culled counter is a reset rate limit.
-                  "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 4}}
+                  "OPTIONS": {"MAX_ENTRIES": 20_000, "CULL_FREQUENCY": 4}}
     else:
         raise ImproperlyConfigured(f"IPPLEDGE_CACHE_URL: unknown scheme {scheme!r} (use db://, redis://, locmem://)")
     config["KEY_PREFIX"] = "ippledge"

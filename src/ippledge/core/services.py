@@ -175,9 +175,18 @@ def _lockout(failures: int, threshold: int) -> dt.timedelta:
 def _locked_rows(keys) -> list[tuple[str, LoginThrottle, int]]:
     rows = []
     for kind, key, threshold in keys:  # always address before user: one lock order, no deadlock
-        LoginThrottle.objects.get_or_create(key=key)
+        row, created = LoginThrottle.objects.get_or_create(key=key)
+        if created and row.pk % 200 == 0:
+            _forget_stale_buckets()
         rows.append((kind, LoginThrottle.objects.select_for_update().get(key=key), threshold))
     return rows
+
+
+def _forget_stale_buckets() -> None:
+    """Buckets quiet for longer than any lock-out and window: sprayed usernames do not pile up."""
+    horizon = timezone.now() - dt.timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW_SECONDS
+                                            + settings.LOGIN_THROTTLE_MAX_LOCKOUT_SECONDS)
+    LoginThrottle.objects.filter(last_at__lt=horizon).delete()
 
 
 @transaction.atomic
