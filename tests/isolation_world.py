@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.test import override_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
 
 from ippledge.core import business_date
 from ippledge.core import services as core
@@ -35,6 +36,7 @@ ENT_B = {"name": "乙科技有限公司", "id_type": "uscc", "id_number": uscc("
          "address": "深圳市福田区", "country": "CN", "domicile_in_china": True}
 PARK_A = "甲银行合作科技园"
 WEBHOOK_A = "https://hooks.bank-a.example/registry"
+EVIDENCE_PDF = b"%PDF-1.4 bank A's register extract"
 
 # (username, organisation key, role)
 USERS = (
@@ -222,6 +224,11 @@ def _build() -> World:
     w.ref["need_a"] = _ok(w.client("ent_a").post("/financing-needs", {
         "amount": "1000000", "term_months": 12, "purpose": "研发", "rights": patent("free")}), "need")["id"]
     w.ref["case_dd"] = _case(w, rights["dd"], until="due_diligence")
+    upload = SimpleUploadedFile("extract.pdf", EVIDENCE_PDF, content_type="application/pdf")
+    evidence = Client().post(f"/api/v1/credit-cases/{w.case_dd}/evidence", {"key": "ownership", "file": upload},
+                             headers={"Authorization": f"Bearer {w.tokens['officer_a']}"})
+    assert evidence.status_code == 201, evidence.content
+    w.ref["evidence"] = evidence.json()["file"]
     w.ref["case_review"] = _case(w, rights["dd"], until="review")
     w.ref["case_appr"] = _case(w, rights["appr"], until="approval")
     w.ref["case_contr"] = _case(w, rights["contr"], until="contracted")

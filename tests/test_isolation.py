@@ -26,7 +26,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 
-from .isolation_world import ENT_B, ORGS, PARK_A, WEBHOOK_A, World, build, right_no
+from .isolation_world import ENT_B, EVIDENCE_PDF, ORGS, PARK_A, WEBHOOK_A, World, build, right_no
 from .registry_fixtures import PLEDGEE, PLEDGOR, PLEDGOR_USCC, application
 
 EVIDENCE = object()  # the body of the evidence upload: multipart, not JSON
@@ -40,7 +40,7 @@ class Row:
     ``kind``: OBJECT — outsiders are refused (``refused``); LIST — outsiders get the list without A's
     object (``marker``: strings of A's objects, the first must be in an allowed reader's list); PUBLIC — a
     public record that outsiders read without its private parts (``private(record)``: the parts shown).  ``regulator``: "read"
-    (200), "write" or "deny" (403/404).  ``body``: a dict, ``EVIDENCE`` or ``body(world, actor)``."""
+    (200), "write" or "deny" (403/404), "skip" (not asserted here).  ``body``: a dict, ``EVIDENCE`` or ``body(world, actor)``."""
 
     name: str
     method: str
@@ -297,6 +297,9 @@ ROWS: list[Row] = [
 # Pages obey the scope of the API.
 ROWS += [
     page("case-page", "/credit/cases/{case_dd}/", ("officer_a", "ent_a"), ("officer_b", "ent_b", "insurer")),
+    # Evidence is the lending bank's file (whether the borrower or the regulator reads it is the credit tests').
+    page("evidence-file", "/credit/cases/{case_dd}/evidence/{evidence}", ("officer_a",), ("officer_b", "ent_b"),
+         regulator="skip", marker=lambda w: (EVIDENCE_PDF.decode(),)),
     page("loan-page", "/credit/loans/{loan}/", ("officer_a", "ent_a"), ("officer_b", "ent_b")),
     page("application-page", "/registry/applications/{app_wait}/", ("officer_a", "ent_a", "registrar_ip"),
          ("officer_b", "ent_b", "registrar_cr")),
@@ -360,15 +363,17 @@ def _text(r) -> str:
             return "".join(book.read(n).decode() for n in book.namelist() if n.endswith(".xml"))
     if r.data is not None:
         return json.dumps(r.data, ensure_ascii=False)
-    return r.content.decode(errors="replace")
+    content = b"".join(r.streaming_content) if r.streaming else r.content
+    return content.decode(errors="replace")
 
 
 def _leaks(w: World, row: Row) -> tuple[str, ...]:
-    """What an outsider's refusal must never show: A's objects' figures and identities."""
-    return (w.val_int_max_loan, PLEDGOR_USCC, *(row.leaks(w) if row.leaks else ()))
+    """What an outsider's refusal must never show: A's objects' figures, identities and files."""
+    return (w.val_int_max_loan, PLEDGOR_USCC, EVIDENCE_PDF.decode(), *(row.leaks(w) if row.leaks else ()))
 
 
-ACTORS = {row.name: (*row.allowed, *row.others, *(() if "regulator" in row.allowed else ("regulator",)), None)
+ACTORS = {row.name: (*row.allowed, *row.others, None,
+                     *(() if "regulator" in row.allowed or row.regulator == "skip" else ("regulator",)))
           for row in ROWS}
 CASES = [pytest.param(row, actor, id=f"{row.name}-{actor or 'anonymous'}") for row in ROWS for actor in ACTORS[row.name]]
 
@@ -392,8 +397,8 @@ def test_isolation(world, db, row, actor):
         assert r.status_code == 401, seen
     elif actor in row.allowed:
         assert 200 <= r.status_code < 300, seen
-        if row.kind == LIST:
-            assert row.marker(world)[0] in text, f"A's object missing from the list: {seen}"
+        if row.marker:
+            assert row.marker(world)[0] in text, f"A's object missing: {seen}"
         if row.kind == PUBLIC:
             assert row.private(r.data), f"a party reads its whole record: {seen}"
     elif actor == "regulator" and row.regulator_mode == "read":

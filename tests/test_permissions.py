@@ -22,7 +22,8 @@ ADMIN = {"admin"}
 REGISTRAR = {"admin", "registrar"}
 DENIED = {"not_authenticated", "permission_denied"}
 # Authenticated, then scoped to the rows (parties, own organisation): outsiders get 403/404 from the
-# row rules, which the registry tests check case by case.
+# row rules, which tests/test_isolation.py proves per route against real objects of two organisations
+# (a SCOPED route without an isolation row fails there).
 SCOPED = "scoped"
 FILERS = {"admin", "registrar", "bank_officer", "bank_reviewer", "bank_approver", "enterprise_user"}
 APP = "/pledge-applications/ZY20260000001"
