@@ -322,19 +322,33 @@ def test_mixed_regimes_are_refused_as_malformed(bank):
 
 
 def test_similar_marks_must_be_pledged_together(bank):
-    for number in ("12345678", "12345679"):
+    for number, text in (("12345678", "ZEPHYRQ"), ("12345679", "ZEPHYR"), ("12345680", "KOALAMOTOR")):
         rights.create_right(actor=SYSTEM, data={"kind": "trademark", "number": number, "owners": [PLEDGOR],
-                                                "registration_date": "2020-05-01", "nice_class": 9,
-                                                "similar_groups": ["0901"]})
+                                                "mark_text": text, "registration_date": "2020-05-01",
+                                                "nice_class": 9, "similar_groups": ["0901"]})
     one = bank.post("/pledge-applications", application(rights=[{"kind": "trademark", "number": "12345678"}],
                                                         registration_term_end="2027-06-30"))
     assert one.data["status"] == "correction_required"
     assert one.data["reasons"][0]["code"] == "similar_marks_not_included"
+    # ZEPHYR is contained in ZEPHYRQ: similar marks on the same goods. KOALAMOTOR shares the goods only.
     assert "12345679" in one.data["reasons"][0]["message"]
+    assert "12345680" not in one.data["reasons"][0]["message"]
     both = bank.post("/pledge-applications", application(
         rights=[{"kind": "trademark", "number": "12345678"}, {"kind": "trademark", "number": "12345679"}],
         registration_term_end="2027-06-30", contract_no="BOTH"))
     assert both.data["status"] == "registered"
+
+
+def test_a_figurative_mark_on_the_same_goods_goes_to_a_registrar_not_a_correction(bank, registrar):
+    for number, text in (("22345678", "示范"), ("22345679", "")):
+        rights.create_right(actor=SYSTEM, data={"kind": "trademark", "number": number, "owners": [PLEDGOR],
+                                                "mark_text": text, "registration_date": "2020-05-01",
+                                                "nice_class": 9, "similar_groups": ["0901"]})
+    r = bank.post("/pledge-applications", application(rights=[{"kind": "trademark", "number": "22345678"}],
+                                                      registration_term_end="2027-06-30"))
+    assert r.data["status"] == "registered", r.data
+    assert [n["code"] for n in r.data["notes"]] == ["similar_marks_to_judge"]
+    assert r.data["application_no"] in [a["application_no"] for a in registrar.get("/registry/queue").data]
 
 
 def test_co_owned_patent_needs_every_co_owners_consent(bank):

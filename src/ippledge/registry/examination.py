@@ -115,8 +115,10 @@ MESSAGES: dict[str, str] = {
 assert tuple(MESSAGES) == REASON_CODES
 
 # Notes on a registered decision; ``Decision.noted`` carries them per right under these codes.
-NOTE_CODES: tuple[str, ...] = ("invalidation_pending_at_registration", "disclosure_only")
+NOTE_CODES: tuple[str, ...] = ("invalidation_pending_at_registration", "disclosure_only", "similar_marks_to_judge")
 NOTE_INVALIDATION_PENDING = N_("Invalidation pending at registration.")
+NOTE_MARKS_TO_JUDGE = N_("Other marks of the pledgor on the same goods may be similar: a registrar judges "
+                         "whether they must be pledged together.")
 NOTE_DISCLOSURE_ONLY = N_("Disclosure-only record: no statutory pledge registration exists for this kind "
                           "of right.")
 
@@ -166,6 +168,9 @@ class RightSnapshot:
     # Trademarks only: the pledgor's other marks in the register that are identical or similar (same
     # Nice class, sharing a similarity group) and are not in this application; computed by the caller.
     similar_marks_missing: tuple[str, ...] = ()
+    # ... and those on the same goods whose likeness to this mark needs a person's judgement (figurative
+    # marks, borderline words): not a correction, a note that sends the case to a registrar.
+    similar_marks_to_judge: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -437,7 +442,10 @@ def examine(app: Application) -> Decision:
     if regime == "disclosure":
         noted = _order(Reason("disclosure_only", NOTE_DISCLOSURE_ONLY, r.key) for r in app.rights)
         return Decision(REGISTERED, (), regime, notes=(NOTE_DISCLOSURE_ONLY,), noted=noted)
-    return Decision(REGISTERED, (), regime)
+    to_judge = _order(Reason("similar_marks_to_judge", NOTE_MARKS_TO_JUDGE, r.key,
+                             (("marks", ", ".join(r.similar_marks_to_judge)),))
+                      for r in app.rights if r.similar_marks_to_judge)
+    return Decision(REGISTERED, (), regime, notes=(NOTE_MARKS_TO_JUDGE,) if to_judge else (), noted=to_judge)
 
 
 def _declarations(app: Application) -> Decision:

@@ -22,7 +22,7 @@ from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from ippledge.core.models import Organisation, User
 from ippledge.core.roles import OFFICE_RIGHT_KINDS
-from ippledge.rights import rules
+from ippledge.rights import marks, rules
 from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
 
@@ -254,19 +254,27 @@ def _proceed_when_confirmed(app: PledgeApplication, *, actor, on: dt.date, right
 
 # --- examination ---------------------------------------------------------------------------------
 
-def _similar_marks_missing(right: Right, pledgor_ids: set[str], in_app: set[int], on: dt.date) -> tuple[str, ...]:
-    """The pledgor's other in-force marks in the same Nice class sharing a similarity group."""
+def _similar_marks(right: Right, pledgor_ids: set[str], in_app: set[int], on: dt.date
+                   ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The pledgor's other in-force marks on the same goods (same Nice class, a shared similarity
+    group) that are identical or similar to this mark, and those whose likeness needs a registrar's
+    judgement (Art. 3: both the marks and the goods must be alike)."""
     if right.kind != "trademark" or right.nice_class is None or not right.similar_groups:
-        return ()
+        return (), ()
     groups = set(right.similar_groups)
     candidates = Right.objects.filter(kind="trademark", nice_class=right.nice_class,
                                       holders__id_number__in=pledgor_ids).exclude(pk__in=in_app).distinct()
-    missing = []
+    missing, to_judge = [], []
     for other in candidates.prefetch_related("events"):
-        if groups & set(other.similar_groups or ()) and \
-                rules.in_force_for_pledge(rights_services.state_of(other, on)):
+        if not (groups & set(other.similar_groups or ())) or \
+                not rules.in_force_for_pledge(rights_services.state_of(other, on)):
+            continue
+        likeness = marks.compare(right.mark_text, other.mark_text)
+        if likeness in (marks.IDENTICAL, marks.SIMILAR):
             missing.append(other.number)
-    return tuple(sorted(missing))
+        elif likeness == marks.JUDGEMENT:
+            to_judge.append(other.number)
+    return tuple(sorted(missing)), tuple(sorted(to_judge))
 
 
 def snapshot_rights(rights: list[Right], data: dict, on: dt.date) -> tuple[list[examination.RightSnapshot], dict]:
@@ -278,18 +286,20 @@ def snapshot_rights(rights: list[Right], data: dict, on: dt.date) -> tuple[list[
     snaps, stored = [], {}
     for right in rights:
         state = rights_services.state_of(right, on)
+        similar, to_judge = _similar_marks(right, pledgor_ids, in_app, on)
         snap = examination.RightSnapshot(
             kind=right.kind, number=right.number, legal_state=state.legal_state, flags=tuple(state.flags),
             term_end=state.term_end,
             owners=tuple(examination.Owner(o.name, o.id_type, o.id_number) for o in state.owners),
             same_day_invention=right.same_day_invention, live_pledges=live[right.pk],
             nice_class=right.nice_class, similar_groups=tuple(right.similar_groups or ()),
-            similar_marks_missing=_similar_marks_missing(right, pledgor_ids, in_app, on))
+            similar_marks_missing=similar, similar_marks_to_judge=to_judge)
         snaps.append(snap)
         stored[snap.key] = {"legal_state": snap.legal_state, "flags": list(snap.flags),
                             "term_end": snap.term_end, "owners": [o.__dict__ for o in snap.owners],
                             "live_pledges": snap.live_pledges, "as_of": on,
-                            "similar_marks_missing": list(snap.similar_marks_missing)}
+                            "similar_marks_missing": list(snap.similar_marks_missing),
+                            "similar_marks_to_judge": list(snap.similar_marks_to_judge)}
     return snaps, json.loads(journal.canonical(stored))
 
 
