@@ -57,6 +57,8 @@ ROUTES = [
     ("get", "/api/v1/public/ip-rights/{kind}/{number}", f"/public/ip-rights/{RIGHT}", None, ANYONE),
     ("post", "/api/v1/pledge-applications", "/pledge-applications", application(), FILERS),
     ("get", "/api/v1/pledge-applications/{application_no}", APP, None, SCOPED),
+    ("post", "/api/v1/pledge-applications/{application_no}/confirmation", f"{APP}/confirmation",
+     {"side": "pledgor"}, SCOPED),
     ("post", "/api/v1/pledge-applications/{application_no}/declarations", f"{APP}/declarations",
      {"continue": True}, SCOPED),
     ("post", "/api/v1/pledge-applications/{application_no}/corrections", f"{APP}/corrections", {}, SCOPED),
@@ -113,7 +115,7 @@ ROUTES = [
     ("post", "/api/v1/realised-prices", "/realised-prices", {"right": {"kind": "invention", "number":
                                                                        RIGHT.split("/")[1]}, "price": "100",
                                                              "date": "2026-01-01", "source": "transfer"},
-     {"admin", "registrar", "regulator_user", "bank_officer"}),
+     {"admin", "registrar", "bank_officer"}),  # the regulator reads prices, banks and registrars report them
     ("post", "/api/v1/enterprise-scores", "/enterprise-scores", {"enterprise_id": "{ent_org}", "scheme": "composite",
                                                                  "inputs": {}}, SCOPED),
     ("get", "/api/v1/enterprise-scores", "/enterprise-scores?enterprise_id=1", None, SCOPED),

@@ -22,6 +22,11 @@ class Regime(models.TextChoices):
     DISCLOSURE = "disclosure", _("Disclosure only")
 
 
+# The regimes each office examines (patents, trademarks and disclosure-only rights at the IP office).
+OFFICE_REGIMES = {"ip_office": (Regime.PATENT, Regime.TRADEMARK, Regime.DISCLOSURE),
+                  "copyright_office": (Regime.COPYRIGHT,)}
+
+
 class ApplicationStatus(models.TextChoices):
     REGISTERED = "registered", _("Registered")
     REFUSED = "refused", _("Refused")
@@ -72,7 +77,9 @@ class PledgeApplication(models.Model):
     @classmethod
     def scope(cls, user, action):
         if user.has_role("registrar"):
-            return True
+            # A registrar sees the applications its own office examines.
+            org = user.organisation
+            return Q(regime__in=OFFICE_REGIMES.get(org.kind if org else "", ()))
         if user.organisation_id is None:
             return False
         if action == "view":

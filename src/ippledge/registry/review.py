@@ -15,13 +15,9 @@ from ippledge.core import audit
 from ippledge.core.errors import Conflict, NotFound, ValidationFailed
 
 from . import examination, journal, services
-from .models import OPEN_STATUSES, ApplicationStatus, PledgeApplication, PledgeStatus, ReviewProposal
+from .models import OFFICE_REGIMES, OPEN_STATUSES, ApplicationStatus, PledgeApplication, PledgeStatus, ReviewProposal
 
 REFUSAL_CODES = ("other", "contract_unlawful")
-
-
-# The regimes each office examines (patents, trademarks and disclosure-only rights at the IP office).
-OFFICE_REGIMES = {"ip_office": ("patent", "trademark", "disclosure"), "copyright_office": ("copyright",)}
 
 
 def queue(actor=None):
