@@ -15,7 +15,14 @@ from ippledge.core import audit
 from ippledge.core.errors import Conflict, NotFound, ValidationFailed
 
 from . import examination, journal, services
-from .models import OFFICE_REGIMES, OPEN_STATUSES, ApplicationStatus, PledgeApplication, PledgeStatus, ReviewProposal
+from .models import (
+    OFFICE_REGIMES,
+    OPEN_STATUSES,
+    ApplicationStatus,
+    PledgeApplication,
+    PledgeStatus,
+    ReviewProposal,
+)
 
 REFUSAL_CODES = ("other", "contract_unlawful")
 
