@@ -47,13 +47,18 @@ def journal_unprotected():
     from importlib import import_module
 
     migration = import_module("ippledge.registry.migrations.0002_journal_protection")
-    with connection.schema_editor() as editor:
-        migration.backwards(None, editor)
+
+    class Editor:  # the migration's functions need only these two (a schema editor cannot open in a test)
+        def __init__(self, cursor):
+            self.connection, self.execute = connection, cursor.execute
+
+    with connection.cursor() as cursor:
+        migration.backwards(None, Editor(cursor))
     try:
         yield
     finally:
-        with connection.schema_editor() as editor:
-            migration.forwards(None, editor)
+        with connection.cursor() as cursor:
+            migration.forwards(None, Editor(cursor))
 
 
 # -- point 13: journal rows are append-only in the database ---------------------------------------
@@ -432,3 +437,33 @@ def test_simulation_reruns_a_day_explicitly(settings, api_as):
         eod._JOBS.pop("test.count")
     # Simulated days are never signed: a checkpoint states the real end of a real day.
     assert not Checkpoint.objects.exists()
+
+
+def test_odd_path_and_query_input_on_public_registry_routes_is_never_a_500(api_as):
+    client = Client()
+    for path in ("/api/v1/public/pledges/Y2026%00", "/api/v1/public/pledges/" + "Y" * 3000,
+                 "/api/v1/public/search-certificates/CX%00?code=%00", "/api/v1/public/search-certificates/CX%00.pdf",
+                 "/api/v1/public/registry/checkpoints?limit=99999999999999999999999",
+                 "/api/v1/public/registry/checkpoints?limit=-5", "/api/v1/public/pledges?right=%00&close=maybe",
+                 "/api/v1/public/pledges?party=%E2%80%AE%00", "/registry/pledges/Y%00/", "/registry/pledges/Y%00/notice.pdf",
+                 "/registry/certificates/CX%00.pdf?code=%00", "/registry/certificates/verify/?no=%00&code=%00",
+                 "/registry/?right=%00", "/registry/?as_of=0001-01-01T00:00:00%2B14:00&right=1",
+                 "/api/v1/public/ip-rights/invention/%00", "/api/v1/public/ip-rights/%00/1",
+                 "/rights/invention/%00/", "/rights/?q=%00", "/rights/?q=" + "x" * 3000,
+                 "/rights/invention/201410362077.3/?as_of=0001-01-01"):
+        r = client.get(path)
+        assert r.status_code < 500, (path, r.status_code)
+    officer, _ = api_as("bank_officer", "bank", username="rights-searcher")
+    for q in ("%00", "x" * 3000):
+        r = officer.get(f"/ip-rights?q={q}")
+        assert r.status_code == 422, r.data
+
+
+def test_tampering_with_the_journal_itself_is_found_once_the_triggers_are_dropped(filer):
+    _registered(filer)
+    with journal_unprotected():
+        JournalEntry.objects.filter(seq=2).update(ref="forged")
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("registry_verify", stdout=out)
+    assert "first bad entry: 2" in out.getvalue()

@@ -404,7 +404,7 @@ def public_search(request, right: str = "", party: str = "", party_id: str = "",
 @public_router.get("/pledges/{registration_no}", auth=None, summary="Public record of one registration")
 def public_pledge(request, registration_no: str):
     ratelimit.check("public-search", request)
-    return search.public_record(services.get_pledge(registration_no))
+    return search.public_record(services.get_pledge(search.reference(registration_no)))
 
 
 @public_router.post("/search-certificates", auth=None, response={201: dict}, summary="Issue a search certificate")

@@ -70,8 +70,8 @@ def public_search(request):
 
 def public_record(request, registration_no: str):
     try:
-        pledge = services.get_pledge(registration_no)
-    except NotFound:
+        pledge = services.get_pledge(search.reference(registration_no))
+    except (NotFound, ValidationFailed):
         return render(request, "errors/404.html", {"message": _("No such pledge registration.")}, status=404)
     record = search.public_record(pledge)
     objections = [o for o in pledge.objections.all() if o.removed_at is None]
@@ -81,8 +81,8 @@ def public_record(request, registration_no: str):
 
 def notice_pdf(request, registration_no: str):
     try:
-        pledge = services.get_pledge(registration_no)
-    except NotFound:
+        pledge = services.get_pledge(search.reference(registration_no))
+    except (NotFound, ValidationFailed):
         return render(request, "errors/404.html", status=404)
     if pledge.status == "registered":
         body = documents.registration_notice_pdf(pledge, request=request)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from ippledge.core import business_date, identifiers
+from ippledge.core import business_date, identifiers, limits
+from ippledge.core.errors import ValidationFailed
 
 from . import privacy, services
 from .models import Right
@@ -165,6 +167,10 @@ def create_right(request, payload: RightIn):
 
 @router.get("", response=list[RightSummary], summary="Search the register by number, title or holder")
 def search_rights(request, q: str = "", kind: str | None = None, limit: int = 50):
+    q = limits.text(q, field="q", max_length=limits.limit("MAX_SHORT_TEXT"))
+    if not q.isprintable():
+        raise ValidationFailed(_("Control characters are not allowed."), code="invalid_characters",
+                               fields={"q": [_("Control characters are not allowed.")]})
     rights = services.search(q=q, kind=kind, limit=min(max(limit, 1), 200))
     return [{"kind": r.kind, "number": r.number, "display_number": display_number(r), "title": r.display_title,
              "holders": [h.name for h in r.holders.all()]} for r in rights]

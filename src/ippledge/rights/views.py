@@ -31,7 +31,8 @@ def _can_write(user, kind: str | None = None) -> bool:
 
 
 def right_list(request):
-    q = request.GET.get("q", "").strip()
+    # A search box is free text: drop what no name or number contains (PostgreSQL refuses NUL).
+    q = "".join(c for c in request.GET.get("q", "") if c.isprintable()).strip()[:200]
     kind = request.GET.get("kind") or None
     if kind not in RightKind.values:
         kind = None
