@@ -5,8 +5,9 @@ direct SQL edit cannot rewrite the register's history (``registry verify`` catch
 
 PostgreSQL: TRUNCATE (operators and the test harness's flush) stays possible, as for the audit trail.
 SQLite has no TRUNCATE: its flush is ``DELETE FROM``.  DELETE is therefore allowed only while a row
-exists in ``registry_journal_unlock``, which only the ``flush`` command (registry/management) writes
-for the length of the flush; the table is not a model, so nothing else in the application touches it.
+exists in ``registry_journal_unlock``, which only the ``flush`` command (core/management: it unlocks
+every ``*_unlock`` table) writes for the length of the flush; the table is not a model, so nothing else
+in the application touches it.
 """
 
 from django.db import migrations
