@@ -34,6 +34,8 @@ def book(db):
     loans = []
     for i, (bank, amount, kind) in enumerate((("A", "2000000", "patent"), ("A", "3000000", "trademark"),
                                               ("A", "5000000", "patent"), ("B", "1000000", "bundle"))):
+        # Borrowers are registered before a bank lends to them (a loan never creates an organisation).
+        core.create_organisation(actor=SYSTEM, name=f"企业{i}", kind="enterprise", uscc=uscc(f"914403000000000{i:02d}"))
         loans.append(credit.book_loan(actor=users[bank].user, data={
             "borrower_uscc": uscc(f"914403000000000{i:02d}"), "borrower_name": f"企业{i}", "bank_org_id": banks[bank].pk,
             "amount": amount, "annual_rate": "0.04", "start_date": dt.date(2026, 2, 10),

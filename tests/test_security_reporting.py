@@ -215,6 +215,9 @@ def test_scorecard_weights_are_a_field_error(world):
         # Weights are read only once the caller may see the scorecard.
         assert world["officer"]["A"].get(f"/reports/scorecard?period=2026&weights={quote(weights)}") \
             .status_code == 403
+    exact = '{"plan": 30.5, "first_loan": 19.5, "inclusive": 20, "npl": "20", "speed": 10}'
+    r = world["regulator"].get(f"/reports/scorecard?period=2026&weights={quote(exact)}")
+    assert r.status_code == 200, r.data
 
 
 def test_absurd_statistics_input_is_a_field_error(world):
@@ -276,3 +279,33 @@ def test_simulations_are_bounded_in_work():
         compute("binomial", {"S": "100", "K": "100", "u": "1.2", "d": "0.8", "r": "0.03", "dt": "1",
                              "steps": 2000, "option": "put", "style": "american"})
     assert "steps" in tree.value.fields
+
+
+def test_text_a_database_cannot_store_is_a_422(world):
+    """NUL cannot be stored (or even looked up) by PostgreSQL: refused up front on both databases."""
+    make_patent()
+    regulator, officer = world["regulator"], world["officer"]["A"]
+    nul = "a\x00b"
+    assert officer.get("/reports/ip-pledge-loans/loans?period=2026&bank=a%00b").status_code == 422
+    assert regulator.get("/reports/ip-pledge-loans/loans?period=%00").status_code == 422
+    assert regulator.get("/reports/registry?period=%00").status_code == 422
+    assert regulator.get("/valuations/a%00b").status_code == 404
+    assert regulator.get("/appraisal-agencies?status=%00").data == []
+    _field_error(regulator.post("/case-studies", {"loan_no": "TL00000001", "title": nul, "body": "b",
+                                                  "consent": True}), "title")
+    assert regulator.post("/case-studies", {"loan_no": nul, "title": "t", "body": "b", "consent": True}) \
+        .status_code == 404
+    _field_error(regulator.post("/experts", {"name": nul}), "name")
+    _field_error(regulator.post("/appraisal-agencies", {"name": "甲", "licence_no": nul, "qualification": "q"}),
+                 "licence_no")
+    _field_error(regulator.post("/appraisal-agencies", {"name": "甲" * 300, "licence_no": "L", "qualification": "q"}),
+                 "name")
+    _field_error(officer.post("/enterprise-scores", {"enterprise_id": world["firms"]["X"].pk, "scheme": "composite",
+                                                     "inputs": {"k\x00": "v"}}), "inputs")
+    right = {"kind": "invention", "number": "ZL201410362077.3"}
+    _field_error(officer.post("/valuations", {"rights": [right], "method": "income", "inputs": {
+        "income": ["100"], "discount_rate": "0.1", "note": nul}}), "inputs.note")
+    client = officer.client
+    client.force_login(officer.user)
+    assert client.get("/reports/loans/?period=2026&bank=a%00b").status_code == 400
+    assert client.get("/valuation/records/a%00b/").status_code == 404

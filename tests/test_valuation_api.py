@@ -12,7 +12,7 @@ from django.core.management import call_command
 from ippledge.core import business_date
 from ippledge.valuation.models import ValuationRecord
 
-from .registry_fixtures import PLEDGOR, application, make_patent
+from .registry_fixtures import PLEDGOR, application, make_patent, parties_on_platform
 
 pytestmark = pytest.mark.django_db
 INCOME = {"income": ["1000000", "1000000", "1000000"], "split_rate": "0.25", "tax_rate": "0.25",
@@ -134,7 +134,9 @@ def test_revaluation_keeps_history(bank):
     assert bank.get(f"/valuations/{first['valuation_no']}").data["status"] == "superseded"
 
 
-def test_valuation_reference_on_a_pledge_application(bank):
+def test_valuation_reference_on_a_pledge_application(api_as, make_org, make_user):
+    # The pledgee files (a filer must be a party), the pledgor confirms on the platform.
+    bank, _alone, _enterprise = parties_on_platform(api_as, make_org, make_user)
     make_patent()
     v = bank.post("/valuations", {"rights": [{"kind": "invention", "number": "ZL201410362077.3"}],
                                   "method": "income", "inputs": INCOME}).data

@@ -71,11 +71,12 @@ def loans_behind(request, period: str, bank_org_id: int | None = None, bank: str
                  region: str = "", city: str = "", park: str = "", ip_kind: str = "", size: str = "",
                  first_loan: str = "", inclusive: str = ""):
     scope = services.scope_for(request.auth, bank_org_id, own_book=True)  # a bank traces only its own loans
-    filters = {"bank": bank, "branch": branch, "region": region, "city": city, "park": park, "ip_kind": ip_kind,
-               "size": size, "first_loan": first_loan, "inclusive": inclusive}
-    services.pulled(request.auth, "ip-pledge-loans/loans", {"period": period, **{k: v for k, v in filters.items()
-                                                                                  if v}})
-    return stats.loans_behind(period=period, filters=filters, bank_ids=scope.bank_ids)
+    filters = services.drill_filters({"bank": bank, "branch": branch, "region": region, "city": city, "park": park,
+                                      "ip_kind": ip_kind, "size": size, "first_loan": first_loan,
+                                      "inclusive": inclusive})
+    data = stats.loans_behind(period=period, filters=filters, bank_ids=scope.bank_ids)
+    services.pulled(request.auth, "ip-pledge-loans/loans", {"period": data["period"], **data["filters"]})
+    return data
 
 
 @router.get("/reports/ip-pledge-loans.xlsx", summary="The statistics as an Excel workbook (万元, sheet per breakdown)")
@@ -104,8 +105,9 @@ def scorecard(request, period: str, weights: str = ""):
 @router.get("/reports/registry", summary="Registry-side figures: registrations, secured amounts, enterprises")
 def registry_figures(request, period: str):
     services.require_user(request.auth)
-    services.pulled(request.auth, "registry", {"period": period})
-    return services.registry_figures(period)
+    data = services.registry_figures(period)
+    services.pulled(request.auth, "registry", {"period": data["period"]})
+    return data
 
 
 @router.post("/reports/sharing-token", response={201: dict},

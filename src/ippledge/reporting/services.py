@@ -4,6 +4,7 @@ typical cases, quarterly report files, and the audit of who pulled which statist
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics as pystats
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from ippledge.core.errors import (
 from ippledge.core.models import Organisation
 from ippledge.credit.models import CreditPlan, Loan
 from ippledge.registry.models import Decision, Pledge
+from ippledge.valuation.services import plain_text
 
 from . import sql, stats
 from .engine import rules
@@ -109,6 +111,18 @@ def group_by(text: str) -> tuple[str, ...]:
         raise ValidationFailed(_("Unknown grouping."), code="invalid_group_by",
                                fields={"group_by": [", ".join(stats.DIMENSIONS)]})
     return dims
+
+
+_FILTER_VALUE = re.compile(r"[0-9A-Za-z_-]{0,40}")
+
+
+def drill_filters(filters: dict) -> dict:
+    """The grouping keys of a figure to trace (ids, codes, true/false): anything else is a 422."""
+    bad = [k for k, v in filters.items() if not _FILTER_VALUE.fullmatch(str(v or ""))]
+    if bad:
+        message = _("Give the key of a figure as the statistics show it.")
+        raise ValidationFailed(message, code="invalid_filter", fields={k: [message] for k in bad})
+    return filters
 
 
 def pulled(actor, what: str, params: dict) -> None:
@@ -220,6 +234,9 @@ def scorecard(*, actor, period: str, weights: str | dict | None = None) -> list[
     return render(rules.scorecard(banks, weights))
 
 
+LOAN_NO = re.compile(r"[A-Z]{2}[0-9]{6,16}")
+
+
 @transaction.atomic
 def publish_case(*, actor, loan_no: str, title: str, body: str, consent: bool) -> CaseStudy:
     require_user(actor)
@@ -228,7 +245,10 @@ def publish_case(*, actor, loan_no: str, title: str, body: str, consent: bool) -
     if not consent:
         raise ValidationFailed(_("A typical case needs the borrower's consent."), code="consent_missing",
                                fields={"consent": [_("This field is required.")]})
-    loan = Loan.objects.filter(loan_no=loan_no).select_related("borrower", "bank").first()
+    title = plain_text(title, "title", max_length=CaseStudy._meta.get_field("title").max_length, required=True)
+    body = plain_text(body, "body", max_length=10000, required=True)
+    loan = Loan.objects.filter(loan_no=loan_no).select_related("borrower", "bank").first() \
+        if LOAN_NO.fullmatch(str(loan_no)) else None
     if loan is None:
         raise NotFound(_("No such loan."), code="loan_not_found")
     band = "<100万" if loan.amount < 100_000_000 else "100万–1000万" if loan.amount < 1_000_000_000 else "≥1000万"
@@ -236,7 +256,7 @@ def publish_case(*, actor, loan_no: str, title: str, body: str, consent: bool) -
              "size": loan.borrower.size_class, "ip_kind": loan.ip_kind, "amount_band": band,
              "term_days": (loan.maturity_date - loan.start_date).days, "first_loan": loan.first_loan,
              "bank": (loan.bank.parent or loan.bank).name}
-    row = CaseStudy.objects.create(title=title.strip()[:200], body=body.strip()[:10000], loan=loan, facts=facts,
+    row = CaseStudy.objects.create(title=title, body=body, loan=loan, facts=facts,
                                    borrower_consent=True, published_by=actor)
     audit.record(actor=actor, action="case_study.publish", obj=row, after={"title": row.title})
     return row

@@ -79,12 +79,12 @@ def loans_behind(request):
         scope = services.scope_for(user, own_book=True)  # the same scope as the API's drill-down
     except DomainError:
         return render(request, "errors/403.html", status=403)
-    filters = {k: request.GET.get(k, "") for k in stats.DIMENSIONS}
     try:
+        filters = services.drill_filters({k: request.GET.get(k, "") for k in stats.DIMENSIONS})
         data = stats.loans_behind(period=period, filters=filters, bank_ids=scope.bank_ids)
     except DomainError as exc:
         return render(request, "reporting/loans.html", {"error": exc, "data": None}, status=400)
-    services.pulled(user, "ip-pledge-loans/loans", {"period": period, **{k: v for k, v in filters.items() if v}})
+    services.pulled(user, "ip-pledge-loans/loans", {"period": data["period"], **data["filters"]})
     return render(request, "reporting/loans.html", {"data": data})
 
 

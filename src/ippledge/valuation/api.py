@@ -13,7 +13,7 @@ from ippledge.core.money import from_fen
 from ippledge.rights import services as rights_services
 
 from . import services
-from .models import AppraisalAgency, Expert, InnovationScore, ValuationRecord
+from .models import AppraisalAgency, Expert, InnovationScore, RosterStatus, ValuationRecord
 
 router = Router(tags=["valuation"])
 
@@ -186,7 +186,7 @@ def agency_out(a: AppraisalAgency, *, detail: bool = False) -> dict:
 def agencies(request, status: str | None = None, ipc: str | None = None):
     qs = AppraisalAgency.objects.all()
     if status:
-        qs = qs.filter(status=status)
+        qs = qs.filter(status=status) if status in RosterStatus.values else qs.none()
     rows = [agency_out(a) for a in qs]
     if ipc:
         rows = [r for r in rows if any(ipc.upper().startswith(f) or f.startswith(ipc.upper())

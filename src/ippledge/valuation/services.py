@@ -5,6 +5,7 @@ realised prices, and evaluate enterprises' innovation capability."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from django.db import transaction
@@ -45,6 +46,36 @@ VALIDITY_MONTHS = 12
 def _fen(amount) -> int:
     return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
 
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_JSON_DEPTH = 8
+
+
+def plain_text(value, field: str, *, max_length: int, required: bool = False) -> str:
+    """Text as a person types it: within the column's length, without control characters (PostgreSQL
+    cannot store NUL); refused rather than cut.  (Reporting uses it too.)"""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
+        raise ValidationFailed(_("Give text."), fields={field: [_("Give text.")]})
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValidationFailed(_("Control characters are not allowed."),
+                               fields={field: [_("Control characters are not allowed.")]})
+    return limits.text(value, field=field, max_length=max_length, required=required)
+
+
+def _plain(value, field: str, depth: int = 0):
+    """JSON a caller sent that is kept as given (model inputs and options): bounded in depth and length,
+    no control characters in any key or string."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationFailed(_("Nested too deeply."), fields={field: [_("Nested too deeply.")]})
+    if isinstance(value, dict):
+        limits.items(list(value), field=field)
+        return {plain_text(k, field, max_length=100): _plain(v, f"{field}.{k}", depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v, f"{field}[{i}]", depth + 1) for i, v in enumerate(limits.items(value, field=field))]
+    if isinstance(value, str):
+        return plain_text(value, field, max_length=limits.limit("MAX_TEXT"))
+    return value
 
 
 def _require(actor, roles: set[str], message: str) -> None:
@@ -142,8 +173,11 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
     limits.business_date(valuation_date, field="valuation_date", today=on, not_after=on)
     validity = limits.count(data.get("validity_months") or VALIDITY_MONTHS, field="validity_months", low=1,
                             high=limits.limit("MAX_TERM_MONTHS"))
-    purpose = limits.text(data.get("purpose") or "pledge", field="purpose",
-                          max_length=ValuationRecord._meta.get_field("purpose").max_length)
+    purpose = plain_text(data.get("purpose") or "pledge", "purpose",
+                    max_length=ValuationRecord._meta.get_field("purpose").max_length)
+    data = {**data, "inputs": _plain(data.get("inputs") or {}, "inputs"),
+            "options": _plain(data.get("options") or {}, "options"),
+            "ltv_caps": _plain(data.get("ltv_caps"), "ltv_caps") if data.get("ltv_caps") else None}
     record = ValuationRecord(subject="bundle" if len(rights) > 1 else "right", purpose=purpose,
                              basis=basis, valuation_date=valuation_date,
                              valid_until=_add_months(valuation_date, validity),
@@ -204,11 +238,11 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
                                                "appraisers": [_("This field is required.")]})
             # Refused rather than cut: what the report says is kept whole or not at all.
             record.agency = agency
-            record.report_no = limits.text(data["report_no"], field="report_no", max_length=64)
-            record.appraisers = [limits.text(a, field=f"appraisers[{i}]", max_length=100) for i, a in
+            record.report_no = plain_text(data["report_no"], "report_no", max_length=64)
+            record.appraisers = [plain_text(a, f"appraisers[{i}]", max_length=100) for i, a in
                                  enumerate(limits.items(data["appraisers"], field="appraisers", max_items=10))]
         else:
-            rule = limits.text(data.get("agreement_rule"), field="agreement_rule", max_length=300)
+            rule = plain_text(data.get("agreement_rule"), "agreement_rule", max_length=300)
             if not rule:
                 raise ValidationFailed(_("Say which rule the bank and the enterprise used to agree the value."),
                                        fields={"agreement_rule": [_("This field is required.")]})
@@ -284,7 +318,12 @@ def _jsonable(value):
     return render(value)
 
 
+VALUATION_NO = re.compile(r"VA[0-9]{11}")
+
+
 def get_valuation(*, actor, valuation_no: str) -> ValuationRecord:
+    if not VALUATION_NO.fullmatch(str(valuation_no)):
+        raise NotFound(_("No such valuation."), code="valuation_not_found")
     pk = ValuationRecord.objects.restrict(actor, "view").filter(valuation_no=valuation_no) \
         .values_list("pk", flat=True).first()
     if pk is None:
@@ -338,27 +377,30 @@ def valid_reference(valuation_no: str, rights: list[Right], on: dt.date) -> bool
 ROSTER_MANAGERS = {"admin", "regulator_user"}
 
 
-def _clean_list(value) -> list[str]:
+def _clean_list(value, field: str) -> list[str]:
     if isinstance(value, str):
         value = value.replace("，", ",").split(",")
-    return sorted({str(v).strip().upper() if len(str(v).strip()) <= 4 else str(v).strip() for v in value or []
-                   if str(v).strip()})
+    if value is not None and not isinstance(value, list | tuple):
+        raise ValidationFailed(_("Give a list."), fields={field: [_("Give a list.")]})
+    items = [plain_text(v, f"{field}[{i}]", max_length=100) for i, v in
+             enumerate(limits.items(value, field=field, max_items=limits.limit("MAX_LIST")))]
+    return sorted({v.upper() if len(v) <= 4 else v for v in items if v})
 
 
 @transaction.atomic
 def admit_agency(*, actor, data: dict) -> AppraisalAgency:
     _require(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
-    errors = {k: [_("This field is required.")] for k in ("name", "licence_no", "qualification")
-              if not (data.get(k) or "").strip()}
-    if errors:
-        raise ValidationFailed(_("The agency is not valid."), fields=errors)
-    if AppraisalAgency.objects.filter(licence_no=data["licence_no"].strip()).exists():
+    field = AppraisalAgency._meta.get_field
+    texts = {k: plain_text(data.get(k), k, max_length=field(k).max_length, required=True)
+             for k in ("name", "licence_no", "qualification")}
+    if AppraisalAgency.objects.filter(licence_no=texts["licence_no"]).exists():
         raise Conflict(_("An agency with this licence number is already on the roster."), code="duplicate_agency")
     org = Organisation.objects.filter(pk=data.get("organisation_id")).first() if data.get("organisation_id") else None
     agency = AppraisalAgency.objects.create(
-        name=identifiers.clean_display_name(data["name"]), organisation=org, licence_no=data["licence_no"].strip(),
-        qualification=data["qualification"].strip(), specialities_ipc=_clean_list(data.get("specialities_ipc")),
-        ip_kinds=_clean_list(data.get("ip_kinds")), regions=_clean_list(data.get("regions")),
+        name=identifiers.clean_display_name(texts["name"]), organisation=org, licence_no=texts["licence_no"],
+        qualification=texts["qualification"],
+        specialities_ipc=_clean_list(data.get("specialities_ipc"), "specialities_ipc"),
+        ip_kinds=_clean_list(data.get("ip_kinds"), "ip_kinds"), regions=_clean_list(data.get("regions"), "regions"),
         admitted_on=business_date.today())
     RosterEvent.objects.create(agency=agency, status=RosterStatus.ADMITTED, date=agency.admitted_on,
                                actor=_user(actor), reason="admission")
@@ -372,7 +414,8 @@ def set_roster_status(*, actor, agency_id: int | None = None, expert_id: int | N
     _require(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
     if status not in RosterStatus.values:
         raise ValidationFailed(_("Choose admitted, suspended or exited."), fields={"status": [_("Not allowed.")]})
-    if not (reason or "").strip():
+    reason = plain_text(reason, "reason", max_length=RosterEvent._meta.get_field("reason").max_length)
+    if not reason:
         raise ValidationFailed(_("Give the reason."), fields={"reason": [_("This field is required.")]})
     model = AppraisalAgency if agency_id else Expert
     member = model.objects.select_for_update().filter(pk=agency_id or expert_id).first()
@@ -381,7 +424,7 @@ def set_roster_status(*, actor, agency_id: int | None = None, expert_id: int | N
     if member.status == RosterStatus.EXITED:
         raise Conflict(_("An exited member must be admitted again as a new entry."), code="roster_exited")
     before = member.status
-    member.status, member.status_reason = status, reason.strip()[:300]
+    member.status, member.status_reason = status, reason
     member.save(update_fields=["status", "status_reason"])
     RosterEvent.objects.create(agency=member if agency_id else None, expert=None if agency_id else member,
                                status=status, reason=member.status_reason, date=business_date.today(),
@@ -393,13 +436,14 @@ def set_roster_status(*, actor, agency_id: int | None = None, expert_id: int | N
 @transaction.atomic
 def add_expert(*, actor, data: dict) -> Expert:
     _require(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
-    if not (data.get("name") or "").strip():
-        raise ValidationFailed(_("The expert is not valid."), fields={"name": [_("This field is required.")]})
+    field = Expert._meta.get_field
+    name = plain_text(data.get("name"), "name", max_length=field("name").max_length, required=True)
+    title = plain_text(data.get("title"), "title", max_length=field("title").max_length)
     org = Organisation.objects.filter(pk=data.get("organisation_id")).first() if data.get("organisation_id") else None
-    expert = Expert.objects.create(name=identifiers.clean_display_name(data["name"]), organisation=org,
-                                   title=(data.get("title") or "")[:100],
-                                   fields_ipc=_clean_list(data.get("fields_ipc")),
-                                   ip_kinds=_clean_list(data.get("ip_kinds")), regions=_clean_list(data.get("regions")),
+    expert = Expert.objects.create(name=identifiers.clean_display_name(name), organisation=org, title=title,
+                                   fields_ipc=_clean_list(data.get("fields_ipc"), "fields_ipc"),
+                                   ip_kinds=_clean_list(data.get("ip_kinds"), "ip_kinds"),
+                                   regions=_clean_list(data.get("regions"), "regions"),
                                    admitted_on=business_date.today())
     RosterEvent.objects.create(expert=expert, status=RosterStatus.ADMITTED, date=expert.admitted_on,
                                actor=_user(actor), reason="admission")
@@ -546,8 +590,9 @@ def evaluate_enterprise(*, actor, enterprise_id: int, scheme: str, inputs: dict)
     org = readable_enterprise(actor=actor, enterprise_id=enterprise_id)
     if actor.has_role("enterprise_user") and not actor.is_platform_admin and actor.organisation_id != org.pk:
         raise PermissionDenied(_("An enterprise evaluates only itself."))
-    inputs = limits.items(list((inputs or {}).items()), field="inputs", max_items=limits.limit("MAX_LIST"))
-    inputs = dict(inputs)
+    if inputs is not None and not isinstance(inputs, dict):
+        raise ValidationFailed(_("Give the inputs as an object."), fields={"inputs": [_("Give the inputs as an object.")]})
+    inputs = _plain(inputs or {}, "inputs")
     facts = register_facts(org, business_date.today())
     merged = {**{k: str(v) for k, v in facts.items()}, **(inputs or {})}
     result = evaluate_scheme(scheme=scheme, inputs=merged)
