@@ -275,7 +275,9 @@ def withdraw(request, application_no: str):
 def get_pledge(request, registration_no: str):
     pledge = services.get_pledge(registration_no)
     record = search.public_record(pledge)
-    full = request.auth.is_platform_admin or request.auth.has_role("registrar", "regulator_user") or \
+    kinds = set(pledge.pledge_rights.values_list("right__kind", flat=True))
+    # The contract's data: for the parties, the regulator and the registrars of the right's own office.
+    full = request.auth.has_role("regulator_user") or services.office_keeps(request.auth, kinds) or \
         pledge.parties.filter(org_id=request.auth.organisation_id).exists()
     record["versions"] = [{"version": v.version, "at": v.at.isoformat(), "reason": v.reason,
                            "data": v.data if full else None} for v in pledge.versions.all()]
