@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Literal
 
 from ninja import Router, Schema
@@ -12,61 +11,65 @@ from ippledge.core import business_date
 from ippledge.core.money import from_fen
 
 from . import lpr, services
+from .inputs import Day, Decimal_, Flag, Text, Whole, one_of
 from .models import Loan
 
 router = Router(tags=["credit"])
 
 
+# Loose field types: the services parse every value within the business limits after the permission
+# check (see ``inputs``), so a stranger's malformed body answers 403, not 422.
+
 class LprIn(Schema):
-    fixing_date: dt.date
-    tenor: Literal["1y", "5y"]
-    rate: str
+    fixing_date: Day
+    tenor: one_of("1y", "5y")
+    rate: Decimal_
 
 
 class LoanIn(Schema):
-    borrower_uscc: str
-    borrower_name: str = ""
-    bank_org_id: int
-    amount: str
-    currency: str = "CNY"
-    annual_rate: str
-    start_date: dt.date
-    maturity_date: dt.date
-    schedule: Literal["bullet", "equal_instalments", "equal_principal", "interest_only"] = "bullet"
-    instalments: int | None = None
-    day_count: Literal["ACT/360", "ACT/365"] = "ACT/360"
-    pledge_registration_no: str | None = None
-    ip_kind: Literal["patent", "trademark", "copyright", "bundle", "geographical_indication", "other"]
-    first_loan: bool = False
-    inclusive_smb: bool = False
-    park_id: int | None = None
+    borrower_uscc: Text
+    borrower_name: Text = ""
+    bank_org_id: Whole
+    amount: Decimal_
+    currency: one_of(*services.CURRENCIES) = "CNY"
+    annual_rate: Decimal_
+    start_date: Day
+    maturity_date: Day
+    schedule: one_of("bullet", "equal_instalments", "equal_principal", "interest_only") = "bullet"
+    instalments: Whole = None
+    day_count: one_of("ACT/360", "ACT/365") = "ACT/360"
+    pledge_registration_no: Text = None
+    ip_kind: one_of(*services.IP_KINDS)
+    first_loan: Flag = False
+    inclusive_smb: Flag = False
+    park_id: Whole = None
 
 
 class RepaymentIn(Schema):
-    date: dt.date
-    principal: str = "0"
-    interest: str = "0"
+    date: Day
+    principal: Decimal_ = "0"
+    interest: Decimal_ = "0"
 
 
 class PrepaymentIn(Schema):
-    date: dt.date
-    principal: str
-    interest: str = "0"
+    date: Day
+    principal: Decimal_
+    interest: Decimal_ = "0"
 
 
 class ExtensionIn(Schema):
-    maturity_date: dt.date
-    reason: str = ""
+    maturity_date: Day
+    reason: Text = ""
 
 
 class RestructureIn(Schema):
-    kind: str
-    note: str = ""
+    kind: Text
+    note: Text = ""
 
 
 class ClassificationIn(Schema):
-    category: Literal["normal", "special_mention", "substandard", "doubtful", "loss"]
-    reason: str
+    category: one_of("normal", "special_mention", "substandard", "doubtful", "loss")
+    reason: Text
 
 
 def loan_out(loan: Loan) -> dict:
@@ -105,7 +108,7 @@ def lpr_in_force(request, date: dt.date | None = None, tenor: Literal["1y", "5y"
 @router.post("/lpr", response={201: dict}, summary="Enter or correct a monthly LPR fixing (admin)")
 def lpr_enter(request, payload: LprIn):
     fixing = lpr.enter_fixing(actor=request.auth, fixing_date=payload.fixing_date, tenor=payload.tenor,
-                              rate=Decimal(payload.rate))
+                              rate=payload.rate)
     return 201, {"rate": str(fixing.rate), "fixing_date": fixing.fixing_date.isoformat(), "tenor": fixing.tenor}
 
 

@@ -11,9 +11,10 @@ from importlib import resources
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit
+from ippledge.core import audit, business_date, limits
 from ippledge.core.errors import NotFound, PermissionDenied, ValidationFailed
 
+from . import inputs
 from .models import LprFixing, Tenor
 
 
@@ -44,15 +45,21 @@ def rate_in_force(day: dt.date, tenor: str = Tenor.ONE_YEAR) -> LprFixing:
 
 
 @transaction.atomic
-def enter_fixing(*, actor, fixing_date: dt.date, tenor: str, rate: Decimal) -> LprFixing:
+def enter_fixing(*, actor, fixing_date, tenor, rate) -> LprFixing:
+    """An administrator enters (or corrects) a published fixing; the rate is in percent as published."""
     if not (getattr(actor, "is_authenticated", False) and actor.is_platform_admin):
         raise PermissionDenied(_("Only a platform administrator may enter LPR fixings."))
-    if tenor not in Tenor.values or not (Decimal("0") < rate < Decimal("20")):
-        raise ValidationFailed(_("Give the tenor (1y or 5y) and the rate in percent, e.g. 3.45."),
-                               fields={"rate": [_("Out of the allowed range.")]})
-    fixing, created = LprFixing.objects.update_or_create(fixing_date=fixing_date, tenor=tenor,
+    check = inputs.Checks()
+    day = check(inputs.day, fixing_date, "fixing_date", today=business_date.today())
+    tenor = check(inputs.choice, tenor, "tenor", Tenor.values)
+    # Percent with the four decimals the table keeps, within the rate limit (expressed in percent here).
+    rate = check(inputs.fraction, rate, "rate", places=4, max_percent=limits.limit("MAX_RATE_PERCENT") * 100)
+    if rate is not None and rate <= 0:
+        check.fail("rate", _("The LPR is a positive rate in percent, e.g. 3.45."), "rate_out_of_range")
+    check.done(_("Give the fixing date, the tenor (1y or 5y) and the rate in percent, e.g. 3.45."))
+    fixing, created = LprFixing.objects.update_or_create(fixing_date=day, tenor=tenor,
                                                          defaults={"rate": rate, "source": "entered",
                                                                    "entered_by": actor})
     audit.record(actor=actor, action="lpr.enter" if created else "lpr.correct", obj=fixing,
-                 object_repr=f"{tenor} {fixing_date}", after={"rate": rate})
+                 object_repr=f"{tenor} {day}", after={"rate": rate})
     return fixing

@@ -4,12 +4,11 @@ classify manually, and the end-of-day classification of the whole book by the 20
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit, business_date, identifiers, money, numbers
+from ippledge.core import audit, business_date, identifiers, limits, money, numbers
 from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
@@ -22,6 +21,7 @@ from ippledge.core.errors import (
 from ippledge.core.models import Organisation
 from ippledge.registry.models import Pledge, PledgeStatus
 
+from . import inputs
 from .engine import classification as rules
 from .engine import schedule as sched
 from .models import (
@@ -37,6 +37,7 @@ from .models import (
 
 BANK_ROLES = {"bank_officer", "bank_reviewer", "bank_approver"}
 IP_KINDS = ("patent", "trademark", "copyright", "bundle", "geographical_indication", "other")
+RATE_PLACES = 6  # Loan.annual_rate keeps six decimals: a rate with more is refused, not rounded
 
 
 
@@ -49,23 +50,6 @@ def _require_bank(actor, bank: Organisation | None = None, roles: set[str] = BAN
         raise PermissionDenied(_("Only the bank's staff may do this."))
     if bank is not None and actor.organisation_id not in (bank.pk, bank.parent_id):
         raise PermissionDenied(_("Only the bank's staff may do this."))
-
-
-def _fen(value, field: str) -> int:
-    try:
-        return money.to_fen(value)
-    except DomainError as exc:
-        raise ValidationFailed(exc.localised(_), code="invalid_amount", fields={field: [exc.localised(_)]}) from None
-
-
-def _date(value, field: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationFailed(_("Enter a date as YYYY-MM-DD."), fields={field: [_("Enter a date as YYYY-MM-DD.")]}) \
-            from None
 
 
 def _states(loan: Loan) -> list[sched.InstalmentState]:
@@ -82,63 +66,119 @@ def _write_schedule(loan: Loan, instalments: list[sched.Instalment], version: in
                                                  version=version) for i in instalments])
 
 
-@transaction.atomic
-def book_loan(*, actor, data: dict) -> Loan:
-    errors: dict[str, list[str]] = {}
-    _require_bank(actor)
-    bank = Organisation.objects.filter(pk=data.get("bank_org_id"), kind="bank").first()
-    if bank is None:
-        raise NotFound(_("No such bank."), code="bank_not_found", fields={"bank_org_id": [_("Not found.")]})
-    _require_bank(actor, bank)
+CURRENCIES = ("CNY",)  # the loan book, its statistics and the regulator's reports are kept in yuan
+
+
+def bank_family(bank: Organisation) -> list[Organisation]:
+    """The bank, its head office and its branches: who may lend on a pledge registered to one of them."""
+    from django.db.models import Q
+
+    query = Q(pk=bank.pk) | Q(parent_id=bank.pk)
+    if bank.parent_id:
+        query |= Q(pk=bank.parent_id)
+    return list(Organisation.objects.filter(query, kind="bank"))
+
+
+def _borrower(actor, data: dict) -> Organisation:
     try:
         uscc = identifiers.normalise_uscc(data.get("borrower_uscc") or "")
     except DomainError as exc:
         raise ValidationFailed(exc.localised(_), code=exc.code, fields={"borrower_uscc": [exc.localised(_)]}) from None
-    borrower = Organisation.objects.filter(uscc=uscc).first()
-    if borrower is None:
-        name = identifiers.clean_display_name(data.get("borrower_name") or "") or uscc
-        borrower = Organisation.objects.create(name=name, name_normalised=identifiers.normalise_name(name),
-                                               kind="enterprise", uscc=uscc, region_code=uscc[2:8])
-    amount = _fen(data.get("amount"), "amount")
-    if amount <= 0:
-        errors["amount"] = [_("Must be greater than zero.")]
-    try:
-        rate = Decimal(str(data.get("annual_rate")))
-        if not Decimal(0) <= rate < 1:
-            raise ValueError
-    except (ArithmeticError, ValueError):
-        errors["annual_rate"] = [_("Give the annual rate as a fraction, e.g. 0.0345 for 3.45 per cent.")]
-        rate = Decimal(0)
-    start, maturity = _date(data.get("start_date"), "start_date"), _date(data.get("maturity_date"), "maturity_date")
-    kind = data.get("schedule") or ScheduleKind.BULLET
-    if kind not in ScheduleKind.values:
-        errors["schedule"] = [_("Choose one of: %s") % ", ".join(ScheduleKind.values)]
-    ip_kind = data.get("ip_kind") or ""
-    if ip_kind not in IP_KINDS:
-        errors["ip_kind"] = [_("Choose one of: %s") % ", ".join(IP_KINDS)]
-    if errors:
-        raise ValidationFailed(_("The loan is not valid."), fields=errors)
-    registration = (data.get("pledge_registration_no") or "").strip().upper()
-    if registration:
-        pledge = Pledge.objects.filter(registration_no=registration).first()
-        if pledge is None or pledge.status != PledgeStatus.REGISTERED:
-            # Disbursement only against a registered pledge (the pledge is created on registration).
-            raise Conflict(_("The pledge is not registered; the loan cannot be disbursed."), code="pledge_not_registered")
-    park = Park.objects.filter(pk=data.get("park_id")).first() if data.get("park_id") else None
-    instalments = sched.build_schedule(principal=money.from_fen(amount), annual_rate=rate, start_date=start,
-                                       maturity_date=maturity, kind=kind, instalments=data.get("instalments"),
-                                       day_count=data.get("day_count") or "ACT/360")
+    borrower = Organisation.objects.filter(uscc=uscc, kind="enterprise").first()
+    if borrower is not None:
+        return borrower
+    if _user(actor) is None and actor.is_platform_admin:
+        # An import from the operator's shell registers the borrower through the audited organisation
+        # service; a user's request never creates an organisation.
+        from ippledge.core import services as core_services
+
+        name = limits.text(data.get("borrower_name"), field="borrower_name", max_length=limits.limit("MAX_SHORT_TEXT"))
+        return core_services.create_organisation(actor=actor, name=name or uscc, kind="enterprise", uscc=uscc)
+    message = _("No enterprise with this USCC is registered on the platform; an administrator registers it first.")
+    raise ValidationFailed(message, code="unknown_borrower", fields={"borrower_uscc": [message]})
+
+
+def _check_pledge(registration: str, bank: Organisation, borrower: Organisation) -> None:
+    """A loan is booked only on a registered pledge whose pledgee is the lending bank (or its head office
+    or a branch) and whose pledgor or debtor is the borrower."""
+    from django.db.models import Q
+
+    pledge = Pledge.objects.filter(registration_no=registration).first()
+    if pledge is None:
+        raise Conflict(_("The pledge is not registered; the loan cannot be disbursed."), code="pledge_not_registered")
+    family = bank_family(bank)
+    pledgee = Q(org__in=family) | Q(id_type="uscc", id_number__in=[b.uscc for b in family if b.uscc])
+    debtor = Q(org=borrower) | Q(id_type="uscc", id_number=borrower.uscc)
+    if not (pledge.parties.filter(pledgee, role="pledgee").exists() and
+            pledge.parties.filter(debtor, role__in=("pledgor", "debtor")).exists()):
+        message = _("This pledge does not secure a loan of this bank to this borrower: the pledgee must be the "
+                    "bank (or its head office or a branch) and the borrower a pledgor or the debtor.")
+        raise ValidationFailed(message, code="pledge_not_yours", fields={"pledge_registration_no": [message]})
+    if pledge.status != PledgeStatus.REGISTERED:
+        # Disbursement only against a registered pledge (the pledge is created on registration).
+        raise Conflict(_("The pledge is not registered; the loan cannot be disbursed."), code="pledge_not_registered")
+
+
+def _loan_terms(data: dict, on: dt.date) -> dict:
+    """Every term of a loan parsed within the business limits; one 422 names every bad field."""
+    check = inputs.Checks()
+    terms = {
+        "amount": check(inputs.fen, data.get("amount"), "amount"),
+        "rate": check(inputs.fraction, data.get("annual_rate"), "annual_rate", places=RATE_PLACES),
+        "currency": check(inputs.choice, data.get("currency").upper() if isinstance(data.get("currency"), str)
+                          else data.get("currency"), "currency", CURRENCIES, default="CNY"),
+        "start": check(inputs.day, data.get("start_date"), "start_date", today=on),
+        "kind": check(inputs.choice, data.get("schedule"), "schedule", ScheduleKind.values, default="bullet"),
+        "day_count": check(inputs.choice, data.get("day_count"), "day_count", sched.DAY_BASIS, default="ACT/360"),
+        "ip_kind": check(inputs.choice, data.get("ip_kind"), "ip_kind", IP_KINDS),
+        "instalments": None if data.get("instalments") is None else
+        check(inputs.whole, data.get("instalments"), "instalments", low=1, high=limits.limit("MAX_INSTALMENTS")),
+        "registration": (check(inputs.short, data.get("pledge_registration_no"), "pledge_registration_no") or "")
+        .upper(),
+        "first_loan": check(inputs.flag, data.get("first_loan"), "first_loan"),
+        "inclusive_smb": check(inputs.flag, data.get("inclusive_smb"), "inclusive_smb"),
+        "park_id": check(inputs.optional_id, data.get("park_id"), "park_id"),
+    }
+    if terms["start"] is not None:
+        terms["maturity"] = check(inputs.day, data.get("maturity_date"), "maturity_date", today=on,
+                                  not_before=terms["start"] + dt.timedelta(days=1),
+                                  not_after=sched.add_months(terms["start"], limits.limit("MAX_TERM_MONTHS")))
+    check.done(_("The loan is not valid."))
+    return terms
+
+
+@transaction.atomic
+def book_loan(*, actor, data: dict) -> Loan:
+    _require_bank(actor)
+    bank_id = inputs.optional_id(data.get("bank_org_id"), "bank_org_id")
+    bank = Organisation.objects.filter(pk=bank_id, kind="bank").first() if bank_id else None
+    if bank is None:
+        raise NotFound(_("No such bank."), code="bank_not_found", fields={"bank_org_id": [_("Not found.")]})
+    _require_bank(actor, bank)
+    terms = _loan_terms(data, business_date.today())
+    borrower = _borrower(actor, data)
+    park = None
+    if terms["park_id"]:
+        park = Park.objects.filter(pk=terms["park_id"]).first()
+        if park is None:
+            raise ValidationFailed(_("No such park."), code="unknown_park", fields={"park_id": [_("Not found.")]})
+    if terms["registration"]:
+        _check_pledge(terms["registration"], bank, borrower)
+    amount, start = terms["amount"], terms["start"]
+    instalments = sched.build_schedule(principal=money.from_fen(amount), annual_rate=terms["rate"], start_date=start,
+                                       maturity_date=terms["maturity"], kind=terms["kind"],
+                                       instalments=terms["instalments"], day_count=terms["day_count"])
     loan = Loan.objects.create(
         loan_no=numbers.next_number(f"loan-{start.year}", f"LN{start.year}", 8), bank=bank, borrower=borrower,
-        amount=amount, currency=(data.get("currency") or "CNY").upper(), annual_rate=rate, start_date=start,
-        maturity_date=maturity, schedule_kind=kind, day_count=data.get("day_count") or "ACT/360", ip_kind=ip_kind,
-        pledge_registration_no=registration, first_loan=bool(data.get("first_loan")),
-        inclusive_smb=bool(data.get("inclusive_smb")), park=park, balance=amount, created_by=_user(actor))
+        amount=amount, currency=terms["currency"], annual_rate=terms["rate"], start_date=start,
+        maturity_date=terms["maturity"], schedule_kind=terms["kind"], day_count=terms["day_count"],
+        ip_kind=terms["ip_kind"], pledge_registration_no=terms["registration"], first_loan=terms["first_loan"],
+        inclusive_smb=terms["inclusive_smb"], park=park, balance=amount, created_by=_user(actor))
     _write_schedule(loan, instalments, version=1)
     ClassificationChange.objects.create(loan=loan, date=start, before="", after=Classification.NORMAL,
                                         reasons=[["booked", Classification.NORMAL]], actor=_user(actor))
     audit.record(actor=actor, action="loan.book", obj=loan, object_repr=loan.loan_no,
-                 after={"amount": amount, "bank": bank.pk, "borrower": borrower.pk, "schedule": kind})
+                 after={"amount": amount, "bank": bank.pk, "borrower": borrower.pk, "schedule": terms["kind"]})
     return loan
 
 
@@ -156,20 +196,27 @@ def _refresh_summary(loan: Loan, on: dt.date) -> None:
     loan.save(update_fields=["balance", "dpd"])
 
 
+def _payment_day(value, loan: Loan, on: dt.date) -> dt.date:
+    """A repayment is dated between the loan's start and today's business date."""
+    return inputs.day(value, "date", today=on, not_before=loan.start_date, not_after=max(on, loan.start_date))
+
+
 @transaction.atomic
 def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
+    _require_bank(actor)  # the role first: a stranger learns nothing of the object
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
     _require_bank(actor, loan.bank)
-    day = _date(date, "date")
-    if day < loan.start_date or day > business_date.today():
-        raise ValidationFailed(_("A repayment is dated between the loan's start and today's business date."),
-                               fields={"date": [_("Out of the allowed range.")]})
-    p, i = _fen(principal or "0", "principal"), _fen(interest or "0", "interest")
-    if p < 0 or i < 0 or p + i == 0:
+    on = business_date.today()
+    check = inputs.Checks()
+    day = check(_payment_day, date, loan, on)
+    p = check(inputs.fen, "0" if principal in (None, "") else principal, "principal", allow_zero=True)
+    i = check(inputs.fen, "0" if interest in (None, "") else interest, "interest", allow_zero=True)
+    check.done(_("The repayment is not valid."))
+    if p + i == 0:
         raise ValidationFailed(_("Give a positive repayment."), fields={"principal": [_("Must be greater than zero.")]})
     row = Repayment.objects.create(loan=loan, date=day, principal=p, interest=i, recorded_by=_user(actor))
     try:
-        _refresh_summary(loan, business_date.today())
+        _refresh_summary(loan, on)
     except DomainError as exc:
         raise Conflict(exc.localised(_), code="overpayment") from None
     audit.record(actor=actor, action="loan.repay", obj=loan, object_repr=loan.loan_no,
@@ -180,10 +227,13 @@ def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
 @transaction.atomic
 def extend(*, actor, loan_no: str, maturity_date, reason: str = "") -> Loan:
     """展期: a new schedule for the outstanding principal to the new maturity; a restructuring."""
+    _require_bank(actor, roles={"bank_reviewer", "bank_approver"})
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
     _require_bank(actor, loan.bank, {"bank_reviewer", "bank_approver"})
     on = business_date.today()
-    new_maturity = _date(maturity_date, "maturity_date")
+    new_maturity = inputs.day(maturity_date, "maturity_date", today=on, not_before=loan.start_date,
+                              not_after=sched.add_months(loan.start_date, limits.limit("MAX_TERM_MONTHS")))
+    reason = inputs.text(reason, "reason")
     if new_maturity <= loan.maturity_date:
         raise ValidationFailed(_("An extension moves the maturity later."),
                                fields={"maturity_date": [_("Must be later than the current maturity.")]})
@@ -199,7 +249,7 @@ def extend(*, actor, loan_no: str, maturity_date, reason: str = "") -> Loan:
     again = loan.restructured_on is not None
     LoanEvent.objects.create(loan=loan, type="extension", date=on, actor=_user(actor),
                              data={"from": loan.maturity_date.isoformat(), "to": new_maturity.isoformat(),
-                                   "reason": reason[:300], "restructured_again": again})
+                                   "reason": reason, "restructured_again": again})
     loan.maturity_date, loan.extended, loan.restructured_on = new_maturity, True, on
     loan.save(update_fields=["maturity_date", "extended", "restructured_on"])
     _refresh_summary(loan, on)
@@ -210,12 +260,17 @@ def extend(*, actor, loan_no: str, maturity_date, reason: str = "") -> Loan:
 
 @transaction.atomic
 def restructure(*, actor, loan_no: str, kind: str, note: str = "") -> Loan:
+    _require_bank(actor, roles={"bank_reviewer", "bank_approver"})
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
     _require_bank(actor, loan.bank, {"bank_reviewer", "bank_approver"})
+    check = inputs.Checks()
+    kind = check(inputs.short, kind, "kind", required=True, max_length=40)
+    note = check(inputs.text, note, "note")
+    check.done(_("The restructuring is not valid."))
     on = business_date.today()
     again = loan.restructured_on is not None
     LoanEvent.objects.create(loan=loan, type="restructure", date=on, actor=_user(actor),
-                             data={"kind": (kind or "other")[:40], "note": note[:300], "restructured_again": again})
+                             data={"kind": kind, "note": note, "restructured_again": again})
     loan.restructured_on = on
     loan.save(update_fields=["restructured_on"])
     audit.record(actor=actor, action="loan.restructure", obj=loan, object_repr=loan.loan_no, after={"kind": kind})
@@ -286,17 +341,18 @@ def classify_book(on: dt.date) -> dict:
 @transaction.atomic
 def classify_manually(*, actor, loan_no: str, category: str, reason: str) -> Loan:
     """A reviewer's downgrade (a floor the end of day keeps), or an upgrade the rules allow."""
+    _require_bank(actor, roles={"bank_reviewer", "bank_approver"})
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
     _require_bank(actor, loan.bank, {"bank_reviewer", "bank_approver"})
-    if category not in rules.CATEGORIES:
-        raise ValidationFailed(_("Choose one of: %s") % ", ".join(rules.CATEGORIES),
-                               fields={"category": [_("Not allowed.")]})
-    if not (reason or "").strip():
-        raise ValidationFailed(_("Give the reason."), fields={"reason": [_("This field is required.")]})
+    check = inputs.Checks()
+    category = check(inputs.choice, category, "category", rules.CATEGORIES)
+    # The reason is kept as the classification change's note (300 characters).
+    reason = check(inputs.text, reason, "reason", required=True, max_length=300)
+    check.done(_("The classification is not valid."))
     on = business_date.today()
     if rules.rank(category) > rules.rank(loan.classification):
         LoanEvent.objects.create(loan=loan, type="manual_floor", date=on, actor=_user(actor),
-                                 data={"category": category, "reason": reason[:300]})
+                                 data={"category": category, "reason": reason})
         decision = rules.Decision(category=category, floor_reasons=[("manual_downgrade", category)])
     else:
         decision = rules.classify_loan(_facts(loan, on, manual_floor=None), on)
@@ -305,7 +361,7 @@ def classify_manually(*, actor, loan_no: str, category: str, reason: str) -> Loa
                                                                            decision.category),
                            code="upgrade_not_allowed")
         LoanEvent.objects.create(loan=loan, type="manual_floor", date=on, actor=_user(actor),
-                                 data={"category": None, "reason": reason[:300]})
+                                 data={"category": None, "reason": reason})
         decision = rules.Decision(category=category, floor_reasons=[("manual_upgrade", category)])
     _record_change(loan, decision, on, actor=actor, manual=True, note=reason)
     audit.record(actor=actor, action="loan.classify", obj=loan, object_repr=loan.loan_no, after={"category": category})
@@ -315,23 +371,25 @@ def classify_manually(*, actor, loan_no: str, category: str, reason: str) -> Loa
 @transaction.atomic
 def prepay(*, actor, loan_no: str, date, principal, interest="0") -> Loan:
     """提前还款: principal paid ahead of the schedule; the rest is re-amortised over the remaining term."""
+    _require_bank(actor)  # the role first: a stranger learns nothing of the object
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
     _require_bank(actor, loan.bank)
-    day = _date(date, "date")
     on = business_date.today()
-    if day < loan.start_date or day > on:
-        raise ValidationFailed(_("A repayment is dated between the loan's start and today's business date."),
-                               fields={"date": [_("Out of the allowed range.")]})
+    check = inputs.Checks()
+    day = check(_payment_day, date, loan, on)
+    extra_fen = check(inputs.fen, principal, "principal")
+    i_fen = check(inputs.fen, "0" if interest in (None, "") else interest, "interest", allow_zero=True)
+    check.done(_("The prepayment is not valid."))
     states = _states(loan)
     due = sched.earliest_unpaid_due(states, day)
     if due is not None and due <= day:
         raise Conflict(_("Settle the instalments due before prepaying."), code="overdue_first")
     outstanding = sched.outstanding_principal(states, day)
-    extra = money.from_fen(_fen(principal, "principal"))
-    if extra <= 0 or extra > outstanding:
+    extra = money.from_fen(extra_fen)
+    if extra > outstanding:
         raise ValidationFailed(_("Give a prepayment between zero and the outstanding principal."),
                                fields={"principal": [_("Out of the allowed range.")]})
-    p_fen, i_fen = money.to_fen(extra), _fen(interest or "0", "interest")
+    p_fen = extra_fen
     Repayment.objects.create(loan=loan, date=day, principal=p_fen, interest=i_fen, recorded_by=_user(actor))
     remaining = outstanding - extra
     version = (loan.schedule.order_by("-version").values_list("version", flat=True).first() or 1) + 1

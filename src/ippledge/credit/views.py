@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from ippledge.core import business_date
 from ippledge.core.audit import current_channel
-from ippledge.core.errors import DomainError
+from ippledge.core.errors import DomainError, ValidationFailed
 from ippledge.core.models import Organisation
 
 from . import services, workflow
@@ -54,6 +54,9 @@ def case_page(request, case_no: str):
         try:
             if action == "dd" and request.FILES.get("file"):
                 upload = request.FILES["file"]
+                workflow.may_attach_evidence(actor=request.user, case_no=case_no)
+                if upload.size > workflow.EVIDENCE_MAX_BYTES:
+                    raise ValidationFailed(_("Attach a file of at most 10 MB."), code="invalid_file")
                 workflow.attach_evidence(actor=request.user, case_no=case_no, key=post.get("key", ""),
                                          name=upload.name, content=upload.read())
             if action == "dd":
@@ -74,9 +77,9 @@ def case_page(request, case_no: str):
             return redirect(reverse("credit:case", args=[case_no]) + f"?tab={tab.get(action, 'enterprise')}")
         except DomainError as exc:
             error = exc
-    data = case_out(case)
+    data = case_out(case, request.user)
     loan = loan_out(case.loan) if case.loan_id else None
-    for item in data["due_diligence"]:
+    for item in data.get("due_diligence", []):
         item["label"] = DD_LABELS.get(item["key"], item["key"])
     return render(request, "credit/case.html", {"c": data, "case": case, "loan": loan, "error": error,
                                                 "tab": request.GET.get("tab") or request.POST.get("tab") or
@@ -153,11 +156,11 @@ def matching(request):
     try:
         if need_id:
             need = FinancingNeed.objects.get(pk=int(need_id))
-            subject, rows = need_out(need), workflow.match_products(need)
+            subject, rows = need_out(need), workflow.match_products(actor=request.user, need=need)
         elif product_id:
             product = Product.objects.get(pk=int(product_id))
-            subject, rows = product_out(product), workflow.match_needs(product)
-    except (ValueError, FinancingNeed.DoesNotExist, Product.DoesNotExist):
+            subject, rows = product_out(product), workflow.match_needs(actor=request.user, product=product)
+    except (ValueError, DomainError, FinancingNeed.DoesNotExist, Product.DoesNotExist):
         return render(request, "errors/404.html", status=404)
     names = {p.pk: f"{p.bank.name} · {p.name}" for p in Product.objects.select_related("bank")}
     need_names = {n.pk: f"{n.enterprise.name} · {n.amount / 100:.2f}" for n in

@@ -13,16 +13,23 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit, business_date, money, numbers
+from ippledge.core import audit, business_date, limits, money, numbers
 from ippledge.core.actors import user_or_none as _user
-from ippledge.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from ippledge.core.errors import (
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from ippledge.core.models import Organisation, User
 from ippledge.registry import services as registry
 from ippledge.registry.models import PledgeApplication
 from ippledge.rights import rules as right_rules
 from ippledge.rights import services as rights_services
 
-from . import lpr, services
+from . import inputs, lpr, services
 from .models import (
     SLA_DAYS,
     ApprovalAuthority,
@@ -36,6 +43,7 @@ from .models import (
     ParkCreditLine,
     PartnerInvestment,
     Product,
+    ScheduleKind,
     Stage,
     SubsidyScheme,
 )
@@ -44,15 +52,9 @@ DD_KEYS = ("ownership", "legal_state", "encumbrances", "term_vs_loan", "licences
 
 
 
-def _fen(value, field: str) -> int:
-    try:
-        return money.to_fen(value)
-    except DomainError as exc:
-        raise ValidationFailed(exc.localised(_), code="invalid_amount", fields={field: [exc.localised(_)]}) from None
-
-
 def _step(case: CreditCase, to_stage: str, action: str, actor, note: str = "") -> None:
-    CaseStep.objects.create(case=case, from_stage=case.stage, to_stage=to_stage, action=action, note=note[:500],
+    note = inputs.text(note, "note", max_length=CaseStep._meta.get_field("note").max_length)
+    CaseStep.objects.create(case=case, from_stage=case.stage, to_stage=to_stage, action=action, note=note,
                             actor=_user(actor))
     audit.record(actor=actor, action=f"credit_case.{action}", obj=case, object_repr=case.case_no,
                  before={"stage": case.stage}, after={"stage": to_stage, "note": note})
@@ -62,39 +64,115 @@ def _step(case: CreditCase, to_stage: str, action: str, actor, note: str = "") -
 
 # --- products and needs ---------------------------------------------------------------------------
 
-@transaction.atomic
-def create_product(*, actor, data: dict) -> Product:
+PRODUCT_KINDS = ("patent", "trademark", "copyright", "bundle", "geographical_indication")
+RISK_GRADE_LENGTH = 8  # CreditCase.risk_grade
+INNOVATION_GRADES = tuple(f"T{n}" for n in range(1, 11))
+MAX_STAFF = 10_000_000  # more than the largest employer; belongs in core.limits (reported)
+MAX_HOUSEHOLDS = 10_000_000  # a yearly plan's borrowers; belongs in core.limits (reported)
+
+
+def _product_bank(actor, data: dict) -> Organisation:
+    """The bank a product is defined for: the actor's own, or one named by ``bank_org_id`` that the actor
+    acts for (its own bank or a branch of it, as for every bank write); an administrator names any."""
     services._require_bank(actor, roles={"bank_approver", "bank_reviewer"})
-    bank = actor.organisation if not actor.is_platform_admin else \
-        Organisation.objects.filter(pk=data.get("bank_org_id"), kind="bank").first()
+    bank_id = inputs.optional_id(data.get("bank_org_id"), "bank_org_id")
+    if bank_id is None:
+        bank = None if actor.is_platform_admin else actor.organisation
+    else:
+        bank = Organisation.objects.filter(pk=bank_id).first()
     if bank is None or bank.kind != "bank":
         raise NotFound(_("No such bank."), code="bank_not_found", fields={"bank_org_id": [_("Not found.")]})
-    errors = {}
-    if not (data.get("name") or "").strip():
-        errors["name"] = [_("This field is required.")]
-    low, high = _fen(data.get("min_amount", "0"), "min_amount"), _fen(data.get("max_amount", "0"), "max_amount")
-    if high <= 0 or low > high:
-        errors["max_amount"] = [_("Give an amount range from the minimum to the maximum.")]
-    kinds = [k for k in data.get("eligible_kinds") or [] if k in ("patent", "trademark", "copyright", "bundle",
-                                                                  "geographical_indication")]
+    try:
+        services._require_bank(actor, bank, {"bank_approver", "bank_reviewer"})
+    except PermissionDenied:
+        raise PermissionDenied(_("A bank defines products for itself and its branches only."),
+                               code="not_your_bank") from None
+    return bank
+
+
+def _text_list(check, value, field: str, *, max_items: int | None = None) -> list[str]:
+    values = check(inputs.entries, value, field, max_items=max_items) or []
+    return [v for i, item in enumerate(values) if (v := check(inputs.short, item, f"{field}[{i}]", required=True))]
+
+
+def _product_terms(data: dict) -> dict:
+    from ippledge.valuation.engine.lender import DEFAULT_LTV_CAPS
+
+    from .models import Park
+
+    check = inputs.Checks()
+    low = check(inputs.fen, data.get("min_amount"), "min_amount")
+    high = check(inputs.fen, data.get("max_amount"), "max_amount")
+    if low is not None and high is not None and low > high:
+        check.fail("max_amount", _("Give an amount range from the minimum to the maximum."))
+    max_term = limits.limit("MAX_TERM_MONTHS")
+    min_months = check(inputs.whole, 1 if data.get("min_term_months") is None else data["min_term_months"],
+                       "min_term_months", low=1, high=max_term)
+    max_months = check(inputs.whole, 36 if data.get("max_term_months") is None else data["max_term_months"],
+                       "max_term_months", low=1, high=max_term)
+    if min_months is not None and max_months is not None and min_months > max_months:
+        check.fail("max_term_months", _("Give a term range from the minimum to the maximum."))
+    kinds = check(inputs.entries, data.get("eligible_kinds"), "eligible_kinds", max_items=len(PRODUCT_KINDS)) or []
+    for i, kind in enumerate(kinds):
+        check(inputs.choice, kind, f"eligible_kinds[{i}]", PRODUCT_KINDS)
     if not kinds:
-        errors["eligible_kinds"] = [_("Name at least one kind of IP.")]
-    if errors:
-        raise ValidationFailed(_("The product is not valid."), fields=errors)
-    product = Product.objects.create(
-        bank=bank, name=data["name"].strip()[:200], eligible_kinds=kinds, min_amount=low, max_amount=high,
-        min_term_months=int(data.get("min_term_months") or 1), max_term_months=int(data.get("max_term_months") or 36),
-        ltv_caps={k: str(v) for k, v in (data.get("ltv_caps") or _default_caps()).items()},
-        lpr_tenor=data.get("lpr_tenor") or "1y", spreads_bp={k: int(v) for k, v in (data.get("spreads_bp") or
-                                                                                     {"A": 50, "B": 100, "C": 200}).items()},
-        rate_floor=data.get("rate_floor"), rate_cap=data.get("rate_cap"),
-        required_documents=data.get("required_documents") or [], risk_sharing=data.get("risk_sharing") or [],
-        insurance=data.get("insurance") or [], park_ids=data.get("park_ids") or [], regions=data.get("regions") or [],
-        first_loan_friendly=bool(data.get("first_loan_friendly")), inclusive_smb=bool(data.get("inclusive_smb")),
-        min_innovation_grade=data.get("min_innovation_grade") or "",
-        guarantee_fee_rate=Decimal(str(data.get("guarantee_fee_rate") or 0)),
-        insurance_premium_rate=Decimal(str(data.get("insurance_premium_rate") or 0)))
-    audit.record(actor=actor, action="product.create", obj=product, after={"name": product.name})
+        check.fail("eligible_kinds", _("Name at least one kind of IP."))
+    caps = check(inputs.mapping, data.get("ltv_caps") or _default_caps(), "ltv_caps",
+                 max_items=len(DEFAULT_LTV_CAPS)) or {}
+    ltv_caps = {}
+    for kind, cap in caps.items():
+        if check(inputs.choice, kind, f"ltv_caps.{kind}", tuple(DEFAULT_LTV_CAPS)) is not None:
+            value = check(inputs.fraction, str(cap) if isinstance(cap, Decimal) else cap, f"ltv_caps.{kind}",
+                          max_percent=100)
+            ltv_caps[kind] = str(value)
+    spreads = check(inputs.mapping, data.get("spreads_bp") or {"A": 50, "B": 100, "C": 200}, "spreads_bp",
+                    max_items=20) or {}
+    bp = limits.limit("MAX_RATE_PERCENT") * 100
+    spreads_bp = {}
+    for grade, spread in spreads.items():
+        if check(inputs.short, grade, f"spreads_bp.{grade}", required=True, max_length=RISK_GRADE_LENGTH):
+            # A spread may be negative (LPR minus a discount), within the rate limit either way.
+            spreads_bp[grade] = check(inputs.whole, spread, f"spreads_bp.{grade}", low=-bp, high=bp)
+    floor = check(inputs.fraction, data["rate_floor"], "rate_floor") if data.get("rate_floor") is not None else None
+    cap = check(inputs.fraction, data["rate_cap"], "rate_cap") if data.get("rate_cap") is not None else None
+    if floor is not None and cap is not None and floor > cap:
+        check.fail("rate_floor", _("The rate floor must not be above the rate cap."))
+    parks = check(inputs.entries, data.get("park_ids"), "park_ids", max_items=limits.limit("MAX_LIST")) or []
+    park_ids = [p for i, v in enumerate(parks) if (p := check(inputs.optional_id, v, f"park_ids[{i}]"))]
+    if len(set(park_ids)) != Park.objects.filter(pk__in=park_ids).count():
+        check.fail("park_ids", _("No such park."), "unknown_park")
+    regions = _text_list(check, data.get("regions"), "regions")
+    for i, code in enumerate(regions):
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            check.fail(f"regions[{i}]", _("Give a six-digit administrative division code (GB/T 2260)."))
+    grade = check(inputs.choice, data.get("min_innovation_grade"), "min_innovation_grade", INNOVATION_GRADES,
+                  default="")
+    terms = {
+        "name": check(inputs.short, data.get("name"), "name", required=True),
+        "eligible_kinds": kinds, "min_amount": low, "max_amount": high, "min_term_months": min_months,
+        "max_term_months": max_months, "ltv_caps": ltv_caps,
+        "lpr_tenor": check(inputs.choice, data.get("lpr_tenor"), "lpr_tenor", ("1y", "5y"), default="1y"),
+        "spreads_bp": spreads_bp, "rate_floor": floor, "rate_cap": cap,
+        "required_documents": _text_list(check, data.get("required_documents"), "required_documents"),
+        "risk_sharing": _text_list(check, data.get("risk_sharing"), "risk_sharing"),
+        "insurance": _text_list(check, data.get("insurance"), "insurance"),
+        "park_ids": park_ids, "regions": regions,
+        "first_loan_friendly": check(inputs.flag, data.get("first_loan_friendly"), "first_loan_friendly"),
+        "inclusive_smb": check(inputs.flag, data.get("inclusive_smb"), "inclusive_smb"),
+        "min_innovation_grade": grade,
+        "guarantee_fee_rate": check(inputs.fraction, data.get("guarantee_fee_rate") or "0", "guarantee_fee_rate"),
+        "insurance_premium_rate": check(inputs.fraction, data.get("insurance_premium_rate") or "0",
+                                        "insurance_premium_rate"),
+    }
+    check.done(_("The product is not valid."))
+    return terms
+
+
+@transaction.atomic
+def create_product(*, actor, data: dict) -> Product:
+    bank = _product_bank(actor, data)
+    product = Product.objects.create(bank=bank, **_product_terms(data))
+    audit.record(actor=actor, action="product.create", obj=product, after={"name": product.name, "bank": bank.pk})
     return product
 
 
@@ -104,18 +182,37 @@ def _default_caps() -> dict:
     return dict(DEFAULT_LTV_CAPS)
 
 
+def _right_refs(check, value, field: str = "rights") -> list[dict]:
+    refs = check(inputs.entries, value, field, max_items=limits.limit("MAX_RIGHTS")) or []
+    result = []
+    for i, ref in enumerate(refs):
+        if not isinstance(ref, dict):
+            check.fail(f"{field}[{i}]", _("Name a right by its kind and number."))
+            continue
+        kind = check(inputs.short, ref.get("kind"), f"{field}[{i}].kind", required=True)
+        number = check(inputs.short, ref.get("number"), f"{field}[{i}].number", required=True)
+        if kind and number:
+            result.append({"kind": kind, "number": number})
+    return result
+
+
 @transaction.atomic
 def publish_need(*, actor, data: dict) -> FinancingNeed:
     if not (actor.is_platform_admin or actor.has_role("enterprise_user")):
         raise PermissionDenied(_("Enterprises publish their financing needs."))
+    check = inputs.Checks()
+    amount = check(inputs.fen, data.get("amount"), "amount")
+    term = check(inputs.whole, 12 if data.get("term_months") in (None, "") else data["term_months"], "term_months",
+                 low=1, high=limits.limit("MAX_TERM_MONTHS"))
+    purpose = check(inputs.text, data.get("purpose"), "purpose",
+                    max_length=FinancingNeed._meta.get_field("purpose").max_length)
+    refs = _right_refs(check, data.get("rights"))
+    check.done(_("The financing need is not valid."))
     errors = {}
-    amount = _fen(data.get("amount"), "amount")
-    if amount <= 0:
-        errors["amount"] = [_("Must be greater than zero.")]
     rights = []
-    for i, ref in enumerate(data.get("rights") or []):
+    for i, ref in enumerate(refs):
         try:
-            right = rights_services.find_right(ref.get("kind", ""), ref.get("number", ""))
+            right = rights_services.find_right(ref["kind"], ref["number"])
         except DomainError:
             errors[f"rights[{i}]"] = [_("No such right in the register.")]
             continue
@@ -124,10 +221,8 @@ def publish_need(*, actor, data: dict) -> FinancingNeed:
         rights.append({"kind": right.kind, "number": right.number})
     if errors:
         raise ValidationFailed(_("The financing need is not valid."), fields=errors)
-    need = FinancingNeed.objects.create(enterprise=actor.organisation, amount=amount,
-                                        term_months=int(data.get("term_months") or 12),
-                                        purpose=(data.get("purpose") or "")[:300], rights=rights,
-                                        created_by=_user(actor))
+    need = FinancingNeed.objects.create(enterprise=actor.organisation, amount=amount, term_months=term,
+                                        purpose=purpose, rights=rights, created_by=_user(actor))
     audit.record(actor=actor, action="need.publish", obj=need, after={"amount": amount})
     return need
 
@@ -160,15 +255,32 @@ def _product_view(p: Product) -> dict:
             "min_innovation_grade": p.min_innovation_grade or None}
 
 
-def match_products(need: FinancingNeed) -> list[dict]:
+MATCH_READER_ROLES = frozenset({"bank_officer", "bank_reviewer", "bank_approver", "regulator_user"})
+
+
+def _may_read_matches(actor, need: FinancingNeed | None = None) -> None:
+    """A ranking shows the value of the rights a need offers: banks (who lend on them), regulators and the
+    enterprise whose need it is read it; another enterprise or an insurer does not."""
+    if not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated(_("Authentication is required."))
+    if actor.is_platform_admin or actor.role_set & MATCH_READER_ROLES:
+        return
+    if need is not None and actor.organisation_id and actor.organisation_id == need.enterprise_id:
+        return
+    raise PermissionDenied(_("Matching is read by banks, regulators and the enterprise whose need it is."))
+
+
+def match_products(*, actor, need: FinancingNeed) -> list[dict]:
     from .engine import matching
 
+    _may_read_matches(actor, need)
     return matching.rank_products(_need_view(need), [_product_view(p) for p in Product.objects.filter(active=True)])
 
 
-def match_needs(product: Product) -> list[dict]:
+def match_needs(*, actor, product: Product) -> list[dict]:
     from .engine import matching
 
+    _may_read_matches(actor)
     return matching.rank_needs(_product_view(product), [_need_view(n) for n in
                                                         FinancingNeed.objects.filter(status="open")])
 
@@ -210,12 +322,20 @@ def _prefill(case: CreditCase) -> None:
 
 
 @transaction.atomic
-def open_case(*, actor, product_id: int, enterprise_id: int | None = None, need_id: int | None = None,
-              amount=None, term_months: int | None = None, rights: list | None = None, purpose: str = "",
-              valuation_no: str = "", first_loan: bool | None = None, park_id: int | None = None,
+def open_case(*, actor, product_id, enterprise_id=None, need_id=None, amount=None, term_months=None,
+              rights: list | None = None, purpose="", valuation_no="", first_loan=None, park_id=None,
               profile: dict | None = None) -> CreditCase:
     """Expressing interest opens a case (from a need, by either side) or a bank opens one directly."""
-    product = Product.objects.filter(pk=product_id, active=True).select_related("bank").first()
+    if not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated(_("Authentication is required."))
+    if not (actor.is_platform_admin or actor.has_role("enterprise_user", "bank_officer")):
+        raise PermissionDenied(_("A loan officer or the enterprise itself opens a credit case."))
+    ids = inputs.Checks()
+    product_id = ids(inputs.optional_id, product_id, "product_id")
+    need_id = ids(inputs.optional_id, need_id, "need_id")
+    enterprise_id = ids(inputs.optional_id, enterprise_id, "enterprise_id")
+    ids.done(_("The application is not valid."))
+    product = Product.objects.filter(pk=product_id, active=True).select_related("bank").first() if product_id else None
     if product is None:
         raise NotFound(_("No such product."), code="product_not_found")
     need = FinancingNeed.objects.filter(pk=need_id).first() if need_id else None
@@ -231,9 +351,24 @@ def open_case(*, actor, product_id: int, enterprise_id: int | None = None, need_
     else:
         services._require_bank(actor, product.bank, {"bank_officer"})
         preparer = actor
-    amount_fen = _fen(amount if amount is not None else (money.from_fen(need.amount) if need else "0"), "amount")
-    term = int(term_months or (need.term_months if need else 12))
-    refs = rights if rights is not None else (need.rights if need else [])
+    check = inputs.Checks()
+    if amount is not None:
+        amount_fen = check(inputs.fen, amount, "amount")
+    elif need:
+        amount_fen = need.amount
+    else:
+        amount_fen = None
+        check.fail("amount", _("This field is required."))
+    term = check(inputs.whole, term_months, "term_months", low=1, high=limits.limit("MAX_TERM_MONTHS")) \
+        if term_months is not None else (need.term_months if need else 12)
+    refs = _right_refs(check, rights) if rights is not None else (need.rights if need else [])
+    purpose = check(inputs.text, purpose, "purpose", max_length=CreditCase._meta.get_field("purpose").max_length)
+    valuation_no = check(inputs.short, valuation_no, "valuation_no",
+                         max_length=CreditCase._meta.get_field("valuation_no").max_length)
+    first_loan = check(inputs.flag, first_loan, "first_loan", default=None)
+    park_id = check(inputs.optional_id, park_id, "park_id")
+    profile = check(_profile, profile) if profile is not None else None
+    check.done(_("The application is not valid."))
     errors = {}
     if not (product.min_amount <= amount_fen <= product.max_amount):
         errors["amount"] = [_("Outside the product's amount range.")]
@@ -243,11 +378,17 @@ def open_case(*, actor, product_id: int, enterprise_id: int | None = None, need_
         errors["rights"] = [_("Name the rights offered as collateral.")]
     if errors:
         raise ValidationFailed(_("The application does not fit the product."), code="product_mismatch", fields=errors)
+    if park_id is not None:
+        from .models import Park
+
+        if not Park.objects.filter(pk=park_id).exists():
+            raise ValidationFailed(_("No such park."), code="unknown_park", fields={"park_id": [_("Not found.")]})
     max_loan = None
     if valuation_no:
         from ippledge.valuation.models import ValuationRecord
 
-        record = ValuationRecord.objects.filter(valuation_no=valuation_no).first()
+        # Only a valuation the actor may read: another bank's figures are neither used nor echoed.
+        record = ValuationRecord.objects.restrict(actor, "view").filter(valuation_no=valuation_no).first()
         if record is None:
             raise ValidationFailed(_("No such valuation."), fields={"valuation_no": [_("Not found.")]})
         max_loan = record.max_loan
@@ -276,6 +417,23 @@ def open_case(*, actor, product_id: int, enterprise_id: int | None = None, need_
     return case
 
 
+def _profile(value) -> dict:
+    """The application's figures for the size class: staff, revenue and assets (yuan), industry."""
+    if not isinstance(value, dict):
+        raise ValidationFailed(_("Give the profile as an object."), fields={"profile": [_("Give an object.")]})
+    check = inputs.Checks()
+    result = {
+        "staff": check(inputs.whole, value.get("staff"), "profile.staff", low=0, high=MAX_STAFF),
+        "revenue": check(inputs.fen, value.get("revenue") or "0", "profile.revenue", allow_zero=True),
+        "assets": check(inputs.fen, value["assets"], "profile.assets", allow_zero=True)
+        if value.get("assets") not in (None, "") else None,
+        "industry": check(inputs.short, value.get("industry"), "profile.industry") or None,
+        "subsector": check(inputs.short, value.get("subsector"), "profile.subsector") or None,
+    }
+    check.done(_("The profile is not valid."))
+    return result
+
+
 def _size_class(enterprise: Organisation, profile: dict | None) -> str:
     """The size class by the MIIT 2011 table from the application's figures, else the firm's profile."""
     if not profile or not profile.get("staff"):
@@ -284,8 +442,17 @@ def _size_class(enterprise: Organisation, profile: dict | None) -> str:
 
     industry = profile.get("industry") or size.industry_for((enterprise.industry or "C")[:1] or "C",
                                                             profile.get("subsector"))
-    return size.size_class(industry, int(profile["staff"]), Decimal(str(profile.get("revenue") or 0)),
-                           Decimal(str(profile["assets"])) if profile.get("assets") else None)
+    return size.size_class(industry, profile["staff"], money.from_fen(profile["revenue"]),
+                           money.from_fen(profile["assets"]) if profile.get("assets") is not None else None)
+
+
+def reads_internals(actor, case: CreditCase) -> bool:
+    """Whether ``actor`` reads the bank's internal file of a case (due diligence, grades, who did what and
+    their notes): the lending bank's staff (and its head office) and administrators; not the borrower."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return False
+    return bool(actor.is_platform_admin or (actor.organisation_id and actor.organisation_id in
+                                            (case.bank_id, case.bank.parent_id)))
 
 
 def get_case(*, actor, case_no: str, for_update: bool = False) -> CreditCase:
@@ -297,16 +464,27 @@ def get_case(*, actor, case_no: str, for_update: bool = False) -> CreditCase:
 
 @transaction.atomic
 def update_dd(*, actor, case_no: str, key: str, result: str, notes: str = "", evidence: list | None = None):
+    services._require_bank(actor, roles={"bank_officer"})
     case = get_case(actor=actor, case_no=case_no, for_update=True)
     services._require_bank(actor, case.bank, {"bank_officer"})
     if case.stage != Stage.DUE_DILIGENCE:
         raise Conflict(_("Due diligence is closed for this case."), code="wrong_stage")
+    check = inputs.Checks()
+    key = check(inputs.choice, key, "key", DD_KEYS)
+    result = check(inputs.choice, result, "result", ("ok", "issue"))
+    notes = check(inputs.text, notes, "notes", max_length=DueDiligenceItem._meta.get_field("notes").max_length)
+    typed = check(inputs.entries, evidence, "evidence", max_items=EVIDENCE_PER_ITEM) or []
+    refs = [r for i, e in enumerate(typed) if (r := check(inputs.short, e, f"evidence[{i}]", required=True))]
+    check.done(_("Give a checklist item and ok or issue."))
     item = case.dd_items.filter(key=key).first()
-    if item is None or result not in ("ok", "issue"):
+    if item is None:
         raise ValidationFailed(_("Give a checklist item and ok or issue."), fields={"key": [_("Not allowed.")]})
-    item.result, item.notes = result, (notes or "")[:1000]
-    if evidence:  # references typed by the officer; uploaded files (dicts) are kept
-        item.evidence = ([e for e in item.evidence if isinstance(e, dict)] + [str(e)[:200] for e in evidence])[:20]
+    item.result, item.notes = result, notes
+    if refs:  # references typed by the officer replace the typed ones; uploaded files (dicts) are kept
+        kept = [e for e in item.evidence if isinstance(e, dict)] + refs
+        if len(kept) > EVIDENCE_PER_ITEM:
+            raise _too_many_files()
+        item.evidence = kept
     item.save(update_fields=["result", "notes", "evidence"])
     audit.record(actor=actor, action="credit_case.dd", obj=case, object_repr=case.case_no,
                  after={"key": key, "result": result})
@@ -315,6 +493,7 @@ def update_dd(*, actor, case_no: str, key: str, result: str, notes: str = "", ev
 
 @transaction.atomic
 def submit_for_review(*, actor, case_no: str, risk_grade: str = "B") -> CreditCase:
+    services._require_bank(actor, roles={"bank_officer"})
     case = get_case(actor=actor, case_no=case_no, for_update=True)
     services._require_bank(actor, case.bank, {"bank_officer"})
     if case.stage != Stage.DUE_DILIGENCE:
@@ -323,7 +502,12 @@ def submit_for_review(*, actor, case_no: str, risk_grade: str = "B") -> CreditCa
     if missing:
         raise ValidationFailed(_("Complete every due-diligence item first."), code="dd_incomplete",
                                fields={"dd": missing})
-    case.dd_signed_by, case.dd_signed_at, case.risk_grade = actor, timezone.now(), (risk_grade or "B")[:8]
+    # The grade prices the loan: only a grade the product sets a spread for.
+    grade = inputs.choice(risk_grade, "risk_grade", tuple(case.product.spreads_bp), default="B")
+    if grade not in case.product.spreads_bp:
+        raise ValidationFailed(_("Choose one of: %s") % ", ".join(case.product.spreads_bp), code="invalid_choice",
+                               fields={"risk_grade": [_("The product sets no spread for this grade.")]})
+    case.dd_signed_by, case.dd_signed_at, case.risk_grade = actor, timezone.now(), grade
     case.save(update_fields=["dd_signed_by", "dd_signed_at", "risk_grade"])
     _step(case, Stage.REVIEW, "submit", actor)
     return case
@@ -336,15 +520,17 @@ def _separate(actor, case: CreditCase) -> None:
 
 @transaction.atomic
 def review(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase:
+    services._require_bank(actor, roles={"bank_reviewer"})
     case = get_case(actor=actor, case_no=case_no, for_update=True)
     services._require_bank(actor, case.bank, {"bank_reviewer"})
     _separate(actor, case)
     if case.stage != Stage.REVIEW:
         raise Conflict(_("This case is not in review."), code="wrong_stage")
     targets = {"pass": Stage.APPROVAL, "return": Stage.DUE_DILIGENCE, "decline": Stage.DECLINED}
-    if decision not in targets:
+    if not isinstance(decision, str) or decision not in targets:
         raise ValidationFailed(_("Choose pass, return or decline."), fields={"decision": [_("Not allowed.")]})
-    if decision != "pass" and not note.strip():
+    note = inputs.text(note, "note", max_length=CaseStep._meta.get_field("note").max_length)
+    if decision != "pass" and not note:
         raise ValidationFailed(_("Give the reason."), fields={"note": [_("This field is required.")]})
     _step(case, targets[decision], decision, actor, note)
     return case
@@ -415,8 +601,10 @@ def approve(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase
 @transaction.atomic
 def disburse(*, actor, case_no: str, schedule: str = "bullet") -> Loan:
     """Disburse only once the pledge is registered; draw the park line and count towards the plan."""
+    services._require_bank(actor, roles={"bank_officer", "bank_approver"})
     case = get_case(actor=actor, case_no=case_no, for_update=True)
     services._require_bank(actor, case.bank, {"bank_officer", "bank_approver"})
+    schedule = inputs.choice(schedule, "schedule", ScheduleKind.values, default="bullet")
     if case.stage != Stage.CONTRACTED:
         raise Conflict(_("This case is not contracted."), code="wrong_stage")
     app = PledgeApplication.objects.filter(application_no=case.pledge_application_no).first()
@@ -489,8 +677,10 @@ def park_line_usage(line: ParkCreditLine) -> dict:
 
 @transaction.atomic
 def request_exemption(*, actor, loan_no: str, statement: str) -> ExemptionRequest:
+    services._require_bank(actor)  # the role first: a stranger learns nothing of the object
     loan = services.get_loan(actor=actor, loan_no=loan_no)
     services._require_bank(actor, loan.bank)
+    statement = inputs.text(statement, "statement", required=True)
     if loan.classification != "loss":
         raise Conflict(_("Due-diligence exemption applies to loans classified as loss."), code="not_a_loss")
     case = getattr(loan, "case", None)
@@ -498,94 +688,179 @@ def request_exemption(*, actor, loan_no: str, statement: str) -> ExemptionReques
                 "dd": [{"key": i.key, "result": i.result, "notes": i.notes} for i in case.dd_items.all()] if case else [],
                 "trail": [{"action": s.action, "to": s.to_stage, "by": s.actor.username if s.actor else None,
                            "at": s.at.isoformat(), "note": s.note} for s in case.steps.all()] if case else []}
-    row = ExemptionRequest.objects.create(loan=loan, requested_by=actor, statement=statement[:4000], evidence=evidence)
+    row = ExemptionRequest.objects.create(loan=loan, requested_by=actor, statement=statement, evidence=evidence)
     audit.record(actor=actor, action="exemption.request", obj=row, object_repr=loan.loan_no)
     return row
 
 
 @transaction.atomic
 def decide_exemption(*, actor, request_id: int, grant: bool, reason: str) -> ExemptionRequest:
+    services._require_bank(actor, roles={"bank_reviewer", "bank_approver"})
     row = ExemptionRequest.objects.select_for_update().select_related("loan").filter(pk=request_id).first()
     if row is None:
         raise NotFound(_("No such request."), code="exemption_not_found")
     services._require_bank(actor, row.loan.bank, {"bank_reviewer", "bank_approver"})
     if actor.pk == row.requested_by_id:
         raise PermissionDenied(_("No one decides their own request."), code="separation_of_duties")
-    if not reason.strip():
-        raise ValidationFailed(_("Give the reason."), fields={"reason": [_("This field is required.")]})
+    check = inputs.Checks()
+    grant = check(inputs.flag, grant, "grant", default=None)
+    if grant is None and not check.errors:
+        check.fail("grant", _("This field is required."))
+    reason = check(inputs.text, reason, "reason", required=True,
+                   max_length=ExemptionRequest._meta.get_field("decision_reason").max_length)
+    check.done(_("The decision is not valid."))
+    if row.status != "pending":
+        raise Conflict(_("This request is already decided."), code="already_decided")
     row.status, row.decided_by, row.decided_at, row.decision_reason = ("granted" if grant else "refused"), actor, \
-        timezone.now(), reason[:500]
+        timezone.now(), reason
     row.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     audit.record(actor=actor, action="exemption.decide", obj=row, after={"status": row.status})
     return row
 
 
 @transaction.atomic
-def record_investment(*, actor, enterprise_id: int, fund_name: str, amount, date, stake=None) -> PartnerInvestment:
+def record_investment(*, actor, enterprise_id, fund_name, amount, date, stake=None) -> PartnerInvestment:
     services._require_bank(actor, roles={"bank_officer", "fund_manager"})
-    org = Organisation.objects.filter(pk=enterprise_id, kind="enterprise").first()
+    on = business_date.today()
+    check = inputs.Checks()
+    enterprise_id = check(inputs.optional_id, enterprise_id, "enterprise_id")
+    fund_name = check(inputs.short, fund_name, "fund_name", required=True,
+                      max_length=PartnerInvestment._meta.get_field("fund_name").max_length)
+    amount = check(inputs.fen, amount, "amount")
+    day = check(inputs.day, date, "date", today=on, not_after=on)  # an investment already made
+    # The stake is a share of the enterprise, 0 to 1, with the four decimals kept.
+    stake = check(inputs.fraction, stake, "stake", places=4, max_percent=100) if stake not in (None, "") else None
+    check.done(_("The investment is not valid."))
+    org = Organisation.objects.filter(pk=enterprise_id, kind="enterprise").first() if enterprise_id else None
     if org is None:
         raise NotFound(_("No such enterprise."), code="enterprise_not_found")
-    row = PartnerInvestment.objects.create(enterprise=org, fund_name=fund_name[:200], amount=_fen(amount, "amount"),
-                                           date=date, stake=stake, recorded_by=_user(actor))
+    row = PartnerInvestment.objects.create(enterprise=org, fund_name=fund_name, amount=amount, date=day, stake=stake,
+                                           recorded_by=_user(actor))
     audit.record(actor=actor, action="investment.record", obj=row, after={"fund": fund_name})
     return row
 
 
-@transaction.atomic
-def set_plan(*, actor, bank_org_id: int, year: int, households: int, amount) -> CreditPlan:
-    """A bank's dedicated yearly IP-pledge credit plan (单列信贷计划); a new figure replaces the old."""
-    bank = Organisation.objects.filter(pk=bank_org_id, kind="bank").first()
+def _bank(actor, bank_org_id, roles: set[str]) -> Organisation:
+    services._require_bank(actor, roles=roles)
+    bank_id = inputs.optional_id(bank_org_id, "bank_org_id")
+    bank = Organisation.objects.filter(pk=bank_id, kind="bank").first() if bank_id else None
     if bank is None:
         raise NotFound(_("No such bank."), code="bank_not_found")
-    services._require_bank(actor, bank, {"bank_approver"})
-    if households < 0 or year < 2000:
-        raise ValidationFailed(_("The plan is not valid."), fields={"households": [_("Must be zero or more.")]})
+    services._require_bank(actor, bank, roles)
+    return bank
+
+
+@transaction.atomic
+def set_plan(*, actor, bank_org_id, year, households, amount) -> CreditPlan:
+    """A bank's dedicated yearly IP-pledge credit plan (单列信贷计划); a new figure replaces the old."""
+    bank = _bank(actor, bank_org_id, {"bank_approver"})
+    on = business_date.today()
+    check = inputs.Checks()
+    # Plans are set for this year or the next; earlier years are kept as they were.
+    year = check(inputs.whole, year, "year", low=limits.limit("MIN_YEAR"), high=on.year + 1)
+    households = check(inputs.whole, households, "households", low=0, high=MAX_HOUSEHOLDS)
+    amount = check(inputs.fen, amount, "amount", allow_zero=True)
+    check.done(_("The plan is not valid."))
     plan, _created = CreditPlan.objects.update_or_create(bank=bank, year=year, defaults={
-        "households": households, "amount": _fen(amount, "amount")})
+        "households": households, "amount": amount})
     audit.record(actor=actor, action="credit_plan.set", obj=plan, after={"year": year, "households": households,
                                                                           "amount": plan.amount})
     return plan
 
 
 @transaction.atomic
-def grant_park_line(*, actor, bank_org_id: int, park_name: str, limit, start_date: dt.date,
-                    end_date: dt.date) -> ParkCreditLine:
+def grant_park_line(*, actor, bank_org_id, park_name, limit, start_date, end_date) -> ParkCreditLine:
     """A park intent credit line (园区意向性授信额度) granted by a bank to an industrial park."""
     from .models import Park
 
-    bank = Organisation.objects.filter(pk=bank_org_id, kind="bank").first()
-    if bank is None:
-        raise NotFound(_("No such bank."), code="bank_not_found")
-    services._require_bank(actor, bank, {"bank_approver"})
-    if end_date <= start_date or not (park_name or "").strip():
-        raise ValidationFailed(_("The park credit line is not valid."),
-                               fields={"end_date": [_("Must be later than the start date.")]})
-    park, _created = Park.objects.get_or_create(name=park_name.strip()[:200])
-    line = ParkCreditLine.objects.create(bank=bank, park=park, limit=_fen(limit, "limit"), start_date=start_date,
-                                         end_date=end_date)
+    bank = _bank(actor, bank_org_id, {"bank_approver"})
+    on = business_date.today()
+    check = inputs.Checks()
+    name = check(inputs.short, park_name, "park_name", required=True, max_length=Park._meta.get_field("name").max_length)
+    amount = check(inputs.fen, limit, "limit")
+    start = check(inputs.day, start_date, "start_date", today=on)
+    if start is not None:
+        check(inputs.day, end_date, "end_date", today=on, not_before=start + dt.timedelta(days=1),
+              not_after=_maturity(start, limits.limit("MAX_TERM_MONTHS")))
+    check.done(_("The park credit line is not valid."))
+    end = inputs.day(end_date, "end_date", today=on)
+    park, _created = Park.objects.get_or_create(name=name)
+    if ParkCreditLine.objects.filter(bank=bank, park=park, start_date=start).exists():
+        raise Conflict(_("This bank already has a line for this park from this date."), code="duplicate_park_line")
+    line = ParkCreditLine.objects.create(bank=bank, park=park, limit=amount, start_date=start, end_date=end)
     audit.record(actor=actor, action="park_line.grant", obj=line, after={"park": park.name, "limit": line.limit})
     return line
 
 
+def _subsidy_value(kind: str, value) -> Decimal:
+    """A rate (a fraction a year), a share of the interest (0 to 1) or a fixed amount in yuan (within what
+    the scheme's value column keeps)."""
+    if kind == "rate":
+        return inputs.fraction(value, "value")
+    if kind == "share_of_interest":
+        return inputs.fraction(value, "value", max_percent=100)
+    column = SubsidyScheme._meta.get_field("value")
+    cap = 10 ** (column.max_digits - column.decimal_places) - 1
+    return Decimal(inputs.fen(value, "value", max_yuan=min(cap, limits.limit("MAX_AMOUNT_YUAN")))) / 100
+
+
 @transaction.atomic
-def add_subsidy_scheme(*, actor, name: str, kind: str, value, cap=None, region_code: str = "") -> SubsidyScheme:
+def add_subsidy_scheme(*, actor, name, kind, value, cap=None, region_code="") -> SubsidyScheme:
     if not (getattr(actor, "is_authenticated", False) and (actor.is_platform_admin or actor.has_role("regulator_user"))):
         raise PermissionDenied(_("Subsidy schemes are kept by the operator or a regulator."))
-    if kind not in ("rate", "share_of_interest", "amount") or not (name or "").strip():
-        raise ValidationFailed(_("The subsidy scheme is not valid."), fields={"kind": [_("Not allowed.")]})
-    row = SubsidyScheme.objects.create(name=name.strip()[:200], kind=kind, value=Decimal(str(value)),
-                                       cap=_fen(cap, "cap") if cap not in (None, "") else None,
-                                       region_code=(region_code or "")[:6])
+    check = inputs.Checks()
+    name = check(inputs.short, name, "name", required=True, max_length=SubsidyScheme._meta.get_field("name").max_length)
+    kind = check(inputs.choice, kind, "kind", ("rate", "share_of_interest", "amount"))
+    value = check(_subsidy_value, kind, value) if kind else None
+    cap = check(inputs.fen, cap, "cap") if cap not in (None, "") else None
+    region = check(inputs.short, region_code, "region_code") or ""
+    if region and not (len(region) == 6 and region.isascii() and region.isdigit()):
+        check.fail("region_code", _("Give a six-digit administrative division code (GB/T 2260)."))
+    check.done(_("The subsidy scheme is not valid."))
+    row = SubsidyScheme.objects.create(name=name, kind=kind, value=value, cap=cap, region_code=region)
     audit.record(actor=actor, action="subsidy.add", obj=row, after={"name": row.name})
     return row
 
 
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+EVIDENCE_PER_ITEM = 20
+# What evidence is: scans and documents.  The type is told by the file's first bytes, not by its name.
+EVIDENCE_TYPES = {
+    ".pdf": (b"%PDF-",), ".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+    ".tif": (b"II*\x00", b"MM\x00*"), ".tiff": (b"II*\x00", b"MM\x00*"),
+    ".ofd": (b"PK\x03\x04",), ".docx": (b"PK\x03\x04",), ".xlsx": (b"PK\x03\x04",),
+}
+
+
+def _too_many_files() -> ValidationFailed:
+    message = _("A due-diligence item keeps at most %(count)s files or references.") % {"count": EVIDENCE_PER_ITEM}
+    return ValidationFailed(message, code="too_many_files", fields={"file": [message]})
+
+
+def may_attach_evidence(*, actor, case_no: str) -> CreditCase:
+    """Whether this actor may attach evidence to this case now: the case's own officer, in due diligence
+    (after sign-off the file the reviewers and approver saw stays as it was)."""
+    services._require_bank(actor, roles={"bank_officer"})
+    case = get_case(actor=actor, case_no=case_no)
+    services._require_bank(actor, case.bank, {"bank_officer"})
+    if case.stage != Stage.DUE_DILIGENCE:
+        raise Conflict(_("Due diligence is closed for this case: evidence can no longer be attached."),
+                       code="wrong_stage")
+    return case
+
+
+def _evidence_type(name: str, head: bytes) -> str:
+    from pathlib import PurePath
+
+    suffix = PurePath(name).suffix.lower()
+    if not any(head.startswith(magic) for magic in EVIDENCE_TYPES.get(suffix, ())):
+        message = _("Attach a PDF, PNG, JPEG, TIFF, OFD, DOCX or XLSX file (its content must match its name).")
+        raise ValidationFailed(message, code="unsupported_file_type", fields={"file": [message]})
+    return suffix
 
 
 @transaction.atomic
-def attach_evidence(*, actor, case_no: str, key: str, name: str, content: bytes) -> dict:
+def attach_evidence(*, actor, case_no: str, key, name, content: bytes) -> dict:
     """Keep an evidence file for a due-diligence item in the data directory, recorded with its hash."""
     import hashlib
     import re
@@ -594,21 +869,31 @@ def attach_evidence(*, actor, case_no: str, key: str, name: str, content: bytes)
 
     from django.conf import settings
 
+    may_attach_evidence(actor=actor, case_no=case_no)
     case = get_case(actor=actor, case_no=case_no, for_update=True)
-    services._require_bank(actor, case.bank, {"bank_officer"})
+    if case.stage != Stage.DUE_DILIGENCE:  # re-read under the lock
+        raise Conflict(_("Due diligence is closed for this case: evidence can no longer be attached."),
+                       code="wrong_stage")
+    check = inputs.Checks()
+    key = check(inputs.choice, key, "key", DD_KEYS)
+    name = check(inputs.short, name, "name", required=True)
+    check.done(_("Give a checklist item and a file."))
     item = case.dd_items.filter(key=key).first()
     if item is None:
         raise ValidationFailed(_("Give a checklist item and ok or issue."), fields={"key": [_("Not allowed.")]})
     if not content or len(content) > EVIDENCE_MAX_BYTES:
         raise ValidationFailed(_("Attach a file of at most 10 MB."), code="invalid_file",
                                fields={"file": [_("Out of the allowed range.")]})
-    safe = re.sub(r"[^\w.\-]+", "_", name or "evidence")[-80:]
+    _evidence_type(name, content[:16])
+    if len(item.evidence) >= EVIDENCE_PER_ITEM:
+        raise _too_many_files()
+    safe = re.sub(r"[^\w.\-]+", "_", name)[-80:]
     stored = f"{uuid.uuid4().hex[:12]}_{safe}"
     folder = Path(settings.DATA_DIR) / "evidence" / case.case_no
     folder.mkdir(parents=True, exist_ok=True)
     (folder / stored).write_bytes(content)
-    ref = {"file": stored, "name": name[:200], "sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
-    item.evidence = [*item.evidence, ref][:20]
+    ref = {"file": stored, "name": name, "sha256": hashlib.sha256(content).hexdigest(), "bytes": len(content)}
+    item.evidence = [*item.evidence, ref]
     item.save(update_fields=["evidence"])
     audit.record(actor=actor, action="credit_case.evidence", obj=case, object_repr=case.case_no,
                  after={"key": key, "file": stored, "sha256": ref["sha256"]})
@@ -621,6 +906,7 @@ def evidence_path(*, actor, case_no: str, stored: str):
     from django.conf import settings
 
     case = get_case(actor=actor, case_no=case_no)
-    if not any(isinstance(e, dict) and e.get("file") == stored for i in case.dd_items.all() for e in i.evidence):
+    if not reads_internals(actor, case) or \
+            not any(isinstance(e, dict) and e.get("file") == stored for i in case.dd_items.all() for e in i.evidence):
         raise NotFound(_("Not found."), code="evidence_not_found")
     return Path(settings.DATA_DIR) / "evidence" / case.case_no / stored

@@ -3,140 +3,148 @@ approval, contract and pledge, disbursement), plans, park lines, exemptions, inv
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Literal
+from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema
-from ninja.files import UploadedFile
+from ninja import Field, Router, Schema
+from pydantic import WithJsonSchema
 
-from ippledge.core.errors import NotFound
+from ippledge.core.errors import MalformedBody, NotFound, ValidationFailed
 from ippledge.core.models import Organisation
 from ippledge.core.money import from_fen
 
 from . import workflow
+from .inputs import (
+    Day,
+    Decimal_,
+    Flag,
+    RightRefs,
+    Text,
+    TextList,
+    TextMap,
+    Whole,
+    WholeList,
+    WholeMap,
+    one_of,
+)
 from .models import CreditCase, FinancingNeed, ParkCreditLine, PartnerInvestment, Product
 
 router = Router(tags=["credit workflow"])
 
 
-class RightRef(Schema):
-    kind: str
-    number: str
-
+# Loose field types: the workflow parses every value within the business limits after the permission
+# check (see ``inputs``), so a stranger's malformed body answers 403, not 422.
 
 class ProductIn(Schema):
-    name: str
-    eligible_kinds: list[str]
-    min_amount: str
-    max_amount: str
-    min_term_months: int = 1
-    max_term_months: int = 36
-    ltv_caps: dict[str, str] = {}
-    lpr_tenor: Literal["1y", "5y"] = "1y"
-    spreads_bp: dict[str, int] = {"A": 50, "B": 100, "C": 200}
-    rate_floor: str | None = None
-    rate_cap: str | None = None
-    required_documents: list[str] = []
-    risk_sharing: list[str] = []
-    insurance: list[str] = []
-    park_ids: list[int] = []
-    regions: list[str] = []
-    first_loan_friendly: bool = False
-    inclusive_smb: bool = False
-    min_innovation_grade: str = ""
-    guarantee_fee_rate: str = "0"
-    insurance_premium_rate: str = "0"
-    bank_org_id: int | None = None
+    name: Text
+    eligible_kinds: TextList
+    min_amount: Decimal_
+    max_amount: Decimal_
+    min_term_months: Whole = 1
+    max_term_months: Whole = 36
+    ltv_caps: TextMap = {}
+    lpr_tenor: one_of("1y", "5y") = "1y"
+    spreads_bp: WholeMap = {"A": 50, "B": 100, "C": 200}
+    rate_floor: Decimal_ = None
+    rate_cap: Decimal_ = None
+    required_documents: TextList = []
+    risk_sharing: TextList = []
+    insurance: TextList = []
+    park_ids: WholeList = []
+    regions: TextList = []
+    first_loan_friendly: Flag = False
+    inclusive_smb: Flag = False
+    min_innovation_grade: Text = ""
+    guarantee_fee_rate: Decimal_ = "0"
+    insurance_premium_rate: Decimal_ = "0"
+    bank_org_id: Whole = Field(None, description="The bank the product is for: your own (the default) or a "
+                                                  "branch of it; an administrator names any bank.")
 
 
 class NeedIn(Schema):
-    amount: str
-    term_months: int = 12
-    purpose: str = ""
-    rights: list[RightRef]
+    amount: Decimal_
+    term_months: Whole = 12
+    purpose: Text = ""
+    rights: RightRefs
 
 
-class ProfileIn(Schema):
-    staff: int
-    revenue: str
-    assets: str | None = None
-    industry: str | None = None
-    subsector: str | None = None
+Profile = Annotated[Any, WithJsonSchema({"type": "object", "properties": {
+    "staff": {"type": "integer"}, "revenue": {"type": "string"}, "assets": {"type": "string"},
+    "industry": {"type": "string"}, "subsector": {"type": "string"}}, "required": ["staff", "revenue"]})]
 
 
 class CaseIn(Schema):
-    product_id: int
-    need_id: int | None = None
-    enterprise_id: int | None = None
-    amount: str | None = None
-    term_months: int | None = None
-    rights: list[RightRef] | None = None
-    purpose: str = ""
-    valuation_no: str = ""
-    first_loan: bool | None = None
-    park_id: int | None = None
-    profile: ProfileIn | None = None
+    product_id: Whole
+    need_id: Whole = None
+    enterprise_id: Whole = None
+    amount: Decimal_ = None
+    term_months: Whole = None
+    rights: RightRefs = None
+    purpose: Text = ""
+    valuation_no: Text = ""
+    first_loan: Flag = None
+    park_id: Whole = None
+    profile: Profile = None
 
 
 class DdIn(Schema):
-    key: str
-    result: Literal["ok", "issue"]
-    notes: str = ""
-    evidence: list[str] = []
+    key: one_of(*workflow.DD_KEYS)
+    result: one_of("ok", "issue")
+    notes: Text = ""
+    evidence: TextList = []
 
 
 class SubmitIn(Schema):
-    risk_grade: str = "B"
+    risk_grade: Text = "B"
 
 
 class DecisionIn(Schema):
-    decision: str
-    note: str = ""
+    decision: Text
+    note: Text = ""
 
 
 class DisburseIn(Schema):
-    schedule: Literal["bullet", "equal_instalments", "equal_principal", "interest_only"] = "bullet"
+    schedule: one_of("bullet", "equal_instalments", "equal_principal", "interest_only") = "bullet"
 
 
 class ExemptionIn(Schema):
-    statement: str
+    statement: Text
 
 
 class ExemptionDecisionIn(Schema):
-    grant: bool
-    reason: str
+    grant: Flag
+    reason: Text
 
 
 class PlanIn(Schema):
-    bank_org_id: int
-    year: int
-    households: int
-    amount: str
+    bank_org_id: Whole
+    year: Whole
+    households: Whole
+    amount: Decimal_
 
 
 class ParkLineIn(Schema):
-    bank_org_id: int
-    park_name: str
-    limit: str
-    start_date: dt.date
-    end_date: dt.date
+    bank_org_id: Whole
+    park_name: Text
+    limit: Decimal_
+    start_date: Day
+    end_date: Day
 
 
 class SubsidyIn(Schema):
-    name: str
-    kind: Literal["rate", "share_of_interest", "amount"]
-    value: str
-    cap: str | None = None
-    region_code: str = ""
+    name: Text
+    kind: one_of("rate", "share_of_interest", "amount")
+    value: Decimal_
+    cap: Decimal_ = None
+    region_code: Text = ""
 
 
 class InvestmentIn(Schema):
-    enterprise_id: int
-    fund_name: str
-    amount: str
-    date: dt.date
-    stake: str | None = None
+    enterprise_id: Whole
+    fund_name: Text
+    amount: Decimal_
+    date: Day
+    stake: Decimal_ = None
 
 
 def _found(obj, code: str):
@@ -162,20 +170,20 @@ def need_out(n: FinancingNeed) -> dict:
             "rights": n.rights, "status": n.status, "created_at": n.created_at.isoformat()}
 
 
-def case_out(c: CreditCase) -> dict:
-    return {
-        "case_no": c.case_no, "stage": c.stage, "bank_org_id": c.bank_id, "enterprise": {
-            "id": c.enterprise_id, "name": c.enterprise.name, "uscc": c.enterprise.uscc, "size_class": c.size_class},
+def case_out(c: CreditCase, reader) -> dict:
+    """A case as ``reader`` may read it: the lending bank's staff read the whole file; the borrower reads
+    its application, where it stands and the outcome, but not the bank's internal assessment (due
+    diligence, risk grade, maximum loan, innovation grade, who worked on it and their notes) — see
+    docs/security.md, "Credit case visibility"."""
+    lender = workflow.reads_internals(reader, c)
+    out = {
+        "case_no": c.case_no, "stage": c.stage, "bank_org_id": c.bank_id, "reader": "lender" if lender else "borrower",
+        "enterprise": {"id": c.enterprise_id, "name": c.enterprise.name, "uscc": c.enterprise.uscc,
+                       "size_class": c.size_class},
         "product": product_out(c.product), "amount": str(from_fen(c.amount)), "term_months": c.term_months,
-        "purpose": c.purpose, "rights": c.rights, "valuation_no": c.valuation_no or None,
-        "max_loan": str(from_fen(c.max_loan)) if c.max_loan is not None else None,
-        "innovation_grade": c.innovation_grade or None, "first_loan": c.first_loan, "risk_grade": c.risk_grade,
-        "prepared_by": c.prepared_by.username, "dd_signed_by": c.dd_signed_by.username if c.dd_signed_by else None,
-        "due_diligence": [{"key": i.key, "prefilled": i.prefilled, "prefilled_detail": i.prefilled_detail,
-                           "result": i.result or None, "notes": i.notes, "evidence": i.evidence}
-                          for i in c.dd_items.all()],
-        "trail": [{"action": s.action, "from": s.from_stage or None, "to": s.to_stage,
-                   "by": s.actor.username if s.actor else None, "at": s.at.isoformat(), "note": s.note}
+        "purpose": c.purpose, "rights": c.rights, "valuation_no": c.valuation_no or None, "first_loan": c.first_loan,
+        "trail": [{"action": s.action, "from": s.from_stage or None, "to": s.to_stage, "at": s.at.isoformat(),
+                   **({"by": s.actor.username if s.actor else None, "note": s.note} if lender else {})}
                   for s in c.steps.select_related("actor")],
         "sla": workflow.sla(c), "pricing": c.pricing, "contract_no": c.contract_no or None,
         "pledge_application_no": c.pledge_application_no or None,
@@ -183,6 +191,16 @@ def case_out(c: CreditCase) -> dict:
         "investments": [{"fund": i.fund_name, "amount": str(from_fen(i.amount)), "date": i.date.isoformat()}
                         for i in PartnerInvestment.objects.filter(enterprise_id=c.enterprise_id)],
     }
+    if lender:
+        out.update({
+            "max_loan": str(from_fen(c.max_loan)) if c.max_loan is not None else None,
+            "innovation_grade": c.innovation_grade or None, "risk_grade": c.risk_grade,
+            "prepared_by": c.prepared_by.username, "dd_signed_by": c.dd_signed_by.username if c.dd_signed_by else None,
+            "due_diligence": [{"key": i.key, "prefilled": i.prefilled, "prefilled_detail": i.prefilled_detail,
+                               "result": i.result or None, "notes": i.notes, "evidence": i.evidence}
+                              for i in c.dd_items.all()],
+        })
+    return out
 
 
 @router.post("/products", response={201: dict}, summary="Define an IP-pledge loan product (bank)")
@@ -197,7 +215,8 @@ def products(request):
 
 @router.get("/products/{product_id}/matches", summary="Financing needs ranked for a product, with reasons")
 def product_matches(request, product_id: int):
-    return workflow.match_needs(_found(Product.objects.filter(pk=product_id).first(), "product_not_found"))
+    return workflow.match_needs(actor=request.auth,
+                                product=_found(Product.objects.filter(pk=product_id).first(), "product_not_found"))
 
 
 @router.post("/financing-needs", response={201: dict}, summary="Publish a financing need (enterprise)")
@@ -212,17 +231,13 @@ def needs(request):
 
 @router.get("/financing-needs/{need_id}/matches", summary="Products ranked for a need, with reasons")
 def need_matches(request, need_id: int):
-    return workflow.match_products(_found(FinancingNeed.objects.filter(pk=need_id).first(), "need_not_found"))
+    return workflow.match_products(actor=request.auth,
+                                   need=_found(FinancingNeed.objects.filter(pk=need_id).first(), "need_not_found"))
 
 
 @router.post("/credit-cases", response={201: dict}, summary="Express interest / open a credit case")
 def open_case(request, payload: CaseIn):
-    data = payload.dict()
-    if data.get("profile") is None:
-        data.pop("profile", None)
-    if data.get("rights") is not None:
-        data["rights"] = [dict(r) for r in data["rights"]]
-    return 201, case_out(workflow.open_case(actor=request.auth, **data))
+    return 201, case_out(workflow.open_case(actor=request.auth, **payload.dict()), request.auth)
 
 
 @router.get("/credit-cases", summary="Cases visible to you (the workbench)")
@@ -230,48 +245,80 @@ def cases(request, stage: str | None = None):
     qs = CreditCase.objects.restrict(request.auth, "view").select_related("enterprise", "product__bank", "prepared_by")
     if stage:
         qs = qs.filter(stage=stage)
-    return [case_out(c) for c in qs[:200]]
+    return [case_out(c, request.auth) for c in qs[:200]]
 
 
 @router.get("/credit-cases/{case_no}")
 def get_case(request, case_no: str):
-    return case_out(workflow.get_case(actor=request.auth, case_no=case_no))
+    return case_out(workflow.get_case(actor=request.auth, case_no=case_no), request.auth)
 
 
 @router.post("/credit-cases/{case_no}/due-diligence", summary="Record a due-diligence finding")
 def dd(request, case_no: str, payload: DdIn):
     workflow.update_dd(actor=request.auth, case_no=case_no, key=payload.key, result=payload.result,
                        notes=payload.notes, evidence=payload.evidence)
-    return case_out(workflow.get_case(actor=request.auth, case_no=case_no))
+    return case_out(workflow.get_case(actor=request.auth, case_no=case_no), request.auth)
 
 
-@router.post("/credit-cases/{case_no}/evidence", response={201: dict},
+_EVIDENCE_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["key", "file"], "properties": {
+        "key": {"type": "string", "enum": list(workflow.DD_KEYS)},
+        "file": {"type": "string", "format": "binary"}}}}}}}
+
+
+@router.post("/credit-cases/{case_no}/evidence", response={201: dict}, openapi_extra=_EVIDENCE_BODY,
              summary="Attach an evidence file to a due-diligence item (multipart: key, file)")
-def evidence(request, case_no: str, key: Form[str], file: File[UploadedFile]):
-    ref = workflow.attach_evidence(actor=request.auth, case_no=case_no, key=key, name=file.name or "evidence",
-                                   content=file.read())
+def evidence(request, case_no: str):
+    # Who may attach, and whether the case still takes evidence, is answered before the upload is read;
+    # the multipart body is parsed here (not by the schema) so that a malformed one is a 400, not a 500.
+    workflow.may_attach_evidence(actor=request.auth, case_no=case_no)
+    key, upload = _multipart(request)
+    ref = workflow.attach_evidence(actor=request.auth, case_no=case_no, key=key, name=upload.name or "evidence",
+                                   content=_read_upload(upload))
     return 201, ref
+
+
+def _multipart(request):
+    from django.http.multipartparser import MultiPartParserError
+
+    try:
+        key, upload = request.POST.get("key"), request.FILES.get("file")
+    except (MultiPartParserError, ValueError) as exc:  # no boundary, a broken part, too many fields
+        raise MalformedBody(_("Send the evidence as multipart/form-data with the fields key and file.")) from exc
+    if upload is None:
+        raise ValidationFailed(_("Attach a file."), code="invalid_file", fields={"file": [_("This field is required.")]})
+    return key, upload
+
+
+def _read_upload(upload) -> bytes:
+    if upload.size is not None and upload.size > workflow.EVIDENCE_MAX_BYTES:
+        raise ValidationFailed(_("Attach a file of at most 10 MB."), code="invalid_file",
+                               fields={"file": [_("Out of the allowed range.")]})
+    return upload.read()
 
 
 @router.post("/credit-cases/{case_no}/submit", summary="Sign off due diligence and submit for review (officer)")
 def submit(request, case_no: str, payload: SubmitIn):
-    return case_out(workflow.submit_for_review(actor=request.auth, case_no=case_no, risk_grade=payload.risk_grade))
+    return case_out(workflow.submit_for_review(actor=request.auth, case_no=case_no, risk_grade=payload.risk_grade),
+                    request.auth)
 
 
 @router.post("/credit-cases/{case_no}/review", summary="Risk review: pass, return or decline")
 def review(request, case_no: str, payload: DecisionIn):
-    return case_out(workflow.review(actor=request.auth, case_no=case_no, decision=payload.decision, note=payload.note))
+    return case_out(workflow.review(actor=request.auth, case_no=case_no, decision=payload.decision,
+                                    note=payload.note), request.auth)
 
 
 @router.post("/credit-cases/{case_no}/approval", summary="Approve (prices, contracts, files the pledge), return or decline")
 def approval(request, case_no: str, payload: DecisionIn):
-    return case_out(workflow.approve(actor=request.auth, case_no=case_no, decision=payload.decision, note=payload.note))
+    return case_out(workflow.approve(actor=request.auth, case_no=case_no, decision=payload.decision,
+                                     note=payload.note), request.auth)
 
 
 @router.post("/credit-cases/{case_no}/disbursement", summary="Disburse once the pledge is registered")
 def disburse(request, case_no: str, payload: DisburseIn):
     workflow.disburse(actor=request.auth, case_no=case_no, schedule=payload.schedule)
-    return case_out(workflow.get_case(actor=request.auth, case_no=case_no))
+    return case_out(workflow.get_case(actor=request.auth, case_no=case_no), request.auth)
 
 
 @router.get("/credit-plans/{bank_org_id}/{year}", summary="A bank's yearly IP-pledge plan and its progress")
