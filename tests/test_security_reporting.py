@@ -113,6 +113,24 @@ def test_enterprise_page_obeys_the_scope_the_api_obeys(world):
         assert reader.client.get(f"/valuation/enterprises/{firm_y.pk}/").status_code == 200
 
 
+def test_another_banks_valuation_is_not_echoed_in_an_error(world):
+    """Opening a case on another bank's valuation number: 'no such valuation', never its maximum loan."""
+    make_patent()
+    right = {"kind": "invention", "number": "ZL201410362077.3"}
+    officer_a, officer_b = world["officer"]["A"], world["officer"]["B"]
+    theirs = officer_a.post("/valuations", {"rights": [right], "basis": "negotiated", "market_value": "1000000",
+                                            "agreement_rule": "协商"}).data
+    approver_b = _user(world["banks"]["B"], "approverB", "bank_approver")
+    product = approver_b.post("/products", {
+        "name": "快贷", "eligible_kinds": ["patent"], "min_amount": "100000", "max_amount": "10000000",
+        "min_term_months": 6, "max_term_months": 36, "spreads_bp": {"A": 50, "B": 80}}).data
+    r = officer_b.post("/credit-cases", {"product_id": product["id"], "enterprise_id": world["firms"]["Y"].pk,
+                                         "amount": "5000000", "term_months": 12, "rights": [right],
+                                         "valuation_no": theirs["valuation_no"]})
+    assert r.status_code == 422, r.data
+    assert "valuation_no" in r.data["error"]["fields"] and theirs["max_loan"] not in str(r.data)
+
+
 # ------------------------------------------------------------------------- point 5: the regulator reads
 
 
