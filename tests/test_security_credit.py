@@ -441,3 +441,34 @@ def test_no_absurd_value_on_any_credit_route_is_a_server_error(w):
             if r.status_code >= 500:
                 failures.append((path, "<body>", repr(whole), r.status_code))
     assert failures == []
+
+
+def test_no_absurd_read_or_page_is_a_server_error(w):
+    open_case(w)
+    big = "99999999999999999999"
+    a = w["org"]["A"].pk
+    failures = []
+    for who in ("officer", "regulator", "ent"):
+        for path in (f"/credit-plans/{a}/{big}", f"/credit-plans/{a}/-2567", f"/credit-plans/{a}/0",
+                     f"/credit-plans/{big}/2026", f"/products/{big}/matches", f"/financing-needs/{big}/matches",
+                     "/lpr?date=0001-01-01", "/lpr?date=9999-12-31", f"/credit-cases/{'x' * 5000}",
+                     "/credit-cases?stage=" + "x" * 5000, "/loans/a%00b"):
+            r = w[who].get(path)
+            if r.status_code >= 500:
+                failures.append((who, path, r.status_code))
+    officer, ent = Client(), Client()
+    officer.force_login(w["officer"].user)
+    ent.force_login(w["ent"].user)
+    for path in (f"/credit/cases/{'x' * 3000}/", f"/credit/loans/{'x' * 3000}/", f"/credit/matching/?need={big}",
+                 "/credit/matching/?product=x", "/credit/plans/", f"/credit/cases/x/evidence/{'y' * 3000}"):
+        if officer.get(path).status_code >= 500:
+            failures.append(("page", path))
+    for data in ({"product_id": big, "need_id": "1"}, {"product_id": "x"}):
+        if officer.post("/credit/matching/", data).status_code >= 500:
+            failures.append(("matching", data))
+    for data in ({"amount": "1e30", "term_months": "x"}, {"amount": "100", "term_months": big},
+                 {"amount": "١٠٠", "purpose": "a\x00b"}):
+        r = ent.post("/credit/portal/", data)
+        if r.status_code >= 500 or FinancingNeed.objects.exists():
+            failures.append(("portal", data, r.status_code))
+    assert failures == []

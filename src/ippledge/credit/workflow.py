@@ -656,7 +656,9 @@ def sla(case: CreditCase) -> dict:
 
 # --- plans, lines, exemptions, investments ----------------------------------------------------------
 
-def plan_progress(bank: Organisation, year: int) -> dict:
+def plan_progress(bank: Organisation, year) -> dict:
+    year = inputs.whole(year, "year", low=limits.limit("MIN_YEAR"),
+                        high=business_date.today().year + limits.limit("MAX_YEARS_AHEAD"))
     plan = CreditPlan.objects.filter(bank=bank, year=year).first()
     loans = Loan.objects.filter(bank=bank, start_date__year=year)
     lent = loans.aggregate(s=Sum("amount"))["s"] or 0
