@@ -253,6 +253,10 @@ def test_absurd_statistics_input_is_a_field_error(world):
         _field_error(officer.post("/reports/bank-overall", body), field)
     _field_error(officer.post("/reports/bank-overall", {"bank_org_id": bank.pk, "period_end": "0001-01-01",
                                                         "total_loan_balance": "1", "npl_balance": "0"}), "period_end")
+    # Permission first: a body from someone who may not submit is a 403 however malformed it is.
+    garbage = {"bank_org_id": "x", "period_end": "never", "total_loan_balance": [], "npl_balance": {}}
+    assert world["firm_user"]["X"].post("/reports/bank-overall", garbage).status_code == 403
+    assert officer.post("/case-studies", {"loan_no": 1, "title": [], "body": {}, "consent": "x"}).status_code == 403
     page = officer.client
     page.force_login(officer.user)
     assert page.get("/reports/?period=1901Q1").status_code == 200  # the trend starts where figures start

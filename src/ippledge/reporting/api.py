@@ -13,6 +13,7 @@ from ninja import Router, Schema
 from ippledge.core import services as core_services
 from ippledge.core.errors import PermissionDenied
 from ippledge.core.models import AuditEntry
+from ippledge.credit.inputs import Day, Decimal_, Flag, Text, Whole
 
 from . import export_views, services, sql, stats
 from .engine import rules
@@ -22,20 +23,23 @@ router = Router(tags=["statistics"])
 public_router = Router(tags=["public"])
 
 
+# Loose field types: the services read every value within the business limits after the permission check,
+# so a stranger's malformed body answers 403, not 422.
+
 class OverallIn(Schema):
-    bank_org_id: int
-    period_end: dt.date
-    total_loan_balance: str
-    npl_balance: str
-    inclusive_loan_balance: str | None = None
-    inclusive_npl_balance: str | None = None
+    bank_org_id: Whole
+    period_end: Day
+    total_loan_balance: Decimal_
+    npl_balance: Decimal_
+    inclusive_loan_balance: Decimal_ = None
+    inclusive_npl_balance: Decimal_ = None
 
 
 class CaseIn(Schema):
-    loan_no: str
-    title: str
-    body: str
-    consent: bool
+    loan_no: Text
+    title: Text
+    body: Text
+    consent: Flag
 
 
 @router.post("/reports/bank-overall", response={201: dict}, summary="Submit a bank's overall loan and NPL balances")

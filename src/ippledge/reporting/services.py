@@ -23,6 +23,7 @@ from ippledge.core.errors import (
     ValidationFailed,
 )
 from ippledge.core.models import Organisation
+from ippledge.credit import inputs
 from ippledge.credit.models import CreditPlan, Loan
 from ippledge.registry.models import Decision, Pledge
 from ippledge.valuation.services import plain_text
@@ -132,23 +133,28 @@ def pulled(actor, what: str, params: dict) -> None:
 
 
 @transaction.atomic
-def submit_overall(*, actor, bank_org_id: int, period_end: dt.date, total_loan_balance, npl_balance,
+def submit_overall(*, actor, bank_org_id, period_end, total_loan_balance, npl_balance,
                    inclusive_loan_balance=None, inclusive_npl_balance=None) -> BankOverall:
-    bank = bank_for(actor, bank_org_id)
+    """Values as the caller sent them: read (within the business limits) once the caller may submit."""
+    require_user(actor)
     if not (actor.is_platform_admin or actor.role_set & {"bank_officer", "bank_reviewer", "bank_approver"}):
         raise PermissionDenied(_("Banks submit their own overall figures."))
+    bank = bank_for(actor, inputs.whole(bank_org_id, "bank_org_id", low=1, high=2**63 - 1))
     # A bank's whole book may be far larger than one loan: up to a thousand of the largest single amounts.
     cap = limits.limit("MAX_AMOUNT_YUAN") * 1000
+    check = inputs.Checks()
 
     def fen(value, field: str, *, optional: bool = False) -> int | None:
         if optional and value in (None, ""):
             return None
-        return money.to_fen(limits.amount(value, field=field, allow_zero=True, max_yuan=cap))
+        return check(inputs.fen, value, field, allow_zero=True, max_yuan=cap)
 
+    today = business_date.today()
+    period_end = check(inputs.day, period_end, "period_end", today=today, not_after=today)
     total, npl = fen(total_loan_balance, "total_loan_balance"), fen(npl_balance, "npl_balance")
     inc_total = fen(inclusive_loan_balance, "inclusive_loan_balance", optional=True)
     inc_npl = fen(inclusive_npl_balance, "inclusive_npl_balance", optional=True)
-    limits.business_date(period_end, field="period_end", today=business_date.today())
+    check.done(_("The overall figures are not valid."))
     if total <= 0 or npl < 0 or npl > total:
         raise ValidationFailed(_("The NPL balance must be between zero and the total loan balance."),
                                fields={"npl_balance": [_("Out of the allowed range.")]})
@@ -238,10 +244,11 @@ LOAN_NO = re.compile(r"[A-Z]{2}[0-9]{6,16}")
 
 
 @transaction.atomic
-def publish_case(*, actor, loan_no: str, title: str, body: str, consent: bool) -> CaseStudy:
+def publish_case(*, actor, loan_no, title, body, consent) -> CaseStudy:
     require_user(actor)
     if not (actor.is_platform_admin or actor.has_role("regulator_user")):
         raise PermissionDenied(_("Regulators publish typical cases."))
+    consent = inputs.flag(consent, "consent")
     if not consent:
         raise ValidationFailed(_("A typical case needs the borrower's consent."), code="consent_missing",
                                fields={"consent": [_("This field is required.")]})
