@@ -156,3 +156,13 @@ def test_the_correction_period_is_the_operators_setting(parties):
     assert r.data["status"] == "correction_required"
     assert r.data["correction_deadline"] == (dt.date.fromisoformat(r.data["filing_date"]) + dt.timedelta(days=12)
                                              ).isoformat()
+
+
+@override_settings(PUBLIC_RATE_LIMIT=1)
+def test_a_throttled_search_page_is_a_429_with_retry_after(client):
+    from django.core.cache import cache
+
+    cache.clear()
+    codes = [client.get("/registry/?right=2014103620773") for _ in range(3)]
+    throttled = [r for r in codes if r.status_code == 429]
+    assert throttled and all(r.has_header("Retry-After") for r in throttled)

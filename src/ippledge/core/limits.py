@@ -33,6 +33,7 @@ DEFAULTS: dict[str, int] = {
     "MIN_YEAR": 1985,                       # the Patent Law took effect on 1985-04-01
     "MAX_YEARS_AHEAD": 50,                  # dates later than today + 50 years are typing errors
     "MAX_BODY_BYTES": 2_621_440,            # 2.5 MiB per request body
+    "MAX_UPLOAD_BYTES": 11_534_336,         # a 10 MiB evidence file and its form, as multipart
 }
 
 _ASCII_AMOUNT = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$")

@@ -46,11 +46,17 @@ def _form_echo(raw: dict) -> dict:
     return q
 
 
+def _with_retry_after(response, error):
+    """A throttled page says when to come back, as the API does."""
+    if error is not None and getattr(error, "retry_after", None):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def _search_page(request, raw: dict, *, results, error, searched):
-    return render(request, "registry/search.html", {"q": _form_echo(raw), "results": results, "error": error,
-                                                    "searched": searched, "kinds": KIND_LABELS,
-                                                    "statuses": STATUS_LABELS},
-                  status=_page_status(error))
+    return _with_retry_after(render(request, "registry/search.html", {
+        "q": _form_echo(raw), "results": results, "error": error, "searched": searched, "kinds": KIND_LABELS,
+        "statuses": STATUS_LABELS}, status=_page_status(error)), error)
 
 
 def public_search(request):
@@ -118,9 +124,9 @@ def certificate_verify(request):
             cert = search.find_certificate(number, code)
         except DomainError as exc:
             error = exc
-    return render(request, "registry/certificate.html", {
+    return _with_retry_after(render(request, "registry/certificate.html", {
         "cert": cert, "criteria": search.public_criteria(cert) if cert else {}, "error": error, "no": number,
-        "code": code, "kinds": KIND_LABELS, "statuses": STATUS_LABELS}, status=_page_status(error))
+        "code": code, "kinds": KIND_LABELS, "statuses": STATUS_LABELS}, status=_page_status(error)), error)
 
 
 def certificate_pdf_view(request, certificate_no: str):
