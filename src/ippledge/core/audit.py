@@ -18,7 +18,8 @@ current_channel: contextvars.ContextVar[str] = contextvars.ContextVar("channel",
 def _jsonable(value: Any) -> Any:
     if value is None:
         return None
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    # PostgreSQL's jsonb refuses U+0000: an audit row must never fail on what a stranger typed.
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder).replace("\\u0000", "\\ufffd"))
 
 
 def record(*, actor, action: str, obj=None, object_type: str = "", object_id: str = "",
@@ -27,6 +28,7 @@ def record(*, actor, action: str, obj=None, object_type: str = "", object_id: st
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
+    object_repr = object_repr.replace("\x00", "\ufffd")
     user = actor if isinstance(actor, User) else None
     return AuditEntry.objects.create(
         actor=user,

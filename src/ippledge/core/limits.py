@@ -109,6 +109,10 @@ def text(value: object, *, field: str, max_length: int | None = None, required: 
     cap = max_length if max_length is not None else limit("MAX_TEXT")
     if len(result) > cap:
         raise _fail(field, N_("At most %(cap)s characters."), "too_long", cap=cap)
+    # Control characters (NUL above all, which PostgreSQL cannot store) are never part of business text;
+    # line breaks and tabs are.
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in result):
+        raise _fail(field, N_("Remove the control characters from this text."), "invalid_text")
     if required and not result:
         raise _fail(field, N_("This field is required."), "validation_error")
     return result
