@@ -109,7 +109,7 @@ def test_sharing_token_is_read_only_and_pulls_are_audited(book):
     assert shared.get("/reports/ip-pledge-loans?period=2026").status_code == 200
     # A sharing token reads statistics and nothing else: writes and other routes answer token_scope.
     assert shared.post("/reports/sharing-token").data["error"]["code"] in ("read_only_token", "token_scope")
-    assert shared.get("/loans").data["error"]["code"] == "token_scope"
+    assert shared.get("/credit-cases").data["error"]["code"] == "token_scope"
     pulls = book["regulator"].get("/reports/pulls").data
     assert pulls and pulls[0]["report"] == "ip-pledge-loans"
     assert book["users"]["A"].post("/reports/sharing-token").status_code == 403
