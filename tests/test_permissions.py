@@ -73,7 +73,7 @@ ROUTES = [
     ("post", "/api/v1/pledges/{registration_no}/objections", f"{PLEDGE}/objections", {"statement": "x"}, SCOPED),
     ("post", "/api/v1/pledges/{registration_no}/objections/{objection_id}/case-notice",
      f"{PLEDGE}/objections/1/case-notice", {"case_notice_ref": "x"}, SCOPED),
-    ("get", "/api/v1/registry/journal/verify", "/registry/journal/verify", None, LOGGED_IN),
+    ("get", "/api/v1/registry/journal/verify", "/registry/journal/verify", None, REGISTRAR | {"regulator_user"}),
     ("get", "/api/v1/registry/queue", "/registry/queue", None, REGISTRAR),
     ("post", "/api/v1/registry/proposals", "/registry/proposals",
      {"application_no": "ZY20260000001", "action": "clear", "reason": "x"}, REGISTRAR),

@@ -70,13 +70,18 @@ def test_idempotency_key(bank):
 
 
 def test_journal_verifies_and_detects_tampering(bank, api_as):
+    from .test_security_registry import journal_unprotected
+
     make_patent()
     bank.post("/pledge-applications", application())
-    ok = bank.get("/registry/journal/verify").data
+    assert bank.get("/registry/journal/verify").status_code == 403  # a full scan is not for every user
+    registrar, _ = api_as("registrar", "ip_office")
+    ok = registrar.get("/registry/journal/verify").data
     assert ok["ok"] is True and ok["entries"] >= 3 and ok["first_bad_seq"] is None
     entry = JournalEntry.objects.get(seq=2)
-    JournalEntry.objects.filter(pk=entry.pk).update(payload={**entry.payload, "outcome": "refused"})
-    bad = bank.get("/registry/journal/verify").data
+    with journal_unprotected():
+        JournalEntry.objects.filter(pk=entry.pk).update(payload={**entry.payload, "outcome": "refused"})
+    bad = registrar.get("/registry/journal/verify").data
     assert bad["ok"] is False and bad["first_bad_seq"] == 2
 
 
@@ -123,7 +128,10 @@ def test_cli_registry_verify(bank):
     out = io.StringIO()
     call_command("registry_verify", stdout=out)
     assert out.getvalue().strip().endswith("OK")
+    from .test_security_registry import journal_unprotected
+
     entry = JournalEntry.objects.get(seq=1)
-    JournalEntry.objects.filter(pk=entry.pk).update(ref="forged")
+    with journal_unprotected():
+        JournalEntry.objects.filter(pk=entry.pk).update(ref="forged")
     with pytest.raises(CommandError):
         call_command("registry_verify", "--json", stdout=io.StringIO())

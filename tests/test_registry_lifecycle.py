@@ -284,7 +284,10 @@ def test_checkpoint_signed_and_published(bank, anon):
 
     make_patent()
     registered(bank)
-    eod.run(business_date=dt.date.today() - dt.timedelta(days=1))
+    # A checkpoint is signed only for the day it closes: today's business date.
+    from ippledge.core import business_date
+
+    eod.run(business_date=business_date.today())
     data = anon.get("/public/registry/checkpoints").data
     cp = data["checkpoints"][0]
     assert cp["seq"] == Checkpoint.objects.get().seq and cp["seq"] >= 3
@@ -361,7 +364,7 @@ def test_co_owned_patent_needs_every_co_owners_consent(bank):
                                                           contract_no="C2")).data["status"] == "registered"
 
 
-def test_webhook_receives_signed_notification(bank, registrar, api_as):
+def test_webhook_receives_signed_notification(bank, registrar, api_as, monkeypatch):
     import hashlib
     import hmac
     import json
@@ -370,6 +373,8 @@ def test_webhook_receives_signed_notification(bank, registrar, api_as):
 
     from ippledge.registry import notify
 
+    # The receiver runs on this machine: the operator allows loopback for it.
+    monkeypatch.setenv("IPPLEDGE_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
     received = []
 
     class Hook(BaseHTTPRequestHandler):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Header, Router, Schema
 
 from ippledge.core import ratelimit
+from ippledge.core.errors import PermissionDenied
 
 from . import journal, review, search, services, stats
 from .models import Checkpoint, Notification, Pledge, PledgeApplication, Webhook
@@ -339,6 +340,9 @@ def case_notice(request, registration_no: str, objection_id: int, payload: CaseN
 @router.get("/registry/journal/verify", summary="Prove the register: journal chain, checkpoints, every public "
                                                "record against its journal, certificate seals")
 def verify_journal(request):
+    # A full verification reads every record: for the registrars, the regulator and the operator.
+    if not (request.auth.is_platform_admin or request.auth.has_role("registrar", "regulator_user")):
+        raise PermissionDenied(_("Only registrars, regulators and administrators verify the register."))
     return journal.report(max_listed=1000)
 
 

@@ -962,6 +962,11 @@ def add_webhook(*, actor, url: str):
         raise PermissionDenied(_("Webhooks belong to an organisation."))
     if not (url.startswith("https://") or url.startswith("http://")):
         raise ValidationFailed(_("Give an http or https URL."), fields={"url": [_("Not a URL.")]})
+    if len(url) > 200:
+        raise ValidationFailed(_("At most %(cap)s characters.") % {"cap": 200}, code="too_long",
+                               fields={"url": [_("At most %(cap)s characters.") % {"cap": 200}]})
+    # Never a private, loopback, link-local or metadata address (after DNS), unless the operator allows it.
+    notify.check_webhook_url(url)
     import secrets
 
     hook = Webhook.objects.create(org_id=actor.organisation_id, url=url[:200], secret=secrets.token_hex(24))
