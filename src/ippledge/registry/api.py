@@ -8,6 +8,7 @@ from typing import Literal
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _translate
 from ninja import Field, Header, Router, Schema
 
 from ippledge.core import ratelimit
@@ -198,7 +199,8 @@ class CertificateIn(Schema):
 
 
 def _reason(r: dict) -> dict:
-    text = _(r.get("message") or "")
+    # The stored message is a catalog msgid (marked where it is defined): translate it at run time.
+    text = _translate(r.get("message") or "")
     params = r.get("params") or {}
     text = text % params if params else text
     if r.get("text"):
