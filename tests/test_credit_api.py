@@ -18,11 +18,16 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def officer(api_as):
+    from ippledge.core import services
+    from ippledge.core.actors import SYSTEM
+
     client, user = api_as("bank_officer", "bank")
     org = user.organisation
     org.uscc = PLEDGEE["id_number"]
     org.save(update_fields=["uscc"])
     client.bank_id = org.pk
+    # Loans go to enterprises the platform knows (a loan never creates an organisation).
+    services.create_organisation(actor=SYSTEM, name=PLEDGOR["name"], kind="enterprise", uscc=PLEDGOR["id_number"])
     return client
 
 

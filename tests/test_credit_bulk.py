@@ -40,8 +40,12 @@ class Book:
         core.set_business_date(actor=self.admin, date=day)
 
     def borrower(self) -> tuple[str, str]:
+        from ippledge.core.actors import SYSTEM
+
         self.borrowers += 1
-        return uscc(f"9144030000000{self.borrowers:04d}"), f"测试借款企业{self.borrowers}"
+        number, name = uscc(f"9144030000000{self.borrowers:04d}"), f"测试借款企业{self.borrowers}"
+        core.create_organisation(actor=SYSTEM, name=name, kind="enterprise", uscc=number)  # loans go to known firms
+        return number, name
 
     def book(self, name, *, start, maturity, kind="equal_instalments", amount="1000000.00", rate="0.0435",
              debtor=None, **extra) -> str:

@@ -44,6 +44,9 @@ def test_case_through_the_pages(world):  # noqa: F811
     denied = officer.post(url, {"action": "approval", "decision": "approve"})
     assert denied.status_code == 400
     assert _client("approver").post(url, {"action": "approval", "decision": "approve"}).status_code == 302
+    # The enterprise signs the contract on its case page, which confirms its pledge.
+    assert 'data-testid="sign-contract"' in enterprise.get(url + "?tab=contract").content.decode()
+    assert enterprise.post(url, {"action": "sign"}).status_code == 302
     assert officer.post(url, {"action": "disburse", "schedule": "bullet"}).status_code == 302
     case = CreditCase.objects.get(pk=case.pk)
     assert case.stage == "disbursed"

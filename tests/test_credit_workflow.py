@@ -76,6 +76,13 @@ def test_full_journey_from_need_to_classification(world):
     # LPR 1y in force on 2026-03-02 is the February fixing (2026-02-24, moved by the holiday); B = 80 bp.
     assert c["pricing"]["lpr_fixing_date"] == "2026-02-24" and c["pricing"]["spread_bp"] == 80
     assert [s["action"] for s in c["trail"]] == ["open", "submit", "pass", "approve", "contract"]
+    # The bank's filing waits for the pledgor: no disbursement until the enterprise signs.
+    early = w["officer"].post(f"/credit-cases/{no}/disbursement", {"schedule": "equal_instalments"})
+    assert early.status_code == 409 and early.data["error"]["code"] == "pledge_not_registered"
+    assert w["officer"].post(f"/credit-cases/{no}/contract-signature").status_code == 403
+    signed = w["ent"].post(f"/credit-cases/{no}/contract-signature")
+    assert signed.status_code == 200, signed.data
+    assert signed.data["trail"][-1]["action"] == "sign"
     paid = w["officer"].post(f"/credit-cases/{no}/disbursement", {"schedule": "equal_instalments"})
     assert paid.status_code == 200, paid.data
     loan_no = paid.data["loan_no"]
@@ -142,6 +149,7 @@ def test_park_line_headroom_is_enforced(world):
     w["officer"].post(f"/credit-cases/{no}/submit", {})
     w["reviewer"].post(f"/credit-cases/{no}/review", {"decision": "pass"})
     w["approver"].post(f"/credit-cases/{no}/approval", {"decision": "approve"})
+    w["ent"].post(f"/credit-cases/{no}/contract-signature")
     r = w["officer"].post(f"/credit-cases/{no}/disbursement", {})
     assert r.status_code == 409 and r.data["error"]["code"] == "park_line_exhausted"
     lines = w["officer"].get("/park-credit-lines").data

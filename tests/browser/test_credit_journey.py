@@ -154,6 +154,13 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
         ["open", "submit", "pass", "approve", "contract"])
     shot(approver, "journey-credit-approved")
 
+    # The enterprise signs the contract on its case page: that confirms its pledge, registered at once.
+    enterprise.goto(f"/credit/cases/{case_no}/?tab=contract")
+    enterprise.on("dialog", lambda dialog: dialog.accept())
+    enterprise.get_by_test_id("sign-contract").click()
+    expect(enterprise.get_by_test_id("sign-contract")).to_have_count(0)
+    shot(enterprise, "journey-credit-signed")
+
     # The officer disburses in equal instalments on the contract tab.
     page.reload()
     expect_stage(page, Stage.CONTRACTED)

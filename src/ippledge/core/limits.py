@@ -30,6 +30,8 @@ DEFAULTS: dict[str, int] = {
     "MAX_TEXT": 2000,                       # free text (reasons, notes, statements)
     "MAX_SHORT_TEXT": 200,                  # names, contract numbers, references
     "MAX_LIST": 1000,                       # any other list in a request body
+    "MAX_STAFF": 10_000_000,                # an enterprise's staff: more than the largest employer
+    "MAX_HOUSEHOLDS": 10_000_000,           # borrowers in a bank's yearly credit plan
     "MIN_YEAR": 1985,                       # the Patent Law took effect on 1985-04-01
     "MAX_YEARS_AHEAD": 50,                  # dates later than today + 50 years are typing errors
     "MAX_BODY_BYTES": 2_621_440,            # 2.5 MiB per request body

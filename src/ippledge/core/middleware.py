@@ -188,6 +188,9 @@ class RequestBodyMiddleware:
         from .errors import MalformedBody, PayloadTooLarge
 
         try:
+            # Read the raw body first (it is already bounded above): whoever reads it later — ninja on a
+            # JSON route sent a form by mistake — still can, and the form parses from memory.
+            request.body  # noqa: B018
             request.POST  # noqa: B018 - parsing is the point
         except RequestDataTooBig:
             return error_response(request, PayloadTooLarge(_("The request body is too large.")))

@@ -73,7 +73,10 @@ def case_page(request, case_no: str):
                                  note=post.get("note", ""))
             elif action == "disburse":
                 workflow.disburse(actor=request.user, case_no=case_no, schedule=post.get("schedule", "bullet"))
-            tab = {"dd": "dd", "submit": "dd", "review": "trail", "approval": "trail", "disburse": "contract"}
+            elif action == "sign":
+                workflow.sign_contract(actor=request.user, case_no=case_no)
+            tab = {"dd": "dd", "submit": "dd", "review": "trail", "approval": "trail", "disburse": "contract",
+                   "sign": "contract"}
             return redirect(reverse("credit:case", args=[case_no]) + f"?tab={tab.get(action, 'enterprise')}")
         except DomainError as exc:
             error = exc
@@ -85,7 +88,8 @@ def case_page(request, case_no: str):
                                                 "tab": request.GET.get("tab") or request.POST.get("tab") or
                                                 ("dd" if request.POST.get("action") in ("dd", "submit") else
                                                  "enterprise"),
-                                                "results": RESULT_LABELS},
+                                                "results": RESULT_LABELS,
+                                                "pledge_awaiting": workflow.pledge_awaits_signature(case)},
                   status=400 if error else 200)
 
 

@@ -67,8 +67,6 @@ def _step(case: CreditCase, to_stage: str, action: str, actor, note: str = "") -
 PRODUCT_KINDS = ("patent", "trademark", "copyright", "bundle", "geographical_indication")
 RISK_GRADE_LENGTH = 8  # CreditCase.risk_grade
 INNOVATION_GRADES = tuple(f"T{n}" for n in range(1, 11))
-MAX_STAFF = 10_000_000  # more than the largest employer; belongs in core.limits (reported)
-MAX_HOUSEHOLDS = 10_000_000  # a yearly plan's borrowers; belongs in core.limits (reported)
 
 
 def _product_bank(actor, data: dict) -> Organisation:
@@ -423,7 +421,7 @@ def _profile(value) -> dict:
         raise ValidationFailed(_("Give the profile as an object."), fields={"profile": [_("Give an object.")]})
     check = inputs.Checks()
     result = {
-        "staff": check(inputs.whole, value.get("staff"), "profile.staff", low=0, high=MAX_STAFF),
+        "staff": check(inputs.whole, value.get("staff"), "profile.staff", low=0, high=limits.limit("MAX_STAFF")),
         "revenue": check(inputs.fen, value.get("revenue") or "0", "profile.revenue", allow_zero=True),
         "assets": check(inputs.fen, value["assets"], "profile.assets", allow_zero=True)
         if value.get("assets") not in (None, "") else None,
@@ -555,7 +553,12 @@ def price(case: CreditCase, on: dt.date) -> dict:
 
 @transaction.atomic
 def approve(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase:
-    """The approver decides; approval prices the loan, writes the contract and files the pledge."""
+    """The approver decides; approval prices the loan, writes the contract and files the pledge.
+
+    The bank's filing speaks for the bank only: the pledge is registered the moment the enterprise
+    signs the contract on the platform (``sign_contract``), or, for an enterprise without users here, when
+    a registrar confirms it from the paper contract."""
+    services._require_bank(actor, roles={"bank_approver"})
     case = get_case(actor=actor, case_no=case_no, for_update=True)
     services._require_bank(actor, case.bank, {"bank_approver"})
     _separate(actor, case)
@@ -595,6 +598,32 @@ def approve(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase
     case.pledge_application_no = app.application_no
     case.save(update_fields=["pledge_application_no"])
     _step(case, Stage.CONTRACTED, "contract", actor, app.status)
+    return case
+
+
+def pledge_awaits_signature(case: CreditCase) -> bool:
+    """Whether the case's pledge application still waits for the enterprise (pages: offer to sign)."""
+    return bool(case.pledge_application_no) and PledgeApplication.objects.filter(
+        application_no=case.pledge_application_no, status="awaiting_confirmation").exists()
+
+
+@transaction.atomic
+def sign_contract(*, actor, case_no: str) -> CreditCase:
+    """The enterprise signs the approved contract; signing confirms the pledge application as pledgor,
+    so the pledge is examined and registered at once and the bank can disburse."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated(_("Authentication is required."))
+    if not actor.has_role("enterprise_user"):
+        raise PermissionDenied(_("Only the borrowing enterprise's own users sign its contract."),
+                               code="not_the_borrower")
+    case = get_case(actor=actor, case_no=case_no, for_update=True)
+    if case.enterprise_id != actor.organisation_id:
+        raise PermissionDenied(_("Only the borrowing enterprise's own users sign its contract."),
+                               code="not_the_borrower")
+    if case.stage != Stage.CONTRACTED or not case.pledge_application_no:
+        raise Conflict(_("There is no approved contract to sign."), code="wrong_stage")
+    app = registry.confirm(actor=actor, application_no=case.pledge_application_no, side="pledgor")
+    _step(case, Stage.CONTRACTED, "sign", actor, app.status)
     return case
 
 
@@ -760,7 +789,7 @@ def set_plan(*, actor, bank_org_id, year, households, amount) -> CreditPlan:
     check = inputs.Checks()
     # Plans are set for this year or the next; earlier years are kept as they were.
     year = check(inputs.whole, year, "year", low=limits.limit("MIN_YEAR"), high=on.year + 1)
-    households = check(inputs.whole, households, "households", low=0, high=MAX_HOUSEHOLDS)
+    households = check(inputs.whole, households, "households", low=0, high=limits.limit("MAX_HOUSEHOLDS"))
     amount = check(inputs.fen, amount, "amount", allow_zero=True)
     check.done(_("The plan is not valid."))
     plan, _created = CreditPlan.objects.update_or_create(bank=bank, year=year, defaults={

@@ -315,6 +315,12 @@ def approval(request, case_no: str, payload: DecisionIn):
                                      note=payload.note), request.auth)
 
 
+@router.post("/credit-cases/{case_no}/contract-signature",
+             summary="The enterprise signs the approved contract; this confirms its pledge, registered at once")
+def sign_contract(request, case_no: str):
+    return case_out(workflow.sign_contract(actor=request.auth, case_no=case_no), request.auth)
+
+
 @router.post("/credit-cases/{case_no}/disbursement", summary="Disburse once the pledge is registered")
 def disburse(request, case_no: str, payload: DisburseIn):
     workflow.disburse(actor=request.auth, case_no=case_no, schedule=payload.schedule)
