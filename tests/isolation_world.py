@@ -35,7 +35,8 @@ BANK_B = {"name": "乙商业银行股份有限公司", "id_type": "uscc", "id_nu
 ENT_B = {"name": "乙科技有限公司", "id_type": "uscc", "id_number": uscc("91440300MA5DRQAL1"),
          "address": "深圳市福田区", "country": "CN", "domicile_in_china": True}
 PARK_A = "甲银行合作科技园"
-WEBHOOK_A = "https://hooks.bank-a.example/registry"
+# A loopback receiver the operator allows for the test (no traffic leaves the machine; nothing listens).
+WEBHOOK_A = "http://127.0.0.1:9/registry"
 EVIDENCE_PDF = b"%PDF-1.4 bank A's register extract"
 
 # (username, organisation key, role)
@@ -191,7 +192,8 @@ def _build() -> World:
                              "objection")["id"]
     w.ref["proposal"] = _ok(w.client("registrar_ip").post("/registry/proposals", {
         "application_no": w.app_decl, "action": "refuse", "code": "other", "reason": "材料不实"}), "propose")["id"]
-    w.ref["webhook"] = _ok(w.client("officer_a").post("/webhooks", {"url": WEBHOOK_A}), "webhook")["id"]
+    with override_settings(WEBHOOK_ALLOW_HOSTS="127.0.0.1"):
+        w.ref["webhook"] = _ok(w.client("officer_a").post("/webhooks", {"url": WEBHOOK_A}), "webhook")["id"]
     core.issue_token(user=w.users["officer_a"], name="spare")
     w.ref["spare_token"] = ApiToken.objects.filter(user=w.users["officer_a"], name="spare").get().pk
 

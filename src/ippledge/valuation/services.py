@@ -232,6 +232,11 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
                 raise ValidationFailed(_("Name the appraisal agency."), fields={"agency_id": [_("Not found.")]})
             if agency.status != RosterStatus.ADMITTED:
                 raise Conflict(_("This appraisal agency is not admitted to the roster."), code="agency_not_admitted")
+            # An agency's appraiser files only its own agency's reports; a bank may record any admitted one's.
+            org = getattr(actor, "organisation", None)
+            if org is not None and org.kind == "appraisal_agency" and agency.organisation_id != org.pk:
+                raise PermissionDenied(_("An appraiser files reports in its own agency's name only."),
+                                       code="not_your_agency")
             if not data.get("report_no") or not data.get("appraisers"):
                 raise ValidationFailed(_("An external valuation needs the report number and the appraisers."),
                                        fields={"report_no": [_("This field is required.")],
@@ -334,6 +339,10 @@ def get_valuation(*, actor, valuation_no: str) -> ValuationRecord:
 @transaction.atomic
 def revalue(*, actor, valuation_no: str, data: dict) -> ValuationRecord:
     old = get_valuation(actor=actor, valuation_no=valuation_no)
+    # Reading a valuation (the rights' owner may) is not owning it: only the valuing organisation revalues.
+    if not ValuationRecord.objects.restrict(actor, "change").filter(pk=old.pk).exists():
+        raise PermissionDenied(_("Only the organisation that made a valuation revalues it."),
+                               code="not_your_valuation")
     if old.status == ValuationStatus.SUPERSEDED:
         raise Conflict(_("This valuation has already been revalued."), code="already_superseded")
     merged = {"rights": [{"kind": r.kind, "number": r.number} for r in old.rights.all()], "basis": old.basis,
