@@ -154,6 +154,9 @@ ROUTES = [
      SCOPED),
     ("post", "/api/v1/credit-cases/{case_no}/approval", "/credit-cases/CR20260000001/approval",
      {"decision": "approve"}, SCOPED),
+    # The borrowing enterprise signs its own contract (the case's party check: test_credit_workflow).
+    ("post", "/api/v1/credit-cases/{case_no}/contract-signature", "/credit-cases/CR20260000001/contract-signature",
+     {}, {"enterprise_user"}),
     ("post", "/api/v1/credit-cases/{case_no}/disbursement", "/credit-cases/CR20260000001/disbursement", {}, SCOPED),
     ("get", "/api/v1/credit-plans/{bank_org_id}/{year}", "/credit-plans/1/2026", None, SCOPED),
     ("get", "/api/v1/park-credit-lines", "/park-credit-lines", None, LOGGED_IN),

@@ -614,8 +614,7 @@ def sign_contract(*, actor, case_no: str) -> CreditCase:
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated(_("Authentication is required."))
     if not actor.has_role("enterprise_user"):
-        raise PermissionDenied(_("Only the borrowing enterprise's own users sign its contract."),
-                               code="not_the_borrower")
+        raise PermissionDenied(_("Only the borrowing enterprise's own users sign its contract."))
     case = get_case(actor=actor, case_no=case_no, for_update=True)
     if case.enterprise_id != actor.organisation_id:
         raise PermissionDenied(_("Only the borrowing enterprise's own users sign its contract."),
