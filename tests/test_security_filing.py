@@ -166,3 +166,8 @@ def test_a_throttled_search_page_is_a_429_with_retry_after(client):
     codes = [client.get("/registry/?right=2014103620773") for _ in range(3)]
     throttled = [r for r in codes if r.status_code == 429]
     assert throttled and all(r.has_header("Retry-After") for r in throttled)
+
+
+def test_the_language_switch_never_echoes_a_searched_id_number(client):
+    page = client.get("/registry/?party_id=11010519491231002X&right=2014103620773").content.decode()
+    assert "11010519491231002X" not in page

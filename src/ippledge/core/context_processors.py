@@ -44,4 +44,17 @@ def shell(request):
         max(matches, key=lambda item: len(item["url"]))["active"] = True
     from . import business_date
 
-    return {"nav_items": nav, "user_roles": sorted(roles), "shell_business_date": business_date.today}
+    return {"nav_items": nav, "user_roles": sorted(roles), "shell_business_date": business_date.today,
+            "language_next": _language_next(request)}
+
+
+# Query parameters that may carry personal data: never written back into a page.
+PRIVATE_PARAMS = frozenset({"party_id"})
+
+
+def _language_next(request) -> str:
+    """Where the language switch returns to: this page, without personal data from its query."""
+    from urllib.parse import urlencode
+
+    query = [(k, v) for k, values in request.GET.lists() if k not in PRIVATE_PARAMS for v in values]
+    return request.path + (f"?{urlencode(query)}" if query else "")
