@@ -86,6 +86,14 @@ def test_full_journey_from_need_to_classification(world):
     paid = w["officer"].post(f"/credit-cases/{no}/disbursement", {"schedule": "equal_instalments"})
     assert paid.status_code == 200, paid.data
     loan_no = paid.data["loan_no"]
+    # The bank's own notes on the loan are not the borrower's to read.
+    noted = w["reviewer"].post(f"/loans/{loan_no}/classification", {"category": "special_mention",
+                                                                    "reason": "行业下行，内部关注"})
+    assert noted.status_code in (200, 201), noted.data
+    assert w["officer"].get(f"/loans/{loan_no}").data["classification_history"][-1]["note"]
+    borrower_view = w["ent"].get(f"/loans/{loan_no}").data
+    assert borrower_view["loan_no"] == loan_no
+    assert all(not h["note"] for h in borrower_view["classification_history"])
     loan = w["officer"].get(f"/loans/{loan_no}").data
     assert loan["pledge_registration_no"] and loan["first_loan"] is True
     w["admin"].put("/admin/business-date", {"date": "2026-04-03"})

@@ -72,9 +72,20 @@ class ClassificationIn(Schema):
     reason: Text
 
 
-def loan_out(loan: Loan) -> dict:
+def _lender_reads(reader, loan: Loan) -> bool:
+    """The bank's own notes on a loan (manual classification notes, event details) are for the lending
+    bank (and its head office), the regulator and administrators — not the borrower."""
+    if reader is None:
+        return True
+    if reader.is_platform_admin or reader.has_role("regulator_user"):
+        return True
+    return bool(reader.organisation_id and reader.organisation_id in (loan.bank_id, loan.bank.parent_id))
+
+
+def loan_out(loan: Loan, reader=None) -> dict:
     on = business_date.today()
     states = services._states(loan)
+    internal = _lender_reads(reader, loan)
     return {
         "loan_no": loan.loan_no, "bank_org_id": loan.bank_id, "borrower": {"id": loan.borrower_id,
                                                                              "name": loan.borrower.name,
@@ -88,14 +99,15 @@ def loan_out(loan: Loan) -> dict:
         "as_of": on.isoformat(), "balance": str(from_fen(loan.balance)), "dpd": loan.dpd,
         "classification": loan.classification,
         "classification_history": [{"date": c.date.isoformat(), "before": c.before or None, "after": c.after,
-                                    "reasons": c.reasons, "manual": c.manual, "note": c.note}
+                                    "reasons": c.reasons, "manual": c.manual, "note": c.note if internal else ""}
                                    for c in loan.classification_history.all()],
         "schedule": [{"seq": s.seq, "due_date": s.due_date.isoformat(), "principal": str(s.principal),
                       "interest": str(s.interest), "paid": s.settled_as_of(on),
                       "paid_on": s.paid_on.isoformat() if s.paid_on else None} for s in states],
         "repayments": [{"date": r.date.isoformat(), "principal": str(from_fen(r.principal)),
                         "interest": str(from_fen(r.interest))} for r in loan.repayments.all()],
-        "events": [{"type": e.type, "date": e.date.isoformat(), "data": e.data} for e in loan.events.all()],
+        "events": [{"type": e.type, "date": e.date.isoformat(), "data": e.data if internal else {}}
+                   for e in loan.events.all()],
     }
 
 
@@ -119,7 +131,7 @@ def book(request, payload: LoanIn):
 
 @router.get("/loans/{loan_no}", summary="A loan with balance, DPD, classification and schedule")
 def get_loan(request, loan_no: str):
-    return loan_out(services.get_loan(actor=request.auth, loan_no=loan_no))
+    return loan_out(services.get_loan(actor=request.auth, loan_no=loan_no), request.auth)
 
 
 @router.post("/loans/{loan_no}/repayments", response={201: dict}, summary="Record a repayment")
@@ -133,7 +145,7 @@ def repay(request, loan_no: str, payload: RepaymentIn):
 def prepayment(request, loan_no: str, payload: PrepaymentIn):
     services.prepay(actor=request.auth, loan_no=loan_no, date=payload.date, principal=payload.principal,
                     interest=payload.interest)
-    return loan_out(services.get_loan(actor=request.auth, loan_no=loan_no))
+    return loan_out(services.get_loan(actor=request.auth, loan_no=loan_no), request.auth)
 
 
 @router.post("/loans/{loan_no}/extension", summary="Extend the loan (展期; counts as a restructuring)")

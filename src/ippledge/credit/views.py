@@ -81,7 +81,7 @@ def case_page(request, case_no: str):
         except DomainError as exc:
             error = exc
     data = case_out(case, request.user)
-    loan = loan_out(case.loan) if case.loan_id else None
+    loan = loan_out(case.loan, request.user) if case.loan_id else None
     for item in data.get("due_diligence", []):
         item["label"] = DD_LABELS.get(item["key"], item["key"])
     return render(request, "credit/case.html", {"c": data, "case": case, "loan": loan, "error": error,
@@ -110,7 +110,7 @@ def loan_page(request, loan_no: str):
         loan = services.get_loan(actor=request.user, loan_no=loan_no)
     except DomainError:
         return render(request, "errors/404.html", status=404)
-    data = loan_out(loan)
+    data = loan_out(loan, request.user)
     data["classification_label"] = Classification(data["classification"]).label
     data["schedule_label"] = ScheduleKind(data["schedule_kind"]).label
     data["rate_percent"] = f"{Decimal(data['annual_rate']) * 100:.4f}"
