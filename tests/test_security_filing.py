@@ -171,3 +171,25 @@ def test_a_throttled_search_page_is_a_429_with_retry_after(client):
 def test_the_language_switch_never_echoes_a_searched_id_number(client):
     page = client.get("/registry/?party_id=11010519491231002X&right=2014103620773").content.decode()
     assert "11010519491231002X" not in page
+
+
+@pytest.mark.parametrize("path", ["/api/v1/loans/a%00b", "/api/v1/credit-cases/a%00b", "/credit/cases/a%00b/",
+                                  "/api/v1/pledges/Y%00"])
+def test_a_nul_in_a_path_is_not_found_on_every_database(parties, path):
+    r = parties[1].client.get(path, headers={"Authorization": f"Bearer {parties[1].token}"})
+    assert r.status_code == 404
+
+
+def test_a_proposal_naming_an_application_with_a_nul_is_not_found(api_as):
+    registrar, _ = api_as("registrar", "ip_office")
+    r = registrar.post("/registry/proposals", {"application_no": "ZY2026\u00000000001", "action": "clear",
+                                               "reason": "x"})
+    assert r.status_code == 404 and r.data["error"]["code"] == "application_not_found"
+
+
+def test_control_characters_in_an_application_are_a_field_error(parties):
+    make_patent()
+    r = parties[1].post("/pledge-applications", application(contract_no="ZY\u0000-1",
+                                                            pledgees=[{**PLEDGEE, "address": "北京\u0007"}]))
+    assert r.status_code == 422 and r.data["error"]["code"] == "invalid_text"
+    assert {"contract_no", "pledgees[0].address"} <= set(r.data["error"]["fields"])

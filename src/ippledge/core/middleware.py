@@ -156,8 +156,12 @@ class RequestBodyMiddleware:
     def __call__(self, request):
         from django.utils.translation import gettext as _
 
-        from .errors import MalformedBody, PayloadTooLarge
+        from .errors import MalformedBody, NotFound, PayloadTooLarge
 
+        # No record's number or name contains a control character; PostgreSQL cannot even compare with
+        # a NUL, so a path carrying one is answered here, for every route.
+        if any(ord(ch) < 32 for ch in request.path):
+            return error_response(request, NotFound(_("Not found.")))
         if request.method in self.BODY_METHODS:
             raw_length = request.META.get("CONTENT_LENGTH") or "0"
             try:

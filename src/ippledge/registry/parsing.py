@@ -163,9 +163,28 @@ def clean_right_ref(raw: Any, field: str, errors: Errors) -> str | None:
         return None
 
 
+def control_characters(value: Any, path: str, errors: Errors, depth: int = 0) -> None:
+    """Control characters (a NUL above all, which PostgreSQL cannot store) are in no party's name,
+    address, contract or scope; line breaks and tabs are allowed."""
+    if depth > 6:
+        return
+    if isinstance(value, str):
+        if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+            errors.add(path or "body", _("Remove the control characters from this text."))
+            errors.setdefault("_code", "invalid_text")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            control_characters(item, f"{path}.{key}" if path else str(key), errors, depth + 1)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value[:limits.limit("MAX_LIST")]):
+            control_characters(item, f"{path}[{i}]", errors, depth + 1)
+
+
 def clean_application(data: dict) -> tuple[dict, list[Right]]:
     """Validate an application body into the stored form and the rights it pledges."""
     errors = Errors()
+    control_characters(data, "", errors)
+    errors.raise_if_any()
     pledgors = clean_parties(data.get("pledgors"), "pledgors", errors)
     pledgees = clean_parties(data.get("pledgees"), "pledgees", errors)
     debtor = clean_party(data["debtor"], "debtor", errors) if data.get("debtor") else None

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit
+from ippledge.core import audit, limits
 from ippledge.core.errors import Conflict, NotFound, ValidationFailed
 
 from . import examination, journal, services
@@ -42,7 +42,7 @@ def propose(*, actor, application_no: str, action: str, reason: str, code: str =
     services._require_registrar(actor)
     app = services.get_application(actor=actor, application_no=application_no, for_update=True)
     services._require_office(actor, services._kinds_of(app))
-    reason = (reason or "").strip()
+    reason = limits.text(reason, field="reason", max_length=2000)
     if not reason:
         raise ValidationFailed(_("Give the reason for the decision."), fields={"reason": [_("This field is required.")]})
     if action == ReviewProposal.Action.REFUSE:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -50,6 +51,7 @@ from .parsing import (
     clean_application,
     clean_debt,
     clean_parties,
+    control_characters,
     decimal_or_none,
 )
 
@@ -564,8 +566,16 @@ def confirm(*, actor, application_no: str, side: str, signed_contract_ref: str =
     return app
 
 
+APPLICATION_NO = re.compile(r"ZY\d{11}")
+
+
 def get_application(*, actor, application_no: str, for_update: bool = False) -> PledgeApplication:
     _require_user(actor)
+    application_no = str(application_no or "").strip().upper()
+    # Application numbers are ZY + year + seven digits; anything else (a NUL included, which PostgreSQL
+    # cannot even compare) names no application.
+    if not APPLICATION_NO.fullmatch(application_no):
+        raise NotFound(_("No such pledge application."), code="application_not_found")
     pk = PledgeApplication.objects.restrict(actor, "view").filter(application_no=application_no) \
         .values_list("pk", flat=True).first()
     if pk is None:
@@ -748,6 +758,8 @@ def change(*, actor, registration_no: str, changes: dict) -> Pledge:
         raise PermissionDenied(_("Both parties must agree to this change: file it with a registrar on the paper "
                                  "both signed."), code="joint_change_required")
     errors = Errors()
+    control_characters(changes, "", errors)
+    errors.raise_if_any()
     allowed = {"pledgors", "pledgees", "secured_debt", "guarantee_scope"}
     unknown = set(changes) - allowed
     for k in unknown:
@@ -896,7 +908,10 @@ def object_to(*, actor, registration_no: str, statement: str, objector_name: str
     pledge = get_pledge(registration_no, for_update=True)
     _require_pledge_party(actor, pledge, roles=("pledgor", "pledgee", "debtor"))
     _require_live(pledge)
-    statement = (statement or "").strip()
+    # Bounded, and free of control characters (which PostgreSQL cannot store), before anything is written.
+    statement = limits.text(statement, field="statement", max_length=4000)
+    objector_name = limits.text(objector_name, field="objector_name", max_length=200)
+    case_notice_ref = limits.text(case_notice_ref, field="case_notice_ref", max_length=200)
     if not statement:
         raise ValidationFailed(_("State the objection."), fields={"statement": [_("This field is required.")]})
     on = business_date.today()
