@@ -106,14 +106,18 @@ def count(value: object, *, field: str, low: int = 0, high: int) -> int:
     return value
 
 
+def has_control_characters(value: str) -> bool:
+    """Control characters (NUL above all, which PostgreSQL cannot store) are never part of business text;
+    line breaks and tabs are."""
+    return any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value)
+
+
 def text(value: object, *, field: str, max_length: int | None = None, required: bool = False) -> str:
     result = "" if value is None else str(value).strip()
     cap = max_length if max_length is not None else limit("MAX_TEXT")
     if len(result) > cap:
         raise _fail(field, N_("At most %(cap)s characters."), "too_long", cap=cap)
-    # Control characters (NUL above all, which PostgreSQL cannot store) are never part of business text;
-    # line breaks and tabs are.
-    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in result):
+    if has_control_characters(result):
         raise _fail(field, N_("Remove the control characters from this text."), "invalid_text")
     if required and not result:
         raise _fail(field, N_("This field is required."), "validation_error")

@@ -169,7 +169,7 @@ def control_characters(value: Any, path: str, errors: Errors, depth: int = 0) ->
     if depth > 6:
         return
     if isinstance(value, str):
-        if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+        if limits.has_control_characters(value):
             errors.add(path or "body", _("Remove the control characters from this text."))
             errors.setdefault("_code", "invalid_text")
     elif isinstance(value, dict):
