@@ -42,10 +42,9 @@ def confirm_for_parties(application_no: str) -> str:
     app = PledgeApplication.objects.get(application_no=application_no)
     if app.status != "awaiting_confirmation":
         return app.status
-    usccs = {p["name"]: p["id_number"] for side in ("pledgors", "pledgees") for p in app.data[side]}
-    for side, todo in registry.outstanding_confirmations(app).items():
-        for name in todo["orgs"]:
-            user = User.objects.filter(organisation__uscc=usccs[name], is_active=True).order_by("pk").first()
+    for side, todo in registry.pending_confirmations(app).items():
+        for org_id in todo["orgs"]:
+            user = User.objects.filter(organisation_id=org_id, is_active=True).order_by("pk").first()
             registry.confirm(actor=user, application_no=application_no, side=side)
         if todo["paper"]:
             office = "copyright_office" if app.regime == "copyright" else "ip_office"

@@ -181,31 +181,35 @@ def _required_confirmations(data: dict, orgs: dict[str, Organisation]) -> tuple[
     return platform, paper
 
 
-def outstanding_confirmations(app: PledgeApplication) -> dict:
-    """Who still has to confirm: ``{"pledgor": {"orgs": [...names], "paper": bool}, "pledgee": ...}``."""
+def pending_confirmations(app: PledgeApplication) -> dict[str, dict]:
+    """Who still has to confirm, per side: ``{"orgs": {org_id: Organisation}, "paper": bool}``."""
     orgs = _orgs_by_uscc(app.data)
     platform, paper = _required_confirmations(app.data, orgs)
     done = list(app.confirmations.filter(round=app.confirmation_round).values_list("side", "org_id"))
-    names = {o.pk: o.name for o in orgs.values()}
+    by_pk = {o.pk: o for o in orgs.values()}
     result = {}
     for side in SIDES:
         confirmed = {org_id for s, org_id in done if s == side}
-        result[side] = {"orgs": sorted(names[i] for i in platform[side] - confirmed),
+        result[side] = {"orgs": {i: by_pk[i] for i in platform[side] - confirmed},
                         "paper": side in paper and None not in confirmed}
     return result
+
+
+def outstanding_confirmations(app: PledgeApplication) -> dict:
+    """For display: ``{"pledgor": {"orgs": [...names], "paper": bool}, "pledgee": ...}``."""
+    return {side: {"orgs": sorted(o.name for o in todo["orgs"].values()), "paper": todo["paper"]}
+            for side, todo in pending_confirmations(app).items()}
 
 
 def sides_actor_may_confirm(actor, app: PledgeApplication) -> list[str]:
     """The sides this user could confirm now (for pages: which confirm buttons to offer)."""
     if app.status != ApplicationStatus.AWAITING_CONFIRMATION or not getattr(actor, "is_authenticated", False):
         return []
-    outstanding = outstanding_confirmations(app)
+    pending = pending_confirmations(app)
     if _trusted_filer(actor):
-        return [s for s in SIDES if outstanding[s]["paper"] and office_keeps(actor, _kinds_of(app))]
-    orgs = _orgs_by_uscc(app.data)
-    names = {o.pk: o.name for o in orgs.values()}
-    mine = _actor_sides(actor, app.data, orgs)
-    return [s for s in SIDES if any(names[i] in outstanding[s]["orgs"] for i in mine[s])]
+        return [s for s in SIDES if pending[s]["paper"] and office_keeps(actor, _kinds_of(app))]
+    mine = _actor_sides(actor, app.data, _orgs_by_uscc(app.data))
+    return [s for s in SIDES if mine[s] & set(pending[s]["orgs"])]
 
 
 def _fully_confirmed(outstanding: dict) -> bool:
@@ -225,32 +229,30 @@ def _confirm(app: PledgeApplication, *, side: str, via: str, actor, org_id: int 
 
 def _proceed_when_confirmed(app: PledgeApplication, *, actor, on: dt.date, rights: list[Right] | None = None):
     """Examine at once when every party has confirmed; otherwise wait for the others (and ask them)."""
-    outstanding = outstanding_confirmations(app)
-    if _fully_confirmed(outstanding):
+    pending = pending_confirmations(app)
+    if _fully_confirmed(pending):
         data = dict(app.data)
         data["confirmations"] = {"pledgor": True, "pledgee": True}
         app.data = data
         app.save(update_fields=["data"])
         return _examine_and_apply(app, actor=actor, on=on, rights=rights)
     reasons = [{"code": "confirmation_pending", "params": {}, "right": None, "message": PENDING_MESSAGES[side]}
-               for side in SIDES if outstanding[side]["orgs"] or outstanding[side]["paper"]]
+               for side in SIDES if pending[side]["orgs"] or pending[side]["paper"]]
     decision = Decision.objects.create(application=app, at=_now(), outcome=ApplicationStatus.AWAITING_CONFIRMATION,
                                        reasons=reasons, automatic=True, actor=_user(actor))
     if app.status != ApplicationStatus.AWAITING_CONFIRMATION:
         app.status = ApplicationStatus.AWAITING_CONFIRMATION
         app.correction_deadline = on + dt.timedelta(days=settings.REGISTRY_CORRECTION_DAYS)
     # A side off the platform is confirmed by a registrar from the signed contract: it joins the queue.
-    app.needs_review = any(v["paper"] for v in outstanding.values())
+    app.needs_review = any(v["paper"] for v in pending.values())
     app.save(update_fields=["status", "correction_deadline", "needs_review"])
-    orgs = {o.pk: o for o in _orgs_by_uscc(app.data).values()}
     for side in SIDES:
-        for org in orgs.values():
-            if org.name in outstanding[side]["orgs"]:
-                notify.notify(org=org, kind="pledge.confirmation_requested",
-                              message=_(REQUEST_MESSAGES[side]) % {"no": app.application_no},
-                              data={"application_no": app.application_no, "side": side})
+        for org in pending[side]["orgs"].values():
+            notify.notify(org=org, kind="pledge.confirmation_requested",
+                          message=_(REQUEST_MESSAGES[side]) % {"no": app.application_no},
+                          data={"application_no": app.application_no, "side": side})
     journal.append(kind="application.awaiting_confirmation", ref=app.application_no,
-                   payload={"sides": sorted(s for s in SIDES if outstanding[s]["orgs"] or outstanding[s]["paper"])})
+                   payload={"sides": sorted(s for s in SIDES if pending[s]["orgs"] or pending[s]["paper"])})
     return decision
 
 
@@ -541,9 +543,8 @@ def confirm(*, actor, application_no: str, side: str, signed_contract_ref: str =
                                    code="confirmer_not_party")
     if app.status != ApplicationStatus.AWAITING_CONFIRMATION:
         raise Conflict(_("This application is not awaiting confirmation."), code="not_awaiting_confirmation")
-    outstanding = outstanding_confirmations(app)[side]
     if _trusted_filer(actor):
-        if not outstanding["paper"]:
+        if not pending_confirmations(app)[side]["paper"]:
             raise Conflict(_("The parties of this side are on the platform and confirm through their own users."),
                            code="party_confirms_itself")
         ref = ref or app.data.get("signed_contract_ref") or ""
@@ -977,13 +978,11 @@ def add_webhook(*, actor, url: str):
         raise PermissionDenied(_("Webhooks belong to an organisation."))
     if not (url.startswith("https://") or url.startswith("http://")):
         raise ValidationFailed(_("Give an http or https URL."), fields={"url": [_("Not a URL.")]})
-    if len(url) > 200:
-        raise ValidationFailed(_("At most %(cap)s characters.") % {"cap": 200}, code="too_long",
-                               fields={"url": [_("At most %(cap)s characters.") % {"cap": 200}]})
+    url = limits.text(url, field="url", max_length=200)
     # Never a private, loopback, link-local or metadata address (after DNS), unless the operator allows it.
     notify.check_webhook_url(url)
     import secrets
 
-    hook = Webhook.objects.create(org_id=actor.organisation_id, url=url[:200], secret=secrets.token_hex(24))
+    hook = Webhook.objects.create(org_id=actor.organisation_id, url=url, secret=secrets.token_hex(24))
     audit.record(actor=actor, action="webhook.add", obj=hook, after={"url": hook.url})
     return hook
