@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
-import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -35,11 +33,7 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-if env("DATA_DIR") is None and "pytest" in sys.modules:
-    # Test runs never write into a developer's ./var.
-    DATA_DIR = Path(tempfile.mkdtemp(prefix="ippledge-test-"))
-else:
-    DATA_DIR = Path(env("DATA_DIR", "./var")).resolve()
+DATA_DIR = Path(env("DATA_DIR", "./var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 if DATA_DIR.stat().st_uid == os.getuid():
     # Also tightens a data dir an older version created world-readable.

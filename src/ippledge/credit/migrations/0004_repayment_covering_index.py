@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('credit', '0003_subsidyscheme_creditcase_casestep_exemptionrequest_and_more'),
+        ('credit', '0003_credit_workflow'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0002_audit_immutable'),
-        ('credit', '0003_subsidyscheme_creditcase_casestep_exemptionrequest_and_more'),
+        ('credit', '0003_credit_workflow'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
