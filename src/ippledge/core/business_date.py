@@ -42,6 +42,18 @@ def is_working_day(day: dt.date) -> bool:
     return day.weekday() < 5
 
 
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 when ``end`` is not later)."""
+    if end <= start:
+        return 0
+    entries = {h.date: h.is_working_day for h in Holiday.objects.filter(date__gt=start, date__lte=end)}
+    count, current = 0, start
+    while current < end:
+        current += dt.timedelta(days=1)
+        count += entries.get(current, current.weekday() < 5)
+    return count
+
+
 def add_working_days(start: dt.date, days: int) -> dt.date:
     """The date ``days`` working days after ``start`` (start itself not counted)."""
     entries = {h.date: h.is_working_day for h in Holiday.objects.filter(
