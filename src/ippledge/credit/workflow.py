@@ -675,11 +675,15 @@ def _ip_kind(rights: list[dict]) -> str:
 
 
 def sla(case: CreditCase) -> dict:
+    """How long the case has been in its stage, in working days of the business calendar (weekends and
+    holidays do not count against the bank), and the date the stage is due."""
     limit = SLA_DAYS.get(case.stage)
     if limit is None:
-        return {"limit_days": None, "elapsed_days": None, "overdue": False}
-    elapsed = (timezone.now() - case.stage_entered_at).total_seconds() / 86400
-    return {"limit_days": limit, "elapsed_days": round(elapsed, 1), "overdue": elapsed > limit}
+        return {"limit_days": None, "elapsed_days": None, "due_date": None, "overdue": False}
+    entered = business_date.beijing_date(case.stage_entered_at)
+    elapsed = business_date.working_days_between(entered, business_date.today())
+    due = business_date.add_working_days(entered, limit)
+    return {"limit_days": limit, "elapsed_days": elapsed, "due_date": due.isoformat(), "overdue": elapsed > limit}
 
 
 # --- plans, lines, exemptions, investments ----------------------------------------------------------
