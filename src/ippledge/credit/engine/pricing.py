@@ -10,6 +10,8 @@ All-in cost (:func:`all_in_cost`)
 ---------------------------------
 all-in cost = interest + guarantee fee + insurance premium + valuation fee − subsidies, for one loan
 of ``principal`` held for ``days`` days (a bullet loan: the principal is outstanding the whole time).
+Give either ``days`` or the ``start_date`` and ``maturity_date``: the days are then the actual days
+between them (31 for January), never 30 a month — a quote labelled ACT/360 counts actual days.
 
 * interest = principal × annual rate × days / basis, basis 360 (``ACT/360``, the default) or 365
   (``ACT/365``), as :func:`ippledge.credit.engine.schedule.interest_between`;
@@ -144,12 +146,22 @@ def _subsidy(item: Any, index: int) -> dict:
             "max_annual_rate": _fraction(max_rate, name) if max_rate is not None else None}
 
 
-def all_in_cost(*, principal: Any, annual_rate: Any, days: int, day_count: str = "ACT/360",
+def actual_days(start_date: Any, maturity_date: Any) -> int:
+    """The actual days from ``start_date`` to ``maturity_date`` (at least 1)."""
+    start = schedule._date(start_date, "start_date")
+    maturity = schedule._date(maturity_date, "maturity_date")
+    if maturity <= start:
+        raise _invalid("maturity_date", N_("The maturity date must be after the start date."))
+    return (maturity - start).days
+
+
+def all_in_cost(*, principal: Any, annual_rate: Any, days: int | None = None, day_count: str = "ACT/360",
                 guarantee_fee_rate: Any = 0, insurance_premium_rate: Any = 0, valuation_fee: Any = 0,
-                subsidies: list[dict] | tuple = (), fee_day_count: str = "ACT/365") -> dict:
+                subsidies: list[dict] | tuple = (), fee_day_count: str = "ACT/365",
+                start_date: Any = None, maturity_date: Any = None) -> dict:
     """The borrower's cost of one loan, itemised (see the module docstring for the conventions).
 
-    Returns ``{"principal", "annual_rate", "days", "day_count", "interest", "guarantee_fee",
+    Returns ``{"principal", "annual_rate", "days", "day_count", ["start_date", "maturity_date",] "interest", "guarantee_fee",
     "insurance_premium", "valuation_fee", "subsidies", "subsidy_total", "gross_cost", "net_cost",
     "effective_annual_rate", "trace"}``; ``subsidies`` lists ``{"name", "kind", "value", "computed",
     "amount", "limited_by"}`` in input order; ``trace`` lists ``(label_en, label_zh, value)``.
@@ -158,6 +170,11 @@ def all_in_cost(*, principal: Any, annual_rate: Any, days: int, day_count: str =
     if principal <= 0:
         raise _invalid("principal", N_("The principal must be more than zero."))
     rate = _fraction(annual_rate, "annual_rate")
+    if start_date is not None or maturity_date is not None:
+        counted = actual_days(start_date, maturity_date)
+        if days is not None and days != counted:
+            raise _invalid("days", N_("The days must be the actual days from the start to the maturity date."))
+        days = counted
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise _invalid("days", N_("The number of days must be a whole number of at least 1."))
     basis = _basis(day_count)
@@ -203,7 +220,7 @@ def all_in_cost(*, principal: Any, annual_rate: Any, days: int, day_count: str =
     trace: list[tuple[str, str, Any]] = [
         ("Principal", "本金", principal),
         ("Annual interest rate", "年利率", rate),
-        ("Days", "天数", days),
+        ("Days (actual)", "实际天数", days),
         ("Day count", "计息基准", day_count),
         ("Interest", "利息", interest),
         ("Guarantee fee", "担保费", guarantee),
@@ -216,8 +233,9 @@ def all_in_cost(*, principal: Any, annual_rate: Any, days: int, day_count: str =
         ("Net cost", "综合融资成本", net),
         ("Effective annual cost rate", "综合年化成本率", effective),
     ]
+    dates = {} if start_date is None else {"start_date": start_date, "maturity_date": maturity_date}
     return {
-        "principal": principal, "annual_rate": rate, "days": days, "day_count": day_count,
+        "principal": principal, "annual_rate": rate, "days": days, "day_count": day_count, **dates,
         "interest": interest, "guarantee_fee": guarantee, "insurance_premium": premium,
         "valuation_fee": valuation, "subsidies": items, "subsidy_total": subsidy_total,
         "gross_cost": gross, "net_cost": net, "effective_annual_rate": effective, "trace": trace,

@@ -6,6 +6,10 @@ Conventions
   (:func:`ippledge.core.money.quantize`).  Floats are refused.
 * Day count (§4): interest = principal × annual rate × actual days / 360 (``ACT/360``, the default)
   or / 365 (``ACT/365``).  Used by ``bullet`` and ``interest_only`` and by :func:`interest_between`.
+* Every schedule says which of the two conventions it is computed by (:func:`convention`): the day
+  count (``ACT/360`` or ``ACT/365``) for ``bullet`` and ``interest_only``, ``monthly_rate`` for the
+  amortising kinds, whose ``day_count`` is not used.  Pages and the API show this label, never the
+  loan's stored day count alone, so an amortising loan is not presented as ACT/360.
 * Monthly due dates fall on the start date's day of month, clamped to the month's last day and always
   computed from the start date (start 31 Jan → 28/29 Feb, 31 Mar, 30 Apr …); the last period ends at
   maturity.
@@ -45,6 +49,8 @@ Kind = Literal["bullet", "equal_instalments", "equal_principal", "interest_only"
 DayCount = Literal["ACT/360", "ACT/365"]
 
 KINDS: tuple[str, ...] = ("bullet", "equal_instalments", "equal_principal", "interest_only")
+AMORTISING: tuple[str, ...] = ("equal_instalments", "equal_principal")
+MONTHLY_RATE = "monthly_rate"  # i = annual rate / 12 per period, whatever the period's length in days
 DAY_BASIS: dict[str, Decimal] = {"ACT/360": Decimal(360), "ACT/365": Decimal(365)}
 ZERO = Decimal("0.00")
 MONTHS_PER_YEAR = Decimal(12)
@@ -124,6 +130,17 @@ def monthly_due_dates(start: date, maturity: date) -> list[date]:
 
 
 # --------------------------------------------------------------------------- schedules
+
+def convention(kind: str, day_count: str = "ACT/360") -> str:
+    """How a schedule of ``kind`` computes interest: ``monthly_rate`` for the amortising kinds, else
+    the day-count basis (``ACT/360`` or ``ACT/365``) over actual days."""
+    if kind not in KINDS:
+        raise _invalid("kind", N_("Unknown repayment method."))
+    if kind in AMORTISING:
+        return MONTHLY_RATE
+    _basis(day_count)
+    return day_count
+
 
 @dataclass(frozen=True)
 class Instalment:
