@@ -20,6 +20,7 @@ NAVIGATION = [
     ("credit:workbench", _("Credit workbench"), {"bank_officer", "bank_reviewer", "bank_approver", "admin",
                                                  "regulator_user"}),
     ("credit:portal", _("Financing"), {"enterprise_user"}),
+    ("credit:lpr", _("LPR fixings"), {"admin"}),
     ("reporting:dashboard", _("Statistics"), {"regulator_user", "admin", "bank_officer", "bank_reviewer",
                                              "bank_approver"}),
     ("reporting:public", _("Public statistics"), None),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import lpr_views, views
 
 app_name = "credit"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("portal/", views.portal, name="portal"),
     path("matching/", views.matching, name="matching"),
     path("plans/", views.plans, name="plans"),
+    path("lpr/", lpr_views.fixings, name="lpr"),
 ]
