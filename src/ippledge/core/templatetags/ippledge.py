@@ -1,9 +1,13 @@
-"""Template helpers: translated domain errors, state labels."""
+"""Template helpers: translated domain errors, state labels, money."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import template
 from django.utils.translation import gettext
+
+from ippledge.core import money as _money
 
 register = template.Library()
 
@@ -55,3 +59,32 @@ def right_ref(ref: str) -> str:
         return ref or ""
     kind, number = ref.split(":", 1)
     return right_number({"kind": kind, "number": number})
+
+
+def _shown(fen: int, unit: str) -> str:
+    if unit == "wan":
+        return _money.format_wan(fen)
+    if unit:
+        raise template.TemplateSyntaxError(f"money filters take no unit or 'wan', not {unit!r}")
+    return _money.format_yuan(fen)
+
+
+@register.filter
+def money(value, unit: str = "") -> str:
+    """A yuan amount as the API gives it (decimal string or Decimal) with thousands separators and two
+    decimals (``"3000000.00"`` → ``3,000,000.00``); ``money:"wan"`` shows it in 万元.  Exact: never
+    through a float (a float raises).  ``None`` or ``""`` shows nothing, for ``|default``."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, float):
+        raise TypeError("the money filter takes yuan as a decimal string or Decimal, not a float")
+    return _shown(_money.fen(value if isinstance(value, Decimal) else _money.to_decimal(value)), unit)
+
+
+@register.filter
+def fen(value, unit: str = "") -> str:
+    """An amount in integer fen (as models store it) shown as yuan like ``money`` (``123457`` →
+    ``1,234.57``); ``fen:"wan"`` shows it in 万元."""
+    if value is None or value == "":
+        return ""
+    return _shown(value, unit)
