@@ -29,7 +29,7 @@ from ippledge.registry.models import PledgeApplication
 from ippledge.rights import rules as right_rules
 from ippledge.rights import services as rights_services
 
-from . import inputs, lpr, services
+from . import inputs, quote, services
 from .models import (
     SLA_DAYS,
     ApprovalAuthority,
@@ -534,23 +534,6 @@ def review(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase:
     return case
 
 
-def price(case: CreditCase, on: dt.date) -> dict:
-    from .engine import pricing
-
-    fixing = lpr.rate_in_force(on, case.product.lpr_tenor)
-    rate = pricing.rate_for(lpr=fixing.rate, spread_bp_by_grade=case.product.spreads_bp, grade=case.risk_grade,
-                            floor=case.product.rate_floor, cap=case.product.rate_cap)
-    subsidies = [{"name": s.name, "kind": s.kind, "value": s.value, "cap": money.from_fen(s.cap) if s.cap else None}
-                 for s in SubsidyScheme.objects.filter(active=True, region_code__in=["", case.enterprise.region_code])]
-    cost = pricing.all_in_cost(principal=money.from_fen(case.amount), annual_rate=rate, days=30 * case.term_months,
-                               guarantee_fee_rate=case.product.guarantee_fee_rate,
-                               insurance_premium_rate=case.product.insurance_premium_rate, subsidies=subsidies)
-    from ippledge.valuation.engine.trace import render
-
-    return render({"lpr": fixing.rate, "lpr_fixing_date": fixing.fixing_date.isoformat(), "tenor": fixing.tenor,
-                   "spread_bp": case.product.spreads_bp.get(case.risk_grade), "rate": rate, "all_in": cost})
-
-
 @transaction.atomic
 def approve(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase:
     """The approver decides; approval prices the loan, writes the contract and files the pledge.
@@ -578,7 +561,7 @@ def approve(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase
     if authority is not None and case.amount > authority.max_amount:
         raise PermissionDenied(_("The amount is above your approval authority."), code="above_authority")
     on = business_date.today()
-    case.pricing = price(case, on)
+    case.pricing = quote.price(case, on)
     case.contract_no = f"{case.case_no}-ZY"
     case.save(update_fields=["pricing", "contract_no"])
     _step(case, Stage.APPROVED, "approve", actor, note)
