@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
+from ippledge.core import money
 from ippledge.core.pdf import Document
 
 from .models import Pledge, SearchCertificate
@@ -32,6 +33,11 @@ def _when(moment: dt.datetime | str) -> str:
 
 def _absolute(request, path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
+
+
+def _amount(yuan: str | None, currency: str) -> str:
+    """A secured amount as the record gives it (yuan string), shown like every page: 1,234.57 CNY."""
+    return f"{money.format_yuan(money.to_fen(yuan))} {currency}" if yuan not in (None, "") else ""
 
 
 def _rights_rows(rights: list[dict]) -> list[list[str]]:
@@ -60,7 +66,7 @@ def certificate_pdf(cert: SearchCertificate, *, request=None) -> bytes:
             ("登记时间", _when(r["registered_at"])),
             ("出质人", "、".join(f"{p['name']}（{p['id_number']}）" for p in r["pledgors"])),
             ("质权人", "、".join(f"{p['name']}（{p['id_number']}）" for p in r["pledgees"])),
-            ("担保债权数额", f"{r['secured_amount']} {r['currency']}"),
+            ("担保债权数额", _amount(r["secured_amount"], r["currency"])),
         ])
         doc.grid(["权利类型", "号码", "名称"], _rights_rows(r["rights"]), [35, 45, 90])
         if r["history"]:
@@ -82,7 +88,7 @@ def registration_notice_pdf(pledge: Pledge, *, request=None) -> bytes:
         ("出质人", "、".join(p["name"] for p in version["pledgors"])),
         ("质权人", "、".join(p["name"] for p in version["pledgees"])),
         ("主债权种类", version["secured_debt"].get("type", "")),
-        ("担保债权数额", f"{version['secured_debt'].get('amount')} {version['secured_debt'].get('currency', 'CNY')}"),
+        ("担保债权数额", _amount(version["secured_debt"].get("amount"), version["secured_debt"].get("currency", "CNY"))),
         ("债务履行期限", version.get("debt_due_date") or ""),
         ("担保范围", version.get("guarantee_scope", "")),
         ("质押合同编号", version.get("contract_no", "")),

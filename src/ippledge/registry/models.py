@@ -181,8 +181,8 @@ class Pledge(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
     current_version = models.PositiveIntegerField(default=1)
-    # Denormalised from the current version for search and display.
-    secured_amount = models.DecimalField(max_digits=18, decimal_places=2)
+    # Denormalised from the current version for search and display; integer fen like every amount.
+    secured_amount = models.BigIntegerField(_("secured amount (fen)"))
     currency = models.CharField(max_length=3, default="CNY")
     notes = models.JSONField(default=list, blank=True)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from ippledge.core import identifiers, limits
+from ippledge.core import identifiers, limits, money
 from ippledge.core.errors import DomainError, ValidationFailed
 from ippledge.rights.models import Right
 
@@ -106,7 +106,7 @@ def clean_debt(raw: Any, errors: Errors) -> dict:
         debt["amount"] = None
     else:
         try:
-            debt["amount"] = f"{limits.amount(amount, field='secured_debt.amount'):.2f}"
+            debt["amount"] = str(money.quantize(limits.amount(amount, field="secured_debt.amount")))
         except DomainError as exc:
             errors.add("secured_debt.amount", exc.localised(_))
             errors.setdefault("_code", exc.code)

@@ -13,13 +13,12 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ippledge.core import identifiers, limits, numbers
+from ippledge.core import identifiers, limits, money, numbers
 from ippledge.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ippledge.rights.models import RightKind
 
@@ -243,7 +242,7 @@ def _db_records(ids: list[int]) -> dict[int, dict]:
                     "regime": regime, "disclosure_only": bool(disclosure),
                     "registered_at": _moment(at).isoformat(), "effective_date": _day(effective),
                     "registration_term_end": _day(term_end), "rights": [], "pledgors": [], "pledgees": [],
-                    "secured_amount": str(Decimal(str(amount)).quantize(Decimal("0.01"))), "currency": currency,
+                    "secured_amount": str(money.from_fen(amount)), "currency": currency,
                     "notes": _json(notes) or [], "history": []}
     for pid, kind, number, title, mark in _fetch(
             "SELECT pr.pledge_id, r.kind, r.number, r.title, r.mark_text FROM registry_pledgeright pr "

@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from ippledge.core import audit, business_date, identifiers, limits, numbers
+from ippledge.core import audit, business_date, identifiers, limits, money, numbers
 from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from ippledge.core.models import Organisation, User
@@ -421,7 +420,7 @@ def _register(app: PledgeApplication, rights: list[Right], *, notes: list[dict],
         registration_no=_registration_no(app.regime, on), application=app, regime=app.regime,
         disclosure_only=app.regime == Regime.DISCLOSURE, registered_at=now, effective_date=on,
         registration_term_end=app.data.get("registration_term_end"),
-        secured_amount=Decimal(debt["amount"]), currency=debt.get("currency", "CNY"), notes=notes)
+        secured_amount=money.to_fen(debt["amount"]), currency=debt.get("currency", "CNY"), notes=notes)
     PledgeRight.objects.bulk_create([
         PledgeRight(pledge=pledge, right=r, live=True, exclusive=r.kind in rules.PATENT_KINDS) for r in rights])
     PledgeVersion.objects.create(pledge=pledge, version=1, at=now, data=_version_data(app.data),
@@ -780,11 +779,12 @@ def change(*, actor, registration_no: str, changes: dict) -> Pledge:
         data["pledgees"] = new
     if "secured_debt" in changes:
         debt = clean_debt(changes["secured_debt"], errors)
-        if debt.get("amount") is None or Decimal(debt.get("amount") or 0) <= 0:
+        if debt.get("amount") is None or money.to_fen(debt["amount"]) <= 0:
             errors.add("secured_debt.amount", _("Give the new secured amount."))
         if not debt.get("type"):
             debt["type"] = data["secured_debt"].get("type", "")
-        lowers = debt.get("amount") is not None and Decimal(debt["amount"]) <= Decimal(data["secured_debt"]["amount"]) \
+        lowers = debt.get("amount") is not None \
+            and money.to_fen(debt["amount"]) <= money.to_fen(data["secured_debt"]["amount"]) \
             and debt.get("type") == data["secured_debt"].get("type", "") \
             and debt.get("currency") == data["secured_debt"].get("currency", "CNY")
         if sides != {"pledgor", "pledgee"} and not ("pledgee" in sides and lowers):
@@ -802,7 +802,7 @@ def change(*, actor, registration_no: str, changes: dict) -> Pledge:
     pledge.current_version += 1
     PledgeVersion.objects.create(pledge=pledge, version=pledge.current_version, at=_now(), data=data,
                                  reason="change", actor=_user(actor))
-    pledge.secured_amount = Decimal(data["secured_debt"]["amount"])
+    pledge.secured_amount = money.to_fen(data["secured_debt"]["amount"])
     pledge.save(update_fields=["current_version", "secured_amount"])
     _index_parties(pledge, data)
     _history(pledge, "changed", actor=actor, on=business_date.today(),

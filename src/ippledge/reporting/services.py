@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, limits, money
@@ -290,10 +291,11 @@ def quarterly_files(day: dt.date) -> int:
 def registry_figures(period: str) -> dict:
     p = rules.parse_period(period)
     pledges = Pledge.objects.filter(effective_date__gte=p.start, effective_date__lte=p.end)
+    totals = {row["regime"]: row for row in
+              pledges.order_by().values("regime").annotate(n=Count("pk"), fen=Sum("secured_amount"))}
     by_regime = {}
     for regime in ("patent", "trademark", "copyright", "disclosure"):
-        qs = pledges.filter(regime=regime)
-        by_regime[regime] = {"registrations": qs.count(),
-                             "secured_amount": str(sum((x.secured_amount for x in qs), start=0))}
+        row = totals.get(regime) or {"n": 0, "fen": 0}
+        by_regime[regime] = {"registrations": row["n"], "secured_amount": str(money.from_fen(row["fen"] or 0))}
     enterprises = pledges.values("parties__id_number").filter(parties__role="pledgor").distinct().count()
     return {"period": p.label, "by_regime": by_regime, "enterprises_served": enterprises}
