@@ -4,6 +4,7 @@ and the end-of-day five-category classification by the 2023 rules."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.test import override_settings
@@ -91,7 +92,7 @@ def test_equal_instalments_schedule_sums_to_the_principal(officer):
     assert r.status_code == 201, r.data
     rows = r.data["schedule"]
     assert len(rows) == 12
-    assert sum(float(x["principal"]) for x in rows) == pytest.approx(1200000.00)
+    assert sum(Decimal(x["principal"]) for x in rows) == Decimal("1200000.00")
 
 
 def test_bad_loan_input(officer):

@@ -4,6 +4,7 @@ approval (pricing, contract, pledge filed and registered) → disbursement → c
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.test import override_settings
@@ -236,10 +237,10 @@ def test_prepayment_reamortises_the_rest(world):
                                                                "interest": first["interest"]})
     r = w["officer"].post(f"/loans/{loan['loan_no']}/prepayment", {"date": "2026-02-10", "principal": "500000"})
     assert r.status_code == 200, r.data
-    remaining = 1200000 - float(first["principal"]) - 500000
-    assert float(r.data["balance"]) == pytest.approx(remaining)
+    remaining = Decimal("1200000.00") - Decimal(first["principal"]) - Decimal("500000.00")
+    assert Decimal(r.data["balance"]) == remaining
     future = [row for row in r.data["schedule"] if row["due_date"] > "2026-02-10"]
-    assert sum(float(x["principal"]) for x in future) == pytest.approx(remaining)
+    assert sum(Decimal(x["principal"]) for x in future) == remaining
     assert r.data["dpd"] == 0
     too_much = w["officer"].post(f"/loans/{loan['loan_no']}/prepayment", {"date": "2026-02-10",
                                                                           "principal": "99999999"})
