@@ -68,6 +68,7 @@ def test_format_yuan_groups_thousands_with_two_decimals(fen, shown):
 def test_format_wan_is_exact():
     assert money.format_wan(1234567890123457) == "1234567890.12"
     assert money.format_wan(-50000) == "-0.05"
+    assert money.wan(125000) == D("0.13") and money.wan(-125000) == D("-0.13")
 
 
 def render(source: str, **context) -> str:
@@ -153,3 +154,30 @@ def test_migration_converts_stored_yuan_to_fen_exactly():
         executor.migrate(after)
     stored = dict(Pledge.objects.values_list("registration_no", "secured_amount"))
     assert stored == {"OLD0": 123456, "OLD1": 1, "OLD2": 300000000, "OLD3": 9999999999999}
+
+
+# --- statistics pages: tables and charts from exact amounts --------------------------------------
+
+@pytest.mark.django_db
+def test_public_statistics_show_amounts_exactly_in_tables_and_charts(client):
+    import datetime as dt
+
+    from ippledge.core import services as core
+    from ippledge.core.actors import SYSTEM
+    from ippledge.credit import services as credit
+
+    from .conftest import PASSWORD, uscc
+
+    bank = core.create_organisation(actor=SYSTEM, name="银行A", kind="bank", uscc=uscc("91110000100000589"))
+    officer = core.create_user(actor=SYSTEM, username="officerA", password=PASSWORD, org_id=bank.pk,
+                               roles=["bank_officer"])
+    borrower = uscc("91440300000000001")
+    core.create_organisation(actor=SYSTEM, name="企业1", kind="enterprise", uscc=borrower)
+    credit.book_loan(actor=officer, data={
+        "borrower_uscc": borrower, "borrower_name": "企业1", "bank_org_id": bank.pk, "amount": "1250",
+        "annual_rate": "0.04", "start_date": dt.date(2026, 2, 10), "maturity_date": dt.date(2027, 2, 10),
+        "schedule": "bullet", "ip_kind": "patent"})
+    page = client.get("/reports/public/?period=2026").content.decode()
+    assert "<td>1,250.00</td>" in page
+    # 1,250 yuan is 0.125 万元: half up to 0.13 (a float chart label rounds it half-even to 0.12).
+    assert "0.13万" in page and "0.12万" not in page

@@ -72,6 +72,11 @@ def format_yuan(fen: int) -> str:
     return f"{from_fen(fen):,.2f}"
 
 
+def wan(fen: int) -> Decimal:
+    """Fen as 万元 to two decimals, half up (125000 fen → 0.13)."""
+    return (_exact(fen) / FEN_PER_YUAN / WAN).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
 def format_wan(fen: int) -> str:
     """Fen as 万元 with two decimals, as Chinese bank reports show amounts."""
-    return str((_exact(fen) / FEN_PER_YUAN / WAN).quantize(FEN, rounding=ROUND_HALF_UP))
+    return str(wan(fen))

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from ippledge.core import business_date
+from ippledge.core import business_date, money
 from ippledge.core.errors import DomainError
 from ippledge.core.models import Organisation
 
 from . import charts, services, sql, stats
 from .engine import rules
 from .models import CaseStudy
+
+
+def _wan(yuan) -> Decimal:
+    """A yuan figure of a report row (decimal string, or None for no loans) as 万元 for a chart, exact."""
+    return money.wan(money.to_fen(yuan or 0))
 
 
 def _quarter(day) -> str:
@@ -56,17 +63,16 @@ def dashboard(request):
             tolerance.append(services.tolerance(actor=user, bank_org_id=bank.pk, period_end=p.end))
         except DomainError:
             continue
-    top = sorted(by_bank, key=lambda r: float(r["amount_lent"]), reverse=True)[:10]
+    top = sorted(by_bank, key=lambda r: money.to_fen(r["amount_lent"]), reverse=True)[:10]
     return render(request, "reporting/dashboard.html", {
         "title": title, "period": p.label, "trend_rows": trend_rows,
-        "trend_amount": charts.trend([(r["period"], float(r.get("amount_lent") or 0) / 10000) for r in trend_rows]),
-        "trend_households": charts.trend([(r["period"], float(r.get("households") or 0)) for r in trend_rows]),
-        "by_kind": by_kind, "kind_chart": charts.bars([(r["ip_kind"], float(r["balance"]) / 10000) for r in by_kind],
-                                                      unit="万"),
-        "by_region": by_region, "region_chart": charts.bars([(r["region"] or "—", float(r["balance"]) / 10000)
+        "trend_amount": charts.trend([(r["period"], _wan(r.get("amount_lent"))) for r in trend_rows]),
+        "trend_households": charts.trend([(r["period"], r.get("households") or 0) for r in trend_rows]),
+        "by_kind": by_kind, "kind_chart": charts.bars([(r["ip_kind"], _wan(r["balance"])) for r in by_kind], unit="万"),
+        "by_region": by_region, "region_chart": charts.bars([(r["region"] or "—", _wan(r["balance"]))
                                                              for r in by_region], unit="万"),
         "tolerance": tolerance, "tolerance_chart": charts.tolerance_chart(tolerance),
-        "top": top, "top_chart": charts.bars([(r["bank"], float(r["amount_lent"]) / 10000) for r in top], unit="万"),
+        "top": top, "top_chart": charts.bars([(r["bank"], _wan(r["amount_lent"])) for r in top], unit="万"),
         "scope_is_bank": bank_ids is not None})
 
 
@@ -96,5 +102,5 @@ def public_statistics(request):
         return render(request, "reporting/public.html", {"error": exc, "period": period}, status=400)
     return render(request, "reporting/public.html", {
         "period": data["period"], "rows": data["rows"],
-        "chart": charts.bars([(r["ip_kind"], float(r["amount_lent"]) / 10000) for r in data["rows"]], unit="万"),
+        "chart": charts.bars([(r["ip_kind"], _wan(r["amount_lent"])) for r in data["rows"]], unit="万"),
         "registry": services.registry_figures(period), "cases": CaseStudy.objects.all()[:20]})
