@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from ippledge.core import money
 from ippledge.core.models import Organisation, User
 from ippledge.credit import services as credit
 from ippledge.credit import workflow
@@ -115,7 +116,7 @@ def load_loans(*, seed: int, today: dt.date, count: int = 120, report=None) -> i
 
 
 def _through_workflow(team, product, enterprise, right, amount, term, park) -> None:
-    amount = min(max(amount, Decimal(product.min_amount) / 100), Decimal(product.max_amount) / 100)
+    amount = min(max(amount, money.from_fen(product.min_amount)), money.from_fen(product.max_amount))
     case = workflow.open_case(actor=team["bank_officer"], product_id=product.pk, enterprise_id=enterprise.pk,
                               amount=str(amount), term_months=term, rights=[{"kind": right.kind,
                                                                               "number": right.number}],
@@ -159,6 +160,6 @@ def _historical(rng, team, bank, enterprise, right, amount, term, today, park) -
         if row.due_date > today or (stop is not None and row.due_date >= stop):
             break
         credit.repay(actor=team["bank_officer"], loan_no=loan.loan_no, date=row.due_date,
-                     principal=str(Decimal(row.principal) / 100), interest=str(Decimal(row.interest) / 100))
+                     principal=str(money.from_fen(row.principal)), interest=str(money.from_fen(row.interest)))
     if behaviour > 0.97 and loan.maturity_date > today:
         credit.restructure(actor=team["bank_reviewer"], loan_no=loan.loan_no, kind="rate_cut", note="经营困难，下调利率")
