@@ -5,10 +5,10 @@ most repaid on time, ~3% in arrears with DPD from 1 to beyond 360, some paid lat
 some cured NPLs) on a fresh database with batched raw inserts (executemany on SQLite, COPY on
 PostgreSQL), then times the set-based end of day (``credit.bulk.classify_book_bulk``) over the whole
 book — a first run on the build's state and the next day's run — and, in the same run, the naive
-per-loan path that ``services.classify_book`` takes (load each loan with its schedule, repayments and
-events; ``services._facts``; ``engine.classification.classify_loan``) on a random sample of loans,
-projected to the book.  The sample's DPD, balance and per-loan category are checked against the
-set-based pass.
+per-loan baseline: the scalar reference implementation kept in ``tests/classification_oracle.py``
+(load each loan with its schedule, repayments and events through the ORM; ``oracle.loan_facts``;
+the scalar ``oracle.classify_loan``) on a random sample of loans, projected to the book.  The sample's
+DPD, balance and per-loan category are checked against the set-based pass.
 
     python benchmarks/credit.py [--loans 1000000] [--sample 2000] [--database-url postgres://...]
 """
@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the oracle in tests/
 
 import numpy as np  # noqa: E402
 from _common import cleanup, prepare  # noqa: E402
@@ -238,13 +239,12 @@ def build(n: int, seed: int) -> dict:
 
 
 def naive(ids: list[int], on: dt.date) -> tuple[float, float, dict]:
-    """The per-loan path on ``ids``: (seconds to load, build facts and classify; seconds including the per-loan
-    saves classify_book makes, rolled back; {id: (dpd, balance fen, category)})."""
+    """The scalar per-loan reference on ``ids``: (seconds to load, build facts and classify; seconds including
+    the per-loan saves it makes, rolled back; {id: (dpd, balance fen, category)})."""
     from django.db import transaction
+    from tests import classification_oracle as oracle
 
     from ippledge.core import money
-    from ippledge.credit import services
-    from ippledge.credit.engine import classification as rules
     from ippledge.credit.models import Loan
 
     started = time.perf_counter()
@@ -253,8 +253,8 @@ def naive(ids: list[int], on: dt.date) -> tuple[float, float, dict]:
     for k in range(0, len(ids), 500):
         loans += Loan.objects.filter(pk__in=ids[k:k + 500]).prefetch_related("schedule", "repayments", "events")
     for loan in loans:
-        facts = services._facts(loan, on)
-        decision = rules.classify_loan(facts, on)
+        facts = oracle.loan_facts(loan, on)
+        decision = oracle.classify_loan(facts, on)
         out[loan.pk] = (facts.dpd, money.to_fen(facts.balance), decision.category)
     compute_s = time.perf_counter() - started
     started = time.perf_counter()

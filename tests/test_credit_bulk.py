@@ -1,7 +1,7 @@
-"""The set-based end of day (``credit.bulk``) against the per-loan one (``services.classify_book``): on a
-book of loans with varied schedules, repayments, arrears (DPD 0 … 361), restructurings, an extension,
-manual floors, cured NPLs and debtors with contagion, both give the same DPD, balance, category and
-classification-change records."""
+"""The set-based end of day (``credit.bulk``, which ``services.classify_book`` runs) against the scalar
+per-loan reference kept in ``tests/classification_oracle.py``: on a book of loans with varied schedules,
+repayments, arrears (DPD 0 … 361), restructurings, an extension, manual floors, cured NPLs and debtors
+with contagion, both give the same DPD, balance, category and classification-change records."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ippledge.core import services as core
 from ippledge.credit import bulk, services
 from ippledge.credit.models import ClassificationChange, Loan, LoanEvent
 
+from . import classification_oracle as oracle
 from .conftest import uscc
 
 pytestmark = pytest.mark.django_db
@@ -141,9 +142,8 @@ def build(book: Book) -> None:
                                reason="经营恶化")
     services.classify_manually(actor=b.reviewer, loan_no=b.loans["manual_lifted"], category="special_mention",
                                reason="担保人涉诉")
-    # What a manual upgrade records (the latest manual_floor event without a category lifts the floor).
-    # Written directly: services.classify_manually cannot lift its own floor today, since its
-    # ``_facts(..., manual_floor=None)`` falls back to reading that same floor from the events.
+    # What a manual upgrade records (the latest manual_floor event without a category lifts the floor),
+    # written directly so that the end of day, not the reviewer's change, records the upgrade.
     LoanEvent.objects.create(loan=Loan.objects.get(loan_no=b.loans["manual_lifted"]), type="manual_floor",
                              date=D(2026, 12, 1), data={"category": None, "reason": "诉讼已撤"})
 
@@ -186,12 +186,12 @@ def changes(after_id: int) -> dict[str, tuple]:
 
 
 def per_loan_path(on: dt.date) -> tuple[dict, dict, dict]:
-    """services.classify_book's result, rolled back."""
+    """The scalar per-loan reference's result, rolled back."""
     last = ClassificationChange.objects.order_by("-id").values_list("id", flat=True).first() or 0
     captured = {}
     try:
         with transaction.atomic():
-            captured["summary"] = services.classify_book(on)
+            captured["summary"] = oracle.classify_book_per_loan(on)
             captured["state"], captured["changes"] = state(), changes(last)
             raise Rollback
     except Rollback:
@@ -296,15 +296,15 @@ def test_empty_book():
 
 
 def test_payments_beyond_the_schedule_count_as_fully_paid(book):
-    """A documented difference: the per-loan path refuses to allocate them and fails; bulk treats the loan
-    as repaid.  (``repay`` never records such a payment; here it is written directly.)"""
+    """A documented difference: the per-loan reference refuses to allocate them and fails; bulk treats the
+    loan as repaid.  (``repay`` never records such a payment; here it is written directly.)"""
     from ippledge.core.errors import ValidationFailed
     from ippledge.credit.models import Repayment
 
     loan = Loan.objects.get(loan_no=book.loans["not_due_bullet"])
     Repayment.objects.create(loan=loan, date=ON, principal=loan.amount * 2, interest=0)
     with pytest.raises(ValidationFailed), transaction.atomic():
-        services.classify_book(ON)
+        oracle.classify_book_per_loan(ON)
     result = bulk.compute_book(ON)
     i = int((result.loan_id == loan.pk).nonzero()[0][0])
     assert (result.dpd[i], result.balance[i], result.category[i]) == (0, 0, 0)

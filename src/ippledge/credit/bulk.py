@@ -1,9 +1,12 @@
 """Set-based end of day for the whole loan book: DPD, principal balance and the five-category
 classification of every open loan in a few SQL statements per batch plus NumPy, instead of one
-schedule-and-repayments load and one ``save()`` per loan (:func:`ippledge.credit.services.classify_book`).
+schedule-and-repayments load and one ``save()`` per loan.  This module only gathers facts and writes
+results: the rule is :func:`ippledge.credit.engine.classification.classify`, evaluated over the arrays.
 
     classify_book_bulk(on, batch=200_000)  -> {"loans", "changed", "seconds"}   (writes)
     compute_book(on, batch=200_000)        -> BookResult                        (reads only)
+    decide_loan(loan, on)                  -> Decision                          (reads only: one loan and
+                                                                                 its debtor's other open loans)
 
 How it works
 ------------
@@ -25,26 +28,25 @@ How it works
    non-performing loans at DPD 0 (the upgrade conditions) — get their rows and repayments fetched
    and, vectorised, whether each instalment was paid by its due date (the cumulative amount repaid by
    the due date covers the cumulative amount due), hence the consecutive on-time periods and months
-   since the cure, the observation start (first due date after the restructuring), the observation
-   periods paid and whether the observation year has passed.  Loan events give the manual floor (the
-   latest ``manual_floor`` event) and ``restructured_again``.
-3. NumPy applies the rules of :mod:`ippledge.credit.engine.classification` over the whole book on
-   category ranks 0–4: the DPD floors (DPD ≥ 1 / 91 / 271 / 361, with the ≤ 7-day operational
-   exception for the loans named in ``operational_delay``), the restructuring observation floor
-   (special mention; substandard when restructured again), the manual floor, no upgrade out of a
-   previous NPL category unless every upgrade condition holds (arrears cleared and able to pay, i.e.
-   DPD 0; ≥ 2 consecutive on-time periods and ≥ 6 months; not in observation), and contagion per
-   debtor (bank, borrower): NPL balance more than 10% of the debtor's balance at the bank → its other
-   loans at least substandard, else any NPL → at least special mention.
+   since the cure, the observation start (first due date after the restructuring) and the observation
+   periods paid.  Loan events give the manual floor (the latest ``manual_floor`` event) and
+   ``restructured_again``.
+3. The facts go to the engine as one row per loan (:class:`~ippledge.credit.engine.classification.Facts`):
+   DPD, the stored category, the manual floor, the restructuring facts, arrears cleared and able to
+   pay (both: DPD 0), the on-time history, the ``operational_delay`` loans, and the debtor (bank,
+   borrower) with the balance for the debtor rules.  :func:`~ippledge.credit.engine.classification.classify`
+   decides; nothing here restates a threshold.
 4. It writes in batches: ``UPDATE … FROM (VALUES …)`` of dpd, balance and classification for the loans
    where one of them changed, and one ``ClassificationChange`` (bulk_create) per changed category,
    with the same reasons (``[code, category]`` lists) as the per-loan path.  One transaction, like the
    per-loan path (inside the end-of-day runner's own).
 
-Differences from the per-loan path (``services.classify_book``)
----------------------------------------------------------------
-On ordinary books the results — DPD, balance, category, the change rows and their reasons — are
-identical (``tests/test_credit_bulk.py``).  Where they may differ:
+Differences from the per-loan reference (``tests/classification_oracle.py``)
+---------------------------------------------------------------------------
+The scalar per-loan end of day that once lived in ``services`` is kept in the tests as an oracle: it
+loads each loan through the ORM and classifies it with the scalar rules.  On ordinary books the
+results — DPD, balance, category, the change rows and their reasons — are identical
+(``tests/test_credit_bulk.py``).  Where they may differ:
 
 * Payments beyond the whole schedule: the per-loan path refuses to allocate them (``ValidationFailed``,
   the whole end of day fails); here such a loan is simply fully paid (DPD 0, balance 0).  ``repay``
@@ -60,9 +62,6 @@ identical (``tests/test_credit_bulk.py``).  Where they may differ:
   has no such stored fact and never applies the exception; with the default (none) both agree.
 * Loans whose dpd, balance and category are all unchanged are not written (the per-loan path saves
   every loan); the stored result is the same.
-* Not a difference in results: the restructuring observation is the engine's exact rule (observation start, two periods paid on
-  time, the first anniversary by :func:`~ippledge.credit.engine.schedule.add_months` arithmetic), not
-  the "restructured within the last year" approximation.
 
 Resources: the per-loan arrays of the whole book stay in memory (the debtor rules need the whole book):
 about 0.5 GB at a million loans.  Like the per-loan path it runs in one transaction, which on SQLite
@@ -84,22 +83,17 @@ from .engine import classification as rules
 from .models import ClassificationChange, Loan, LoanEvent, Repayment, ScheduleRow
 
 CATEGORIES = rules.CATEGORIES
-RANK = {c: i for i, c in enumerate(CATEGORIES)}
-NORMAL, SPECIAL_MENTION, SUBSTANDARD = 0, 1, 2
-# DPD floors by rank (the engine's DPD_FLOORS, strongest first): (threshold, rank, code).
-DPD_FLOORS = tuple((threshold, RANK[category], code) for threshold, category, code in rules.DPD_FLOORS)
-DPD_CODES = {rank: code for _, rank, code in DPD_FLOORS}
-OPERATIONAL = 0  # dpd_reason value for the operational-delay exception
-NO_REASON = -1
-CONTAGION_CODES = {1: ("debtor_npl_elsewhere", SPECIAL_MENTION), 2: ("contagion", SUBSTANDARD)}
+RANK = rules.RANK
 ID_CHUNK = 500  # ids per IN (...) list
 WRITE_CHUNK = 8000  # rows per UPDATE … FROM (VALUES …): 32,000 parameters, within SQLite's and PostgreSQL's limits
 NAT = np.datetime64("NaT", "D")
+NO_FLOOR = rules.NO_FLOOR
 
 
 @dataclass
 class BookResult:
-    """Per-loan arrays (aligned, in loan id order) of one pass over the book on ``on``."""
+    """Per-loan arrays (aligned, in loan id order) of one pass over the book on ``on``, with the engine's
+    decision (``classified``)."""
 
     on: dt.date
     loan_id: np.ndarray
@@ -110,43 +104,36 @@ class BookResult:
     previous: np.ndarray  # rank of the stored category
     dpd: np.ndarray
     balance: np.ndarray  # outstanding principal, fen
-    dpd_reason: np.ndarray  # -1 none, 0 operational-delay exception, 1..4 the DPD floor's rank
-    in_observation: np.ndarray
-    restructured_again: np.ndarray
-    manual_floor: np.ndarray  # rank, -1 none
-    floor: np.ndarray  # the loan's own floor (before the debtor rules)
-    blocked: np.ndarray  # an upgrade out of NPL refused: stays at previous
-    contagion: np.ndarray  # 0 none, 1 debtor_npl_elsewhere, 2 contagion
-    category: np.ndarray  # final rank
+    classified: rules.Classified
 
     def __len__(self) -> int:
         return len(self.loan_id)
+
+    @property
+    def category(self) -> np.ndarray:  # final rank
+        return self.classified.category
+
+    @property
+    def floor(self) -> np.ndarray:  # the loan's own floor (before the debtor rules)
+        return self.classified.floor
+
+    @property
+    def blocked(self) -> np.ndarray:  # an upgrade out of NPL refused: stays at previous
+        return self.classified.blocked
+
+    @property
+    def contagion(self) -> np.ndarray:  # 0 none, 1 debtor_npl_elsewhere, 2 contagion
+        return self.classified.contagion
 
     @property
     def changed(self) -> np.ndarray:
         return self.category != self.previous
 
     def reasons(self, i: int) -> list[list[str]]:
-        """The change reasons of loan at index ``i``, as the per-loan path records them."""
-        out: list[list[str]] = []
-        d = int(self.dpd_reason[i])
-        if d == OPERATIONAL:
-            out.append(["operational_delay_exception", CATEGORIES[NORMAL]])
-        elif d > 0:
-            out.append([DPD_CODES[d], CATEGORIES[d]])
-        if self.in_observation[i]:
-            out.append(["restructuring_observation", CATEGORIES[SPECIAL_MENTION]])
-            if self.restructured_again[i]:
-                out.append(["restructured_again", CATEGORIES[SUBSTANDARD]])
-        if self.manual_floor[i] >= 0:
-            out.append(["manual_downgrade", CATEGORIES[int(self.manual_floor[i])]])
-        if self.contagion[i]:
-            code, rank = CONTAGION_CODES[int(self.contagion[i])]
-            out.append([code, CATEGORIES[rank]])
-        if not out:
-            blocked = "upgrade_conditions_not_met" if self.blocked[i] else "upgrade"
-            out.append([blocked, CATEGORIES[int(self.category[i])]])
-        return out
+        """The change reasons of loan at index ``i``: the rules that set a floor, else why it moved."""
+        decision = self.classified.decision(i)
+        return [list(r) for r in decision.floor_reasons] or [[decision.upgrade_blocked_reason or "upgrade",
+                                                             decision.category]]
 
 
 # --------------------------------------------------------------------------- reading
@@ -163,7 +150,7 @@ def _dates(values) -> np.ndarray:
     return np.array(values, dtype="datetime64[D]")
 
 
-def _sql_batch() -> str:
+def _sql_batch(open_only: bool = True) -> str:
     loan, row, rep = (_qn(m._meta.db_table) for m in (Loan, ScheduleRow, Repayment))
     ranks = " ".join(f"WHEN '{c}' THEN {i}" for i, c in enumerate(CATEGORIES))
     return f"""
@@ -190,7 +177,7 @@ SELECT l.id, l.bank_id, l.borrower_id, l.dpd, l.balance,
        CASE l.classification {ranks} ELSE 0 END,
        l.restructured_on, pl.first_unpaid, CAST(COALESCE(pl.outstanding, 0) AS BIGINT)
 FROM {loan} l LEFT JOIN per_loan pl ON pl.loan_id = l.id
-WHERE l.id > %s AND l.id <= %s AND l.balance > 0
+WHERE l.id > %s AND l.id <= %s{" AND l.balance > 0" if open_only else ""}
 ORDER BY l.id
 """
 
@@ -235,7 +222,8 @@ def _grouped_cumsum(values: np.ndarray, starts: np.ndarray, group: np.ndarray) -
 
 
 def _details(ids: np.ndarray, restructured_on: np.ndarray, on: dt.date) -> dict[str, np.ndarray]:
-    """On-time history and observation facts of the loans ``ids`` (sorted), vectorised.
+    """On-time history and observation facts of the loans ``ids`` (sorted), vectorised: the streak of
+    on-time periods, the months since it began, the observation start and the periods paid since.
 
     An instalment counts as paid by its due date when the cumulative amount repaid by that date
     covers its cumulative amount due (or it is an instalment of 0) — the engine's ``paid_on ≤ due``.
@@ -291,21 +279,16 @@ def _details(ids: np.ndarray, restructured_on: np.ndarray, on: dt.date) -> dict[
     obs_start = np.where(started, obs_start, NAT)
     counted = started[r_loan] & (r_due >= obs_start[r_loan]) & is_due & on_time
     obs_paid = np.bincount(r_loan[counted], minlength=n)
-    # add_months(start, 12): the same day a year later, 29 Feb → 28 Feb.
-    month = obs_start.astype("datetime64[M]")
-    anniversary = np.minimum((month + 12).astype("datetime64[D]") + (obs_start - month.astype("datetime64[D]")),
-                             (month + 13).astype("datetime64[D]") - 1)
-    year_done = started & (anniversary <= on_d)
-    done = started & (obs_paid >= rules.OBSERVATION_MIN_PERIODS) & year_done
-    return {"streak": streak, "months": months, "in_observation": restr & ~done}
+    return {"streak": streak, "months": months, "observation_started": obs_start, "observation_paid": obs_paid}
 
 
-def _read(on: dt.date, batch: int) -> dict[str, np.ndarray]:
-    sql = _sql_batch()
+def _read(on: dt.date, ranges: Iterable[tuple[int, int]], open_only: bool = True) -> dict[str, np.ndarray]:
+    """The facts of the loans with ids in the (lo, hi] ``ranges`` (only open ones with ``open_only``)."""
+    sql = _sql_batch(open_only)
     on_param = connection.ops.adapt_datefield_value(on)
     on_d = _day(on)
     parts: list[dict[str, np.ndarray]] = []
-    for lo, hi in _batches(batch):
+    for lo, hi in ranges:
         with connection.cursor() as cursor:
             cursor.execute(sql, [lo, hi, on_param, lo, hi, True, lo, hi])
             rows = cursor.fetchall()
@@ -321,7 +304,7 @@ def _read(on: dt.date, batch: int) -> dict[str, np.ndarray]:
         part["dpd"] = np.where(np.isnat(first_unpaid), 0, np.maximum(late, 0))
         floors, again = _events(lo, hi)
         ids = part["loan_id"]
-        part["manual_floor"] = np.full(len(ids), NO_REASON, dtype=np.int64)
+        part["manual_floor"] = np.full(len(ids), NO_FLOOR, dtype=np.int64)
         if floors:
             keys = np.array(list(floors), dtype=np.int64)
             at = np.searchsorted(ids, keys)
@@ -329,10 +312,11 @@ def _read(on: dt.date, batch: int) -> dict[str, np.ndarray]:
             part["manual_floor"][at[ok]] = np.array(list(floors.values()), dtype=np.int64)[ok]
         part["restructured_again"] = np.isin(ids, np.fromiter(again, dtype=np.int64, count=len(again)))
         # Details only where they can matter: restructured loans, and NPLs that might be upgraded.
-        need = ~np.isnat(part["restructured_on"]) | ((part["previous"] >= SUBSTANDARD) & (part["dpd"] == 0))
+        need = ~np.isnat(part["restructured_on"]) | ((part["previous"] >= rules.R_SUBSTANDARD) & (part["dpd"] == 0))
         part["streak"] = np.zeros(len(ids), dtype=np.int64)
         part["months"] = np.zeros(len(ids), dtype=np.int64)
-        part["in_observation"] = np.zeros(len(ids), dtype=bool)
+        part["observation_started"] = np.full(len(ids), NAT)
+        part["observation_paid"] = np.zeros(len(ids), dtype=np.int64)
         if need.any():
             detail = _details(ids[need], part["restructured_on"][need], on)
             for key, value in detail.items():
@@ -345,52 +329,40 @@ def _read(on: dt.date, batch: int) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------- deciding
 
+def _debtors(bank: np.ndarray, borrower: np.ndarray) -> np.ndarray:
+    """One code per debtor (bank, borrower)."""
+    if not len(bank):
+        return np.zeros(0, dtype=np.int64)
+    if max(bank.max(), borrower.max()) < 2**31 and min(bank.min(), borrower.min()) >= 0:
+        return (bank << 32) | borrower
+    _, debtor = np.unique(np.stack([bank, borrower], axis=1), axis=0, return_inverse=True)
+    return debtor.ravel().astype(np.int64)
+
+
 def _decide(data: dict[str, np.ndarray], on: dt.date, operational_delay: Iterable[int]) -> BookResult:
     dpd = data["dpd"]
-    dpd_reason = np.full(len(dpd), NO_REASON, dtype=np.int64)
-    for threshold, rank, _code in reversed(DPD_FLOORS):  # weakest first, the strongest wins
-        dpd_reason[dpd >= threshold] = rank
-    delayed = np.isin(data["loan_id"], np.fromiter(operational_delay, dtype=np.int64))
-    exception = delayed & (dpd >= 1) & (dpd <= rules.OPERATIONAL_DELAY_MAX_DAYS)
-    dpd_reason[exception] = OPERATIONAL
-    in_obs = data["in_observation"]
-    again = in_obs & data["restructured_again"]
-    floor = np.maximum(dpd_reason, NORMAL)
-    floor = np.maximum(floor, np.where(in_obs, SPECIAL_MENTION, NORMAL))
-    floor = np.maximum(floor, np.where(again, SUBSTANDARD, NORMAL))
-    floor = np.maximum(floor, data["manual_floor"])
-
-    previous = data["previous"]
-    upgrade_ok = ((dpd == 0) & (data["streak"] >= rules.UPGRADE_MIN_PERIODS)
-                  & (data["months"] >= rules.UPGRADE_MIN_MONTHS) & ~in_obs)
-    blocked = (previous >= SUBSTANDARD) & (floor < previous) & ~upgrade_ok
-    category = np.where(blocked, previous, floor)
-
-    # Debtor rules over the whole book (debtor = bank and borrower).
-    contagion = np.zeros(len(dpd), dtype=np.int64)
-    if len(dpd):
-        bank, borrower = data["bank_id"], data["borrower_id"]
-        if max(bank.max(), borrower.max()) < 2**31 and min(bank.min(), borrower.min()) >= 0:
-            _, debtor = np.unique((bank << 32) | borrower, return_inverse=True)
-        else:
-            _, debtor = np.unique(np.stack([bank, borrower], axis=1), axis=0, return_inverse=True)
-        debtor = debtor.ravel()
-        npl = category >= SUBSTANDARD
-        total = np.zeros(debtor.max() + 1, dtype=np.int64)
-        npl_total = np.zeros_like(total)
-        np.add.at(total, debtor, data["balance"])
-        np.add.at(npl_total, debtor[npl], data["balance"][npl])
-        has_npl = np.bincount(debtor[npl], minlength=len(total)) > 0
-        exceeded = (total > 0) & (npl_total * 10 > total)  # "超过10%": strictly more
-        hit = ~npl & has_npl[debtor]
-        contagion[hit] = np.where(exceeded[debtor[hit]], 2, 1)
-        category = np.where(hit, np.maximum(category, np.where(contagion == 2, SUBSTANDARD, SPECIAL_MENTION)),
-                            category)
+    cleared = dpd == 0  # arrears cleared and assessed able to pay: nothing overdue
+    facts = rules.Facts.of(
+        debtor=_debtors(data["bank_id"], data["borrower_id"]), balance=data["balance"], dpd=dpd,
+        previous=data["previous"], manual_floor=data["manual_floor"],
+        operational_delay=np.isin(data["loan_id"], np.fromiter(operational_delay, dtype=np.int64)),
+        restructured=~np.isnat(data["restructured_on"]), restructured_again=data["restructured_again"],
+        observation_started=data["observation_started"], observation_periods_paid=data["observation_paid"],
+        arrears_cleared=cleared, able_to_pay=cleared, periods_paid_since_cure=data["streak"],
+        months_since_cure=data["months"])
     return BookResult(on=on, loan_id=data["loan_id"], bank_id=data["bank_id"], borrower_id=data["borrower_id"],
-                      stored_dpd=data["stored_dpd"], stored_balance=data["stored_balance"], previous=previous,
-                      dpd=dpd, balance=data["balance"], dpd_reason=dpd_reason, in_observation=in_obs,
-                      restructured_again=again, manual_floor=data["manual_floor"], floor=floor, blocked=blocked,
-                      contagion=contagion, category=category)
+                      stored_dpd=data["stored_dpd"], stored_balance=data["stored_balance"],
+                      previous=data["previous"], dpd=dpd, balance=data["balance"],
+                      classified=rules.classify(facts, on))
+
+
+def _empty() -> dict[str, np.ndarray]:
+    empty = np.zeros(0, dtype=np.int64)
+    data = {key: empty for key in ("loan_id", "bank_id", "borrower_id", "stored_dpd", "stored_balance", "previous",
+                                   "dpd", "balance", "manual_floor", "streak", "months", "observation_paid")}
+    data.update(restructured_again=empty.astype(bool), restructured_on=empty.astype("datetime64[D]"),
+                observation_started=empty.astype("datetime64[D]"))
+    return data
 
 
 def compute_book(on: dt.date, *, batch: int = 200_000, operational_delay: Iterable[int] = ()) -> BookResult:
@@ -399,13 +371,20 @@ def compute_book(on: dt.date, *, batch: int = 200_000, operational_delay: Iterab
         raise TypeError("on must be a date")
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    data = _read(on, batch)
-    if not data:
-        empty = np.zeros(0, dtype=np.int64)
-        data = {key: empty for key in ("loan_id", "bank_id", "borrower_id", "stored_dpd", "stored_balance",
-                                       "previous", "dpd", "balance", "manual_floor", "streak", "months")}
-        data.update(in_observation=empty.astype(bool), restructured_again=empty.astype(bool))
-    return _decide(data, on, operational_delay)
+    return _decide(_read(on, _batches(batch)) or _empty(), on, operational_delay)
+
+
+def decide_loan(loan: Loan, on: dt.date, *, without_manual_floor: bool = False) -> rules.Decision:
+    """What the end of day would decide for ``loan`` on ``on`` (reads only), from the same facts and the
+    same rule: the loan and its debtor's other open loans go to the engine together, so the debtor rules
+    apply.  ``without_manual_floor``: ask what the rules alone say (a reviewer's floor of this loan ignored)."""
+    ids = sorted({loan.pk, *Loan.objects.filter(bank_id=loan.bank_id, borrower_id=loan.borrower_id, balance__gt=0)
+                  .values_list("pk", flat=True)})
+    data = _read(on, [(pk - 1, pk) for pk in ids], open_only=False)
+    i = int(np.searchsorted(data["loan_id"], loan.pk))
+    if without_manual_floor:
+        data["manual_floor"][i] = NO_FLOOR
+    return _decide(data, on, ()).classified.decision(i)
 
 
 # --------------------------------------------------------------------------- writing

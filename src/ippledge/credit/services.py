@@ -21,7 +21,7 @@ from ippledge.core.errors import (
 from ippledge.core.models import Organisation
 from ippledge.registry.models import Pledge, PledgeStatus
 
-from . import inputs
+from . import bulk, inputs
 from .engine import classification as rules
 from .engine import schedule as sched
 from .models import (
@@ -277,41 +277,6 @@ def restructure(*, actor, loan_no: str, kind: str, note: str = "") -> Loan:
     return loan
 
 
-_FROM_EVENTS = object()
-
-
-def _facts(loan: Loan, on: dt.date, manual_floor=_FROM_EVENTS) -> rules.LoanFacts:
-    """The classification facts of one loan; ``manual_floor`` overrides the reviewer's recorded floor
-    (pass None to ask what the rules alone would say)."""
-    states = _states(loan)
-    dpd = sched.days_past_due_on(states, on)
-    events = list(loan.events.all())
-    floor = manual_floor
-    if floor is _FROM_EVENTS:
-        manual = [e for e in events if e.type == "manual_floor"]
-        floor = manual[-1].data.get("category") if manual else None
-    due = [s for s in states if s.due_date <= on]
-    on_time = 0
-    for s in reversed(due):  # consecutive instalments paid by their due date, newest first
-        if s.paid_on is not None and s.paid_on <= s.due_date:
-            on_time += 1
-        else:
-            break
-    first_on_time = due[-on_time].due_date if on_time else None
-    months = ((on.year - first_on_time.year) * 12 + on.month - first_on_time.month) if first_on_time else 0
-    obs_start = next((s.due_date for s in states if loan.restructured_on and s.due_date > loan.restructured_on), None)
-    obs_paid = sum(1 for s in states if obs_start and obs_start <= s.due_date <= on and s.paid_on is not None
-                   and s.paid_on <= s.due_date)
-    return rules.LoanFacts(
-        loan_no=loan.loan_no, debtor_id=f"{loan.bank_id}:{loan.borrower_id}",
-        balance=sched.outstanding_principal(states, on), dpd=dpd, restructured_on=loan.restructured_on,
-        restructured_again=any(e.data.get("restructured_again") for e in events if e.type in ("extension",
-                                                                                             "restructure")),
-        observation_periods_paid=obs_paid, observation_started=obs_start, previous=loan.classification,
-        arrears_cleared=dpd == 0, periods_paid_since_cure=on_time, months_since_cure=max(months, 0),
-        able_to_pay=dpd == 0, manual_floor=floor)
-
-
 def _record_change(loan: Loan, decision: rules.Decision, on: dt.date, *, actor=None, manual=False, note="") -> bool:
     if decision.category == loan.classification:
         return False
@@ -324,18 +289,10 @@ def _record_change(loan: Loan, decision: rules.Decision, on: dt.date, *, actor=N
     return True
 
 
-@transaction.atomic
 def classify_book(on: dt.date) -> dict:
-    """End of day: DPD, balance and the five-category classification of every open loan."""
-    loans = list(Loan.objects.filter(balance__gt=0).prefetch_related("schedule", "repayments", "events"))
-    facts = [_facts(loan, on) for loan in loans]
-    decisions = rules.classify_book(facts, on)
-    changed = 0
-    for loan, fact in zip(loans, facts, strict=True):
-        loan.dpd, loan.balance = fact.dpd, money.to_fen(fact.balance)
-        loan.save(update_fields=["dpd", "balance"])
-        changed += _record_change(loan, decisions[loan.loan_no], on)
-    return {"loans": len(loans), "changed": changed}
+    """End of day: DPD, balance and the five-category classification of every open loan (set-based: the
+    facts of the whole book go to the one rule, :func:`ippledge.credit.engine.classification.classify`)."""
+    return bulk.classify_book_bulk(on)
 
 
 @transaction.atomic
@@ -355,7 +312,8 @@ def classify_manually(*, actor, loan_no: str, category: str, reason: str) -> Loa
                                  data={"category": category, "reason": reason})
         decision = rules.Decision(category=category, floor_reasons=[("manual_downgrade", category)])
     else:
-        decision = rules.classify_loan(_facts(loan, on, manual_floor=None), on)
+        # The end of day's facts and rule, the debtor rules included, without the reviewer's own floor.
+        decision = bulk.decide_loan(loan, on, without_manual_floor=True)
         if rules.rank(decision.category) > rules.rank(category):
             raise Conflict(_("The rules do not allow this upgrade: %s") % (", ".join(decision.upgrade_unmet) or
                                                                            decision.category),
