@@ -181,3 +181,25 @@ def test_public_statistics_show_amounts_exactly_in_tables_and_charts(client):
     assert "<td>1,250.00</td>" in page
     # 1,250 yuan is 0.125 万元: half up to 0.13 (a float chart label rounds it half-even to 0.12).
     assert "0.13万" in page and "0.12万" not in page
+
+
+@pytest.mark.django_db
+def test_valuation_record_page_shows_amounts_grouped_to_the_fen(make_user):
+    from django.test import Client
+
+    from ippledge.valuation import services as valuation
+
+    from .conftest import PASSWORD
+
+    make_patent()
+    user = make_user("bank_officer", "bank", username="valuer")
+    record = valuation.create_valuation(actor=user, data={
+        "rights": [{"kind": "invention", "number": "ZL201410362077.3"}], "method": "income",
+        "inputs": {"income": ["1000000", "1000000", "1000000"], "split_rate": "0.25", "tax_rate": "0.25",
+                   "discount_rate": "0.10"}})
+    browser = Client()
+    browser.post("/login/", {"username": "valuer", "password": PASSWORD})
+    page = browser.get(f"/valuation/records/{record.valuation_no}/").content.decode()
+    assert f'data-testid="market-value">{money.format_yuan(record.market_value)} CNY' in page
+    listed = browser.get("/valuation/records/").content.decode()
+    assert f"<td>{money.format_yuan(record.market_value)}</td>" in listed
