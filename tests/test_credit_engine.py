@@ -106,10 +106,14 @@ def test_equal_instalments_zero_rate_and_explicit_count():
                               maturity_date=date(2024, 4, 1), kind="equal_instalments")
     assert [(s.principal, s.interest) for s in schedule] == [
         (D("333.33"), D("0.00")), (D("333.33"), D("0.00")), (D("333.34"), D("0.00"))]
-    two = build_schedule(principal=D("1000"), annual_rate=D("0"), start_date=date(2024, 1, 1),
-                         maturity_date=date(2024, 4, 1), kind="equal_instalments", instalments=2)
-    assert [(s.due_date, s.principal) for s in two] == [(date(2024, 2, 1), D("500.00")),
-                                                        (date(2024, 4, 1), D("500.00"))]
+    explicit = build_schedule(principal=D("1000"), annual_rate=D("0"), start_date=date(2024, 1, 1),
+                              maturity_date=date(2024, 4, 1), kind="equal_instalments", instalments=3)
+    assert explicit == schedule
+    # Fewer instalments than months would charge a two-month period one month's rate: refused.
+    with pytest.raises(ValidationFailed) as caught:
+        build_schedule(principal=D("1000"), annual_rate=D("0"), start_date=date(2024, 1, 1),
+                       maturity_date=date(2024, 4, 1), kind="equal_instalments", instalments=2)
+    assert "instalments" in caught.value.fields
 
 
 def test_rounded_up_payment_never_overpays():

@@ -76,3 +76,15 @@ def test_the_approval_quote_counts_the_actual_days_to_maturity(case):
     assert priced["all_in"]["interest"] == "9816.67"
     feb = quote.price(case, FEB)
     assert feb["all_in"]["days"] == 28 and feb["all_in"]["interest"] == "8866.67"
+
+
+@pytest.mark.parametrize("kind", ["equal_instalments", "equal_principal"])
+def test_an_amortising_period_is_never_several_months_at_one_monthly_rate(kind):
+    # 12 months in 3 instalments would charge the last 10 months one month's interest (outstanding × i).
+    with pytest.raises(Exception) as caught:
+        schedule.build_schedule(principal=P, annual_rate=RATE, start_date=JAN, maturity_date=dt.date(2027, 1, 1),
+                                kind=kind, instalments=3)
+    assert caught.value.code == "invalid_input" and "instalments" in caught.value.fields
+    rows = schedule.build_schedule(principal=P, annual_rate=RATE, start_date=JAN, maturity_date=dt.date(2027, 1, 1),
+                                   kind=kind, instalments=12)
+    assert len(rows) == 12 and all(r.due_date == schedule.add_months(JAN, k + 1) for k, r in enumerate(rows))

@@ -15,7 +15,8 @@ Conventions
   maturity.
 * Amortising schedules (``equal_instalments`` 等额本息, ``equal_principal`` 等额本金) follow the Chinese
   bank convention of §4: monthly rate i = annual rate / 12 charged per period whatever the period's
-  length in days.  n defaults to the number of whole months from start to maturity (at least 1); due
+  length in days, so every period is one month: n defaults to, and may not be less than, the number of
+  whole months from start to maturity (at least 1); due
   dates are start + 1 … n − 1 months, then maturity, so a maturity that is not a monthly anniversary
   lengthens the last period.  Each period's amounts are rounded to the fen and the last period takes
   the whole outstanding principal, so Σ principal = the loan amount exactly.  A rounded-up payment
@@ -203,9 +204,13 @@ def build_schedule(*, principal: Any, annual_rate: Any, start_date: date, maturi
             previous = due
         return schedule
 
-    n = instalments if instalments is not None else max(1, whole_months(start, maturity))
+    months = max(1, whole_months(start, maturity))
+    n = instalments if instalments is not None else months
     if n > 1 and add_months(start, n - 1) >= maturity:
         raise _invalid("instalments", N_("Too many monthly instalments before the maturity date."))
+    if n < months:  # the last period would span several months at one month's rate i
+        raise _invalid("instalments", N_("An amortising schedule pays every month: give one instalment a month "
+                                         "up to the maturity date."))
     dues = [add_months(start, k) for k in range(1, n)] + [maturity]
     i = rate / MONTHS_PER_YEAR
 
