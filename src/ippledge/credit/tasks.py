@@ -12,5 +12,5 @@ from . import bulk
 @eod_job("credit.classify_loans", order=50)
 def classify(day: dt.date) -> dict:
     # Set-based: DPD in SQL and the rules vectorised over the whole book (benchmarks/credit.py); it
-    # agrees with services.classify_book, the per-loan reference, loan for loan (tests/test_credit_bulk.py).
+    # agrees with the per-loan reference (tests/classification_oracle.py) loan for loan (tests/test_credit_bulk.py).
     return bulk.classify_book_bulk(day)
