@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit, business_date, identifiers, limits, numbers
+from ippledge.core import audit, business_date, identifiers, limits, money, numbers
 from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
@@ -43,9 +43,9 @@ VALUERS = {"bank_officer", "bank_reviewer", "bank_approver", "appraiser", "admin
 VALIDITY_MONTHS = 12
 
 
-def _fen(amount) -> int:
-    return int((Decimal(str(amount)) * 100).quantize(Decimal(1)))
-
+def _fen(amount: Decimal) -> int:
+    """A computed amount in yuan as integer fen: core.money's one rule (half up)."""
+    return money.fen(amount)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

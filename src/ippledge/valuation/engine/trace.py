@@ -2,24 +2,25 @@
 
 A trace is a list of steps; each step has a stable ``key``, an English and a Chinese label, an
 optional formula, and a value rendered as a string (Decimal amounts to the fen, rates as given).
-Amounts are Decimal quantized with ROUND_HALF_UP; floats appear only inside NumPy simulations and
+Amounts are Decimal quantized half up by core.money; floats appear only inside NumPy simulations and
 are converted at the boundary.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ippledge.core import money
 from ippledge.core.errors import N_, ValidationFailed
-
-FEN = Decimal("0.01")
 
 
 def fen(value) -> Decimal:
-    """Quantize an amount to the fen, half up."""
-    return Decimal(str(value)).quantize(FEN, rounding=ROUND_HALF_UP)
+    """An amount (Decimal, int, decimal string, or a simulation's float taken at its shortest decimal
+    form) to the fen by core.money's one rule, half up."""
+    return money.quantize(value if isinstance(value, Decimal | int) and not isinstance(value, bool)
+                          else Decimal(str(value)))
 
 
 def dec(value: Any, name: str = "value") -> Decimal:
