@@ -105,12 +105,23 @@ def _file(w: World, filer: str, confirmer: str | None, body: dict) -> dict:
     return data
 
 
+INCOME = {"method": "income", "inputs": {"income": ["3000000", "3000000", "3000000"], "discount_rate": "0.1"}}
+
+
+def _valuation(w: World, right: str) -> str:
+    """Bank A's own valuation of one of enterprise A's patents (it supports a loan of 1,865,138.99)."""
+    return _ok(w.client("officer_a").post("/valuations", {"rights": [{"kind": "invention", "number": right}],
+                                                          **INCOME}), "case valuation")["valuation_no"]
+
+
 def _case(w: World, right: str, *, until: str) -> str:
-    """A credit case of bank A for enterprise A, moved through the workflow up to stage ``until``."""
+    """A credit case of bank A for enterprise A, moved through the workflow up to stage ``until`` (with
+    bank A's valuation of the right from the approval on: no approval without one)."""
     officer, reviewer, approver = (w.client(n) for n in ("officer_a", "reviewer_a", "approver_a"))
+    valued = {"valuation_no": _valuation(w, right)} if until not in ("due_diligence", "review", "approval") else {}
     case = _ok(officer.post("/credit-cases", {
         "product_id": w.product_a, "enterprise_id": w.orgs["ent_a"].pk, "amount": "1000000", "term_months": 12,
-        "rights": [{"kind": "invention", "number": right}]}), "open case")
+        "rights": [{"kind": "invention", "number": right}], **valued}), "open case")
     no = case["case_no"]
     for item in case["due_diligence"]:
         _ok(officer.post(f"/credit-cases/{no}/due-diligence", {"key": item["key"], "result": "ok"}), "dd")
@@ -233,6 +244,10 @@ def _build() -> World:
     w.ref["evidence"] = evidence.json()["file"]
     w.ref["case_review"] = _case(w, rights["dd"], until="review")
     w.ref["case_appr"] = _case(w, rights["appr"], until="approval")
+    # A valuation of the case's right that bank A's staff attach to the case (the approval then passes).
+    w.ref["val_dd"] = _valuation(w, rights["dd"])
+    _ok(officer.put(f"/credit-cases/{w.case_appr}/valuation", {"valuation_no": _valuation(w, rights["appr"])}),
+        "attach valuation")
     w.ref["case_contr"] = _case(w, rights["contr"], until="contracted")
     case_loan = _case(w, rights["loan"], until="disbursed")
     loan = _ok(officer.get(f"/credit-cases/{case_loan}"), "case")["loan_no"]

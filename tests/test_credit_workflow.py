@@ -40,6 +40,16 @@ PRODUCT = {"name": "知识产权质押快贷", "eligible_kinds": ["patent", "tra
            "max_amount": "10000000", "min_term_months": 6, "max_term_months": 36, "spreads_bp": {"A": 50, "B": 80}}
 
 
+def valuation_no(w) -> str:
+    """The bank's own valuation of the fixture patent: a market value of 7,460,555.97, which under the
+    default invention cap (25%) supports a loan of up to 1,865,138.99."""
+    r = w["officer"].post("/valuations", {"rights": [{"kind": "invention", "number": "ZL201410362077.3"}],
+                                          "method": "income", "inputs": {"income": ["3000000"] * 3,
+                                                                         "discount_rate": "0.1"}})
+    assert r.status_code == 201, r.data
+    return r.data["valuation_no"]
+
+
 def _journey(w, amount="1000000"):
     product = w["approver"].post("/products", PRODUCT)
     assert product.status_code == 201, product.data
@@ -48,7 +58,8 @@ def _journey(w, amount="1000000"):
     assert need.status_code == 201, need.data
     matches = w["officer"].get(f"/financing-needs/{need.data['id']}/matches").data
     assert matches[0]["product_id"] == product.data["id"]
-    case = w["officer"].post("/credit-cases", {"product_id": product.data["id"], "need_id": need.data["id"]})
+    case = w["officer"].post("/credit-cases", {"product_id": product.data["id"], "need_id": need.data["id"],
+                                               "valuation_no": valuation_no(w)})
     assert case.status_code == 201, case.data
     return product.data, case.data
 
@@ -151,7 +162,8 @@ def test_park_line_headroom_is_enforced(world):
     case = w["officer"].post("/credit-cases", {"product_id": product["id"], "enterprise_id":
                                                w["ent"].user.organisation_id, "amount": "1000000",
                                                "term_months": 12, "park_id": park.pk,
-                                               "rights": [{"kind": "invention", "number": "ZL201410362077.3"}]}).data
+                                               "rights": [{"kind": "invention", "number": "ZL201410362077.3"}],
+                                               "valuation_no": valuation_no(w)}).data
     no = case["case_no"]
     for item in case["due_diligence"]:
         w["officer"].post(f"/credit-cases/{no}/due-diligence", {"key": item["key"], "result": "ok"})

@@ -70,6 +70,10 @@ def post(name, template, path, allowed, others, body=None, **kw) -> Row:
     return Row(name, "post", f"/api/v1{template}", path, allowed, others, {} if body is None else body, **kw)
 
 
+def put(name, template, path, allowed, others, body=None, **kw) -> Row:
+    return Row(name, "put", f"/api/v1{template}", path, allowed, others, {} if body is None else body, **kw)
+
+
 def page(name, path, allowed, others, **kw) -> Row:
     return Row(name, "get", path.split("?")[0], path, allowed, others, page=True, **kw)
 
@@ -225,6 +229,9 @@ ROWS: list[Row] = [
          {"risk_grade": "B"}),
     post("case-review", f"{CASE}/review", "/credit-cases/{case_review}/review", ("reviewer_a",), ("reviewer_b",),
          {"decision": "pass"}),
+    put("case-valuation", f"{CASE}/valuation", "/credit-cases/{case_dd}/valuation",
+        ("officer_a", "reviewer_a", "approver_a"), ("officer_b", "approver_b", "ent_a", "appraiser_a"),
+        lambda w, a: {"valuation_no": w.val_dd}),
     post("case-approval", f"{CASE}/approval", "/credit-cases/{case_appr}/approval", ("approver_a",), ("approver_b",),
          {"decision": "approve"}),
     post("case-disbursement", f"{CASE}/disbursement", "/credit-cases/{case_contr}/disbursement",

@@ -11,7 +11,7 @@ from ippledge.core import business_date
 from ippledge.core.money import from_fen
 
 from . import lpr, services
-from .inputs import Day, Decimal_, Flag, Text, Whole, one_of
+from .inputs import Day, Decimal_, Flag, Text, TextList, Whole, one_of
 from .models import Loan
 
 router = Router(tags=["credit"])
@@ -39,6 +39,7 @@ class LoanIn(Schema):
     instalments: Whole = None
     day_count: one_of("ACT/360", "ACT/365") = "ACT/360"
     pledge_registration_no: Text = None
+    pledge_registration_nos: TextList = None
     ip_kind: one_of(*services.IP_KINDS)
     first_loan: Flag = False
     inclusive_smb: Flag = False
@@ -82,10 +83,40 @@ def _lender_reads(reader, loan: Loan) -> bool:
     return bool(reader.organisation_id and reader.organisation_id in (loan.bank_id, loan.bank.parent_id))
 
 
+def _pledges(loan: Loan) -> list[dict]:
+    """Every registration securing the loan with the rights it pledges and what the valuation gives each."""
+    from ippledge.registry.models import Pledge
+
+    rows = list(loan.collateral.all())
+    status = dict(Pledge.objects.filter(registration_no__in={r.registration_no for r in rows})
+                  .values_list("registration_no", "status"))
+    pledges: dict[str, dict] = {}
+    for row in rows:
+        pledge = pledges.setdefault(row.registration_no, {"registration_no": row.registration_no,
+                                                          "regime": row.regime,
+                                                          "status": status.get(row.registration_no), "rights": []})
+        pledge["rights"].append({"kind": row.right_kind, "number": row.right_number,
+                                 "allocated_value": str(from_fen(row.allocated_value))
+                                 if row.allocated_value is not None else None})
+    return list(pledges.values())
+
+
+def ltv_override_out(case) -> dict | None:
+    """An approval above the maximum loan the valuation supported: shown wherever the case or its loan is."""
+    if case is None or not case.ltv_override_reason:
+        return None
+    return {"reason": case.ltv_override_reason, "by": case.ltv_override_by.username if case.ltv_override_by else None,
+            "at": case.ltv_override_at.isoformat() if case.ltv_override_at else None,
+            "amount": str(from_fen(case.amount)),
+            "max_loan": str(from_fen(case.max_loan)) if case.max_loan is not None else None,
+            "valuation_no": case.valuation_no or None}
+
+
 def loan_out(loan: Loan, reader=None) -> dict:
     on = business_date.today()
     states = services._states(loan)
     internal = _lender_reads(reader, loan)
+    case = getattr(loan, "case", None)
     return {
         "loan_no": loan.loan_no, "bank_org_id": loan.bank_id, "borrower": {"id": loan.borrower_id,
                                                                              "name": loan.borrower.name,
@@ -93,7 +124,10 @@ def loan_out(loan: Loan, reader=None) -> dict:
         "amount": str(from_fen(loan.amount)), "currency": loan.currency, "annual_rate": str(loan.annual_rate),
         "start_date": loan.start_date.isoformat(), "maturity_date": loan.maturity_date.isoformat(),
         "schedule_kind": loan.schedule_kind, "day_count": loan.day_count, "ip_kind": loan.ip_kind,
-        "pledge_registration_no": loan.pledge_registration_no or None, "first_loan": loan.first_loan,
+        "pledge_registration_no": loan.pledge_registration_no or None, "pledges": _pledges(loan),
+        "repaid": services.fully_repaid(loan), "pledges_to_cancel": services.pledges_to_cancel(loan),
+        "case_no": case.case_no if case else None, "ltv_override": ltv_override_out(case) if internal else None,
+        "first_loan": loan.first_loan,
         "inclusive_smb": loan.inclusive_smb, "park_id": loan.park_id, "extended": loan.extended,
         "restructured_on": loan.restructured_on.isoformat() if loan.restructured_on else None,
         "as_of": on.isoformat(), "balance": str(from_fen(loan.balance)), "dpd": loan.dpd,

@@ -48,6 +48,10 @@ class Classification(models.TextChoices):
     LOSS = "loss", _("Loss")
 
 
+# Non-performing (不良) = substandard + doubtful + loss (lending-rules §1).
+NON_PERFORMING = (Classification.SUBSTANDARD, Classification.DOUBTFUL, Classification.LOSS)
+
+
 class ScheduleKind(models.TextChoices):
     BULLET = "bullet", _("Bullet")
     EQUAL_INSTALMENTS = "equal_instalments", _("Equal instalments")
@@ -67,6 +71,7 @@ class Loan(models.Model):
     schedule_kind = models.CharField(max_length=20, choices=ScheduleKind.choices)
     day_count = models.CharField(max_length=8, default="ACT/360")
     ip_kind = models.CharField(max_length=16)  # patent | trademark | copyright | bundle | other
+    # The registration, when the loan is secured by exactly one; every registration is in ``collateral``.
     pledge_registration_no = models.CharField(max_length=24, blank=True)
     first_loan = models.BooleanField(default=False)
     inclusive_smb = models.BooleanField(default=False)
@@ -97,6 +102,24 @@ class Loan(models.Model):
             return Q(bank_id=user.organisation_id) | Q(bank__parent_id=user.organisation_id) | \
                 Q(borrower_id=user.organisation_id)
         return Q(bank_id=user.organisation_id)
+
+
+class LoanCollateral(models.Model):
+    """A right securing a loan, with the registration that pledges it and the value the loan's valuation
+    gives it (a bundle valuation's allocation to the right; a single right's market value).  A loan secured
+    by a bundle across registry regimes has one registration per regime."""
+
+    loan = models.ForeignKey("credit.Loan", on_delete=models.PROTECT, related_name="collateral")
+    registration_no = models.CharField(max_length=24)
+    regime = models.CharField(max_length=16)
+    right_kind = models.CharField(max_length=32)
+    right_number = models.CharField(max_length=64)
+    allocated_value = models.BigIntegerField(_("allocated value (fen)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["loan", "id"]
+        constraints = [models.UniqueConstraint(fields=["loan", "registration_no", "right_kind", "right_number"],
+                                               name="loan_collateral_unique")]
 
 
 class ScheduleRow(models.Model):
@@ -161,6 +184,7 @@ class ClassificationChange(models.Model):
 from .workflow_models import (  # noqa: E402,F401  (one app, two model modules)
     SLA_DAYS,
     ApprovalAuthority,
+    CaseFiling,
     CaseStep,
     CreditCase,
     CreditPlan,

@@ -28,6 +28,7 @@ from .models import (
     Classification,
     ClassificationChange,
     Loan,
+    LoanCollateral,
     LoanEvent,
     Park,
     Repayment,
@@ -98,8 +99,9 @@ def _borrower(actor, data: dict) -> Organisation:
     raise ValidationFailed(message, code="unknown_borrower", fields={"borrower_uscc": [message]})
 
 
-def _check_pledge(registration: str, bank: Organisation, borrower: Organisation) -> None:
-    """A loan is booked only on a registered pledge whose pledgee is the lending bank (or its head office
+def _check_pledge(registration: str, bank: Organisation, borrower: Organisation,
+                  field: str = "pledge_registration_no") -> Pledge:
+    """A loan is booked only on registered pledges whose pledgee is the lending bank (or its head office
     or a branch) and whose pledgor or debtor is the borrower."""
     from django.db.models import Q
 
@@ -113,10 +115,26 @@ def _check_pledge(registration: str, bank: Organisation, borrower: Organisation)
             pledge.parties.filter(debtor, role__in=("pledgor", "debtor")).exists()):
         message = _("This pledge does not secure a loan of this bank to this borrower: the pledgee must be the "
                     "bank (or its head office or a branch) and the borrower a pledgor or the debtor.")
-        raise ValidationFailed(message, code="pledge_not_yours", fields={"pledge_registration_no": [message]})
+        raise ValidationFailed(message, code="pledge_not_yours", fields={field: [message]})
     if pledge.status != PledgeStatus.REGISTERED:
         # Disbursement only against a registered pledge (the pledge is created on registration).
         raise Conflict(_("The pledge is not registered; the loan cannot be disbursed."), code="pledge_not_registered")
+    return pledge
+
+
+def _registrations(check: inputs.Checks, data: dict) -> list[str]:
+    """The registrations securing the loan: ``pledge_registration_no`` (one) and/or
+    ``pledge_registration_nos`` (a bundle across registry regimes: one registration per regime)."""
+    listed = check(inputs.entries, data.get("pledge_registration_nos"), "pledge_registration_nos",
+                   max_items=limits.limit("MAX_RIGHTS")) or []
+    given = [(data.get("pledge_registration_no"), "pledge_registration_no"),
+             *((value, f"pledge_registration_nos[{i}]") for i, value in enumerate(listed))]
+    found: list[str] = []
+    for value, field in given:
+        number = (check(inputs.short, value, field) or "").upper()
+        if number and number not in found:
+            found.append(number)
+    return found
 
 
 def _loan_terms(data: dict, on: dt.date) -> dict:
@@ -133,8 +151,7 @@ def _loan_terms(data: dict, on: dt.date) -> dict:
         "ip_kind": check(inputs.choice, data.get("ip_kind"), "ip_kind", IP_KINDS),
         "instalments": None if data.get("instalments") is None else
         check(inputs.whole, data.get("instalments"), "instalments", low=1, high=limits.limit("MAX_INSTALMENTS")),
-        "registration": (check(inputs.short, data.get("pledge_registration_no"), "pledge_registration_no") or "")
-        .upper(),
+        "registrations": _registrations(check, data),
         "first_loan": check(inputs.flag, data.get("first_loan"), "first_loan"),
         "inclusive_smb": check(inputs.flag, data.get("inclusive_smb"), "inclusive_smb"),
         "park_id": check(inputs.optional_id, data.get("park_id"), "park_id"),
@@ -148,7 +165,9 @@ def _loan_terms(data: dict, on: dt.date) -> dict:
 
 
 @transaction.atomic
-def book_loan(*, actor, data: dict) -> Loan:
+def book_loan(*, actor, data: dict, collateral_values: dict[int, int] | None = None) -> Loan:
+    """Book a loan, on the registered pledges that secure it (if any).  ``collateral_values``: what the
+    loan's valuation gives each pledged right (right id → fen), passed by the credit workflow only."""
     _require_bank(actor)
     bank_id = inputs.optional_id(data.get("bank_org_id"), "bank_org_id")
     bank = Organisation.objects.filter(pk=bank_id, kind="bank").first() if bank_id else None
@@ -162,8 +181,9 @@ def book_loan(*, actor, data: dict) -> Loan:
         park = Park.objects.filter(pk=terms["park_id"]).first()
         if park is None:
             raise ValidationFailed(_("No such park."), code="unknown_park", fields={"park_id": [_("Not found.")]})
-    if terms["registration"]:
-        _check_pledge(terms["registration"], bank, borrower)
+    registrations = terms["registrations"]
+    pledges = [_check_pledge(number, bank, borrower, "pledge_registration_no" if len(registrations) == 1
+                             else "pledge_registration_nos") for number in registrations]
     amount, start = terms["amount"], terms["start"]
     instalments = sched.build_schedule(principal=money.from_fen(amount), annual_rate=terms["rate"], start_date=start,
                                        maturity_date=terms["maturity"], kind=terms["kind"],
@@ -172,14 +192,25 @@ def book_loan(*, actor, data: dict) -> Loan:
         loan_no=numbers.next_number(f"loan-{start.year}", f"LN{start.year}", 8), bank=bank, borrower=borrower,
         amount=amount, currency=terms["currency"], annual_rate=terms["rate"], start_date=start,
         maturity_date=terms["maturity"], schedule_kind=terms["kind"], day_count=terms["day_count"],
-        ip_kind=terms["ip_kind"], pledge_registration_no=terms["registration"], first_loan=terms["first_loan"],
-        inclusive_smb=terms["inclusive_smb"], park=park, balance=amount, created_by=_user(actor))
+        ip_kind=terms["ip_kind"], pledge_registration_no=registrations[0] if len(registrations) == 1 else "",
+        first_loan=terms["first_loan"], inclusive_smb=terms["inclusive_smb"], park=park, balance=amount,
+        created_by=_user(actor))
+    _write_collateral(loan, pledges, collateral_values or {})
     _write_schedule(loan, instalments, version=1)
     ClassificationChange.objects.create(loan=loan, date=start, before="", after=Classification.NORMAL,
                                         reasons=[["booked", Classification.NORMAL]], actor=_user(actor))
     audit.record(actor=actor, action="loan.book", obj=loan, object_repr=loan.loan_no,
-                 after={"amount": amount, "bank": bank.pk, "borrower": borrower.pk, "schedule": terms["kind"]})
+                 after={"amount": amount, "bank": bank.pk, "borrower": borrower.pk, "schedule": terms["kind"],
+                        "registrations": registrations})
     return loan
+
+
+def _write_collateral(loan: Loan, pledges: list[Pledge], values: dict[int, int]) -> None:
+    LoanCollateral.objects.bulk_create([
+        LoanCollateral(loan=loan, registration_no=pledge.registration_no, regime=pledge.regime,
+                       right_kind=link.right.kind, right_number=link.right.number,
+                       allocated_value=values.get(link.right_id))
+        for pledge in pledges for link in pledge.pledge_rights.select_related("right").order_by("id")])
 
 
 def get_loan(*, actor, loan_no: str, for_update: bool = False) -> Loan:
@@ -214,6 +245,7 @@ def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
     check.done(_("The repayment is not valid."))
     if p + i == 0:
         raise ValidationFailed(_("Give a positive repayment."), fields={"principal": [_("Must be greater than zero.")]})
+    was_repaid = fully_repaid(loan)
     row = Repayment.objects.create(loan=loan, date=day, principal=p, interest=i, recorded_by=_user(actor))
     try:
         _refresh_summary(loan, on)
@@ -221,7 +253,60 @@ def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
         raise Conflict(exc.localised(_), code="overpayment") from None
     audit.record(actor=actor, action="loan.repay", obj=loan, object_repr=loan.loan_no,
                  after={"date": day, "principal": p, "interest": i})
+    if not was_repaid:
+        _prompt_cancellation(loan)
     return row
+
+
+def fully_repaid(loan: Loan) -> bool:
+    """Whether every instalment of the loan's current schedule is paid, principal and interest."""
+    states = _states(loan)
+    return bool(states) and all(s.paid_on is not None for s in states)
+
+
+def pledges_to_cancel(loan: Loan) -> list[str]:
+    """The registrations still registered on a fully repaid loan: the pledgee bank is to cancel them, or
+    the rights cannot be pledged again."""
+    if not fully_repaid(loan):
+        return []
+    numbers_ = list(dict.fromkeys(loan.collateral.values_list("registration_no", flat=True)))
+    live = set(Pledge.objects.filter(registration_no__in=numbers_, status=PledgeStatus.REGISTERED)
+               .values_list("registration_no", flat=True))
+    return [n for n in numbers_ if n in live]
+
+
+def _prompt_cancellation(loan: Loan) -> None:
+    """The repayment that settles the loan tells the bank, in the platform, to cancel its pledges."""
+    from ippledge.registry import notify
+
+    todo = pledges_to_cancel(loan)
+    if todo:
+        notify.notify(org=loan.bank, kind="loan.pledges_to_cancel",
+                      message=_("Loan %(loan)s is repaid: cancel its pledge registration %(registrations)s.")
+                      % {"loan": loan.loan_no, "registrations": ", ".join(todo)},
+                      data={"loan_no": loan.loan_no, "registrations": todo})
+
+
+@transaction.atomic
+def cancel_pledges(*, actor, loan_no: str) -> list[str]:
+    """The lending bank cancels (注销) the registrations of a fully repaid loan, through the registry (the
+    pledgee's act); returns the registrations cancelled."""
+    from ippledge.registry import services as registry
+
+    _require_bank(actor)  # the role first: a stranger learns nothing of the object
+    loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
+    _require_bank(actor, loan.bank)
+    todo = pledges_to_cancel(loan)
+    if not todo:
+        raise Conflict(_("There is no pledge to cancel: the loan is not repaid, or its pledges are cancelled."),
+                       code="nothing_to_cancel")
+    for number in todo:
+        registry.cancel(actor=actor, registration_no=number, reason="repaid")
+    LoanEvent.objects.create(loan=loan, type="pledges_cancelled", date=business_date.today(), actor=_user(actor),
+                             data={"registrations": todo})
+    audit.record(actor=actor, action="loan.cancel_pledges", obj=loan, object_repr=loan.loan_no,
+                 after={"registrations": todo})
+    return todo
 
 
 @transaction.atomic
@@ -338,6 +423,7 @@ def prepay(*, actor, loan_no: str, date, principal, interest="0") -> Loan:
     extra_fen = check(inputs.fen, principal, "principal")
     i_fen = check(inputs.fen, "0" if interest in (None, "") else interest, "interest", allow_zero=True)
     check.done(_("The prepayment is not valid."))
+    was_repaid = fully_repaid(loan)
     states = _states(loan)
     due = sched.earliest_unpaid_due(states, day)
     if due is not None and due <= day:
@@ -369,4 +455,6 @@ def prepay(*, actor, loan_no: str, date, principal, interest="0") -> Loan:
     _refresh_summary(loan, on)
     audit.record(actor=actor, action="loan.prepay", obj=loan, object_repr=loan.loan_no,
                  after={"date": day, "principal": p_fen})
+    if not was_repaid:
+        _prompt_cancellation(loan)
     return loan

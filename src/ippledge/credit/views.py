@@ -68,15 +68,18 @@ def case_page(request, case_no: str):
             elif action == "review":
                 workflow.review(actor=request.user, case_no=case_no, decision=post.get("decision", ""),
                                 note=post.get("note", ""))
+            elif action == "valuation":
+                workflow.attach_valuation(actor=request.user, case_no=case_no,
+                                          valuation_no=post.get("valuation_no", "").strip())
             elif action == "approval":
                 workflow.approve(actor=request.user, case_no=case_no, decision=post.get("decision", ""),
-                                 note=post.get("note", ""))
+                                 note=post.get("note", ""), ltv_override_reason=post.get("ltv_override_reason", ""))
             elif action == "disburse":
                 workflow.disburse(actor=request.user, case_no=case_no, schedule=post.get("schedule", "bullet"))
             elif action == "sign":
                 workflow.sign_contract(actor=request.user, case_no=case_no)
             tab = {"dd": "dd", "submit": "dd", "review": "trail", "approval": "trail", "disburse": "contract",
-                   "sign": "contract"}
+                   "sign": "contract", "valuation": "rights"}
             return redirect(reverse("credit:case", args=[case_no]) + f"?tab={tab.get(action, 'enterprise')}")
         except DomainError as exc:
             error = exc
@@ -89,7 +92,12 @@ def case_page(request, case_no: str):
                                                 ("dd" if request.POST.get("action") in ("dd", "submit") else
                                                  "enterprise"),
                                                 "results": RESULT_LABELS,
-                                                "pledge_awaiting": workflow.pledge_awaits_signature(case)},
+                                                "pledge_awaiting": workflow.pledge_awaits_signature(case),
+                                                "above_max_loan": case.max_loan is not None and
+                                                case.amount > case.max_loan,
+                                                "valuations": workflow.valuation_candidates(request.user, case),
+                                                "may_attach_valuation": data["reader"] == "lender" and
+                                                case.stage in workflow.VALUATION_STAGES},
                   status=400 if error else 200)
 
 
@@ -110,6 +118,14 @@ def loan_page(request, loan_no: str):
         loan = services.get_loan(actor=request.user, loan_no=loan_no)
     except DomainError:
         return render(request, "errors/404.html", status=404)
+    error = None
+    if request.method == "POST" and request.POST.get("action") == "cancel_pledges":
+        current_channel.set("web")
+        try:
+            services.cancel_pledges(actor=request.user, loan_no=loan_no)
+            return redirect("credit:loan", loan_no=loan_no)
+        except DomainError as exc:
+            error = exc
     data = loan_out(loan, request.user)
     data["classification_label"] = Classification(data["classification"]).label
     data["schedule_label"] = ScheduleKind(data["schedule_kind"]).label
@@ -117,7 +133,10 @@ def loan_page(request, loan_no: str):
     for h in data["classification_history"]:
         h["after_label"] = Classification(h["after"]).label
         h["before_label"] = Classification(h["before"]).label if h["before"] else "—"
-    return render(request, "credit/loan.html", {"l": data})
+    may_cancel = bool(request.user.role_set & services.BANK_ROLES) and \
+        request.user.organisation_id in (loan.bank_id, loan.bank.parent_id)
+    return render(request, "credit/loan.html", {"l": data, "error": error, "may_cancel": may_cancel},
+                  status=400 if error else 200)
 
 
 @login_required

@@ -31,8 +31,10 @@ from ippledge.rights import services as rights_services
 
 from . import inputs, quote, services
 from .models import (
+    NON_PERFORMING,
     SLA_DAYS,
     ApprovalAuthority,
+    CaseFiling,
     CaseStep,
     CreditCase,
     CreditPlan,
@@ -383,16 +385,15 @@ def open_case(*, actor, product_id, enterprise_id=None, need_id=None, amount=Non
             raise ValidationFailed(_("No such park."), code="unknown_park", fields={"park_id": [_("Not found.")]})
     max_loan = None
     if valuation_no:
-        from ippledge.valuation.models import ValuationRecord
-
-        # Only a valuation the actor may read: another bank's figures are neither used nor echoed.
-        record = ValuationRecord.objects.restrict(actor, "view").filter(valuation_no=valuation_no).first()
-        if record is None:
-            raise ValidationFailed(_("No such valuation."), fields={"valuation_no": [_("Not found.")]})
-        max_loan = record.max_loan
-        if max_loan is not None and amount_fen > max_loan:
-            raise ValidationFailed(_("The amount is above the maximum loan the valuation supports."),
-                                   code="above_max_loan", fields={"amount": [str(money.from_fen(max_loan))]})
+        # The same checks as attaching it later; the amount is held against the maximum at approval.
+        record = _readable_valuation(actor, valuation_no)
+        try:
+            right_ids = _right_ids(refs)
+        except DomainError:
+            raise ValidationFailed(_("No such right in the register."), fields={"rights": [_("Not found.")]}) \
+                from None
+        _check_valuation(record, right_ids, business_date.today())
+        max_loan = _max_loan(product, record)
     from ippledge.valuation.models import InnovationScore
 
     score = InnovationScore.objects.filter(enterprise=enterprise, scheme="composite").first()
@@ -534,9 +535,170 @@ def review(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase:
     return case
 
 
+# --- collateral: the valuation of the pledged rights and the maximum loan it supports -------------
+
+VALUATION_ROLES = {"bank_officer", "bank_reviewer", "bank_approver"}
+VALUATION_STAGES = (Stage.DUE_DILIGENCE, Stage.REVIEW, Stage.APPROVAL)
+
+
+def _right_ids(refs: list[dict]) -> set[int]:
+    return {rights_services.find_right(ref["kind"], ref["number"]).pk for ref in refs}
+
+
+def _readable_valuation(actor, valuation_no):
+    """A valuation the actor may read: another organisation's figures are neither used nor echoed."""
+    from ippledge.valuation.models import ValuationRecord
+
+    number = inputs.short(valuation_no, "valuation_no", required=True,
+                          max_length=CreditCase._meta.get_field("valuation_no").max_length)
+    record = ValuationRecord.objects.restrict(actor, "view").filter(valuation_no=number).first()
+    if record is None:
+        raise ValidationFailed(_("No such valuation."), code="valuation_not_found",
+                               fields={"valuation_no": [_("Not found.")]})
+    return record
+
+
+def _check_valuation(record, right_ids: set[int], on: dt.date) -> None:
+    """The valuation is of exactly the rights pledged (one right, or the bundle of all of them), final
+    and still valid."""
+    from ippledge.valuation.models import ValuationStatus
+
+    if set(record.valuation_rights.values_list("right_id", flat=True)) != right_ids:
+        message = _("The valuation is not of the rights pledged in this case: value exactly those rights "
+                    "(one right, or all of them as a bundle).")
+        raise ValidationFailed(message, code="valuation_right_mismatch", fields={"valuation_no": [message]})
+    if record.status != ValuationStatus.FINAL:
+        message = _("The valuation is not final (awaiting sign-off, or superseded by a revaluation).")
+        raise ValidationFailed(message, code="valuation_not_final", fields={"valuation_no": [message]})
+    if record.valid_until < on:
+        message = _("The valuation expired on %s: revalue the rights.") % record.valid_until.isoformat()
+        raise ValidationFailed(message, code="valuation_expired", fields={"valuation_no": [message]})
+
+
+def _max_loan(product: Product, record) -> int:
+    """The valuation's maximum loan under the product's LTV caps, in fen (see ``engine.collateral``)."""
+    from .engine import collateral
+
+    return money.to_fen(collateral.max_loan(record.result, product.ltv_caps)["max_loan"])
+
+
+def _note_in_trail(case: CreditCase, action: str, actor, note: str) -> None:
+    """A trail entry that does not move the case (its stage and the stage's SLA clock stay)."""
+    CaseStep.objects.create(case=case, from_stage=case.stage, to_stage=case.stage, action=action, note=note,
+                            actor=_user(actor))
+
+
+def valuation_candidates(actor, case: CreditCase) -> list:
+    """For the case page: the valuations the actor could attach now (readable, final, valid, of exactly the
+    case's rights)."""
+    from ippledge.valuation.models import ValuationRecord, ValuationStatus
+
+    if case.stage not in VALUATION_STAGES or not reads_internals(actor, case):
+        return []
+    try:
+        ids = _right_ids(case.rights)
+    except DomainError:
+        return []
+    records = ValuationRecord.objects.restrict(actor, "view").filter(
+        status=ValuationStatus.FINAL, valid_until__gte=business_date.today(), valuation_rights__right_id__in=ids
+    ).distinct().prefetch_related("valuation_rights")[:50]
+    return [r for r in records if {link.right_id for link in r.valuation_rights.all()} == ids]
+
+
 @transaction.atomic
-def approve(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase:
-    """The approver decides; approval prices the loan, writes the contract and files the pledge.
+def attach_valuation(*, actor, case_no: str, valuation_no) -> CreditCase:
+    """The bank's staff attach the valuation of the pledged rights while the case is in due diligence,
+    review or approval; the case keeps the maximum loan it supports under the product's LTV caps."""
+    services._require_bank(actor, roles=VALUATION_ROLES)  # the role first: a stranger learns nothing
+    case = get_case(actor=actor, case_no=case_no, for_update=True)
+    services._require_bank(actor, case.bank, VALUATION_ROLES)
+    if case.stage not in VALUATION_STAGES:
+        raise Conflict(_("The case is decided: its valuation can no longer change."), code="wrong_stage")
+    record = _readable_valuation(actor, valuation_no)
+    _check_valuation(record, _right_ids(case.rights), business_date.today())
+    before = {"valuation_no": case.valuation_no, "max_loan": case.max_loan}
+    case.valuation_no, case.max_loan = record.valuation_no, _max_loan(case.product, record)
+    case.save(update_fields=["valuation_no", "max_loan"])
+    _note_in_trail(case, "valuation", actor, record.valuation_no)
+    audit.record(actor=actor, action="credit_case.valuation", obj=case, object_repr=case.case_no, before=before,
+                 after={"valuation_no": case.valuation_no, "max_loan": case.max_loan})
+    return case
+
+
+def _collateral_check(case: CreditCase, actor, on: dt.date, override_reason: str) -> bool:
+    """Approval needs the valuation of the pledged rights; an amount above the maximum loan it supports
+    under the product's LTV caps needs the approver's reason, recorded on the case.  True when overridden
+    (a reason given for an amount within the maximum is not an override and is not recorded)."""
+    from ippledge.valuation.models import ValuationRecord
+
+    if not case.valuation_no:
+        raise ValidationFailed(_("Attach the valuation of the pledged rights before approving."),
+                               code="valuation_required", fields={"valuation_no": [_("This field is required.")]})
+    # The valuation the bank attached (read then by the bank's own staff), checked again as it is today.
+    record = ValuationRecord.objects.get(valuation_no=case.valuation_no)
+    _check_valuation(record, _right_ids(case.rights), on)
+    case.max_loan = _max_loan(case.product, record)
+    case.save(update_fields=["max_loan"])
+    if case.amount <= case.max_loan:
+        return False
+    if not override_reason:
+        message = _("The amount is above the maximum loan of %s the valuation supports under the product's "
+                    "LTV caps: lower the amount, or approve with the reason for the override.") \
+            % money.from_fen(case.max_loan)
+        raise ValidationFailed(message, code="ltv_exceeded", fields={"ltv_override_reason": [message]})
+    case.ltv_override_reason, case.ltv_override_by, case.ltv_override_at = override_reason, actor, timezone.now()
+    case.save(update_fields=["ltv_override_reason", "ltv_override_by", "ltv_override_at"])
+    _note_in_trail(case, "ltv_override", actor, override_reason)
+    audit.record(actor=actor, action="credit_case.ltv_override", obj=case, object_repr=case.case_no,
+                 after={"amount": case.amount, "max_loan": case.max_loan, "excess": case.amount - case.max_loan,
+                        "valuation_no": case.valuation_no, "reason": override_reason})
+    return True
+
+
+def _by_regime(rights: list[dict]) -> dict[str, list[dict]]:
+    """The case's rights grouped by registry regime, in the registry's order (one application each)."""
+    from ippledge.registry import examination
+
+    groups: dict[str, list[dict]] = {}
+    for ref in rights:
+        right = rights_services.find_right(ref["kind"], ref["number"])
+        groups.setdefault(examination.regime_of([right.kind]), []).append({"kind": right.kind,
+                                                                           "number": right.number})
+    return {regime: groups[regime] for regime in examination.REGIMES if regime in groups}
+
+
+def _file_pledges(case: CreditCase, actor, on: dt.date) -> list[PledgeApplication]:
+    """File the pledge of the case's rights: one application per regime (a patent and trademark bundle is
+    two registrations at the IP office), each securing the whole loan."""
+    maturity = _maturity(on, case.term_months)
+    apps = []
+    for regime, rights in _by_regime(case.rights).items():
+        app = registry.file_application(actor=actor, data={
+            "pledgors": [{"name": case.enterprise.name, "id_type": "uscc", "id_number": case.enterprise.uscc,
+                          "address": case.enterprise.region_code or "—"}],
+            "pledgees": [{"name": case.bank.name, "id_type": "uscc", "id_number": case.bank.uscc or "",
+                          "address": case.bank.region_code or "—"}],
+            "rights": rights,
+            "secured_debt": {"type": "贷款", "amount": str(money.from_fen(case.amount)), "currency": "CNY"},
+            "debt_due_date": maturity.isoformat(),
+            "guarantee_scope": "主债权及利息、违约金、损害赔偿金和实现质权的费用", "contract_no": case.contract_no,
+            "registration_term_end": (maturity + dt.timedelta(days=365)).isoformat() if regime == "trademark"
+            else None,
+            "valuation_ref": case.valuation_no or None,
+            "confirmations": {"pledgor": True, "pledgee": True}}, idempotency_key=f"case-{case.case_no}-{regime}")
+        CaseFiling.objects.create(case=case, regime=regime, application_no=app.application_no)
+        apps.append(app)
+    return apps
+
+
+def _statuses(apps: list[PledgeApplication]) -> str:
+    return "; ".join(f"{app.application_no} {app.status}" for app in apps)
+
+
+@transaction.atomic
+def approve(*, actor, case_no: str, decision: str, note: str = "", ltv_override_reason: str = "") -> CreditCase:
+    """The approver decides; approval checks the collateral (valuation and maximum loan), prices the
+    loan, writes the contract and files the pledge (one application per registry regime).
 
     The bank's filing speaks for the bank only: the pledge is registered the moment the enterprise
     signs the contract on the platform (``sign_contract``), or, for an enterprise without users here, when
@@ -545,6 +707,8 @@ def approve(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase
     case = get_case(actor=actor, case_no=case_no, for_update=True)
     services._require_bank(actor, case.bank, {"bank_approver"})
     _separate(actor, case)
+    override_reason = inputs.text(ltv_override_reason, "ltv_override_reason",
+                                  max_length=CreditCase._meta.get_field("ltv_override_reason").max_length)
     if case.stage != Stage.APPROVAL:
         raise Conflict(_("This case is not waiting for approval."), code="wrong_stage")
     if decision == "return":
@@ -561,39 +725,31 @@ def approve(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase
     if authority is not None and case.amount > authority.max_amount:
         raise PermissionDenied(_("The amount is above your approval authority."), code="above_authority")
     on = business_date.today()
+    _collateral_check(case, actor, on, override_reason)
     case.pricing = quote.price(case, on)
     case.contract_no = f"{case.case_no}-ZY"
     case.save(update_fields=["pricing", "contract_no"])
     _step(case, Stage.APPROVED, "approve", actor, note)
-    app = registry.file_application(actor=actor, data={
-        "pledgors": [{"name": case.enterprise.name, "id_type": "uscc", "id_number": case.enterprise.uscc,
-                      "address": case.enterprise.region_code or "—"}],
-        "pledgees": [{"name": case.bank.name, "id_type": "uscc", "id_number": case.bank.uscc or "",
-                      "address": case.bank.region_code or "—"}],
-        "rights": case.rights,
-        "secured_debt": {"type": "贷款", "amount": str(money.from_fen(case.amount)), "currency": "CNY"},
-        "debt_due_date": _maturity(on, case.term_months).isoformat(),
-        "guarantee_scope": "主债权及利息、违约金、损害赔偿金和实现质权的费用", "contract_no": case.contract_no,
-        "registration_term_end": (_maturity(on, case.term_months) + dt.timedelta(days=365)).isoformat()
-        if any(r["kind"] == "trademark" for r in case.rights) else None,
-        "valuation_ref": case.valuation_no or None,
-        "confirmations": {"pledgor": True, "pledgee": True}}, idempotency_key=f"case-{case.case_no}")
-    case.pledge_application_no = app.application_no
-    case.save(update_fields=["pledge_application_no"])
-    _step(case, Stage.CONTRACTED, "contract", actor, app.status)
+    apps = _file_pledges(case, actor, on)
+    _step(case, Stage.CONTRACTED, "contract", actor, _statuses(apps))
     return case
 
 
+def _applications(case: CreditCase) -> list[PledgeApplication]:
+    numbers_ = list(case.filings.values_list("application_no", flat=True))
+    found = {a.application_no: a for a in PledgeApplication.objects.filter(application_no__in=numbers_)}
+    return [found[n] for n in numbers_ if n in found]
+
+
 def pledge_awaits_signature(case: CreditCase) -> bool:
-    """Whether the case's pledge application still waits for the enterprise (pages: offer to sign)."""
-    return bool(case.pledge_application_no) and PledgeApplication.objects.filter(
-        application_no=case.pledge_application_no, status="awaiting_confirmation").exists()
+    """Whether a pledge application of the case still waits for the enterprise (pages: offer to sign)."""
+    return any(app.status == "awaiting_confirmation" for app in _applications(case))
 
 
 @transaction.atomic
 def sign_contract(*, actor, case_no: str) -> CreditCase:
-    """The enterprise signs the approved contract; signing confirms the pledge application as pledgor,
-    so the pledge is examined and registered at once and the bank can disburse."""
+    """The enterprise signs the approved contract; signing confirms every pledge application of the case
+    as pledgor, so each is examined and registered at once and the bank can disburse."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated(_("Authentication is required."))
     if not actor.has_role("enterprise_user"):
@@ -602,26 +758,52 @@ def sign_contract(*, actor, case_no: str) -> CreditCase:
     if case.enterprise_id != actor.organisation_id:
         raise PermissionDenied(_("Only the borrowing enterprise's own users sign its contract."),
                                code="not_the_borrower")
-    if case.stage != Stage.CONTRACTED or not case.pledge_application_no:
+    apps = _applications(case)
+    if case.stage != Stage.CONTRACTED or not apps:
         raise Conflict(_("There is no approved contract to sign."), code="wrong_stage")
-    app = registry.confirm(actor=actor, application_no=case.pledge_application_no, side="pledgor")
-    _step(case, Stage.CONTRACTED, "sign", actor, app.status)
+    waiting = [app for app in apps if "pledgor" in registry.sides_actor_may_confirm(actor, app)]
+    if not waiting:
+        raise Conflict(_("The case's pledge applications do not await your confirmation."),
+                       code="not_awaiting_confirmation")
+    confirmed = [registry.confirm(actor=actor, application_no=app.application_no, side="pledgor") for app in waiting]
+    _step(case, Stage.CONTRACTED, "sign", actor, _statuses(confirmed))
     return case
+
+
+def collateral_values(case: CreditCase) -> dict[int, int]:
+    """What the case's valuation gives each right, in fen: a bundle's allocation per right, or the single
+    right's market value."""
+    from ippledge.valuation.models import ValuationRecord
+
+    record = ValuationRecord.objects.filter(valuation_no=case.valuation_no).first() if case.valuation_no else None
+    if record is None:
+        return {}
+    links = list(record.valuation_rights.all())
+    if len(links) == 1 and links[0].allocated_value is None:
+        return {links[0].right_id: record.market_value}
+    return {link.right_id: link.allocated_value for link in links if link.allocated_value is not None}
 
 
 @transaction.atomic
 def disburse(*, actor, case_no: str, schedule: str = "bullet") -> Loan:
-    """Disburse only once the pledge is registered; draw the park line and count towards the plan."""
+    """Disburse only once every pledge of the case is registered; draw the park line and count towards
+    the plan.  The loan keeps every registration and what the valuation gives each right."""
     services._require_bank(actor, roles={"bank_officer", "bank_approver"})
     case = get_case(actor=actor, case_no=case_no, for_update=True)
     services._require_bank(actor, case.bank, {"bank_officer", "bank_approver"})
     schedule = inputs.choice(schedule, "schedule", ScheduleKind.values, default="bullet")
     if case.stage != Stage.CONTRACTED:
         raise Conflict(_("This case is not contracted."), code="wrong_stage")
-    app = PledgeApplication.objects.filter(application_no=case.pledge_application_no).first()
-    pledge = getattr(app, "pledge", None) if app and app.status == "registered" else None
-    if pledge is None:
-        raise Conflict(_("The pledge is not registered yet: disbursement must wait."), code="pledge_not_registered")
+    pledges, waiting = [], []
+    for app in _applications(case):
+        pledge = getattr(app, "pledge", None) if app.status == "registered" else None
+        if pledge is None:
+            waiting.append(app.application_no)
+        else:
+            pledges.append(pledge)
+    if waiting or not pledges:
+        raise Conflict(_("The pledge is not registered yet (%s): disbursement must wait.") % ", ".join(waiting),
+                       code="pledge_not_registered", fields={"pledge_applications": waiting})
     on = business_date.today()
     if case.park_id:
         line = ParkCreditLine.objects.select_for_update().filter(bank=case.bank, park_id=case.park_id,
@@ -635,9 +817,10 @@ def disburse(*, actor, case_no: str, schedule: str = "bullet") -> Loan:
         "borrower_uscc": case.enterprise.uscc, "bank_org_id": case.bank_id, "amount": str(money.from_fen(case.amount)),
         "annual_rate": case.pricing.get("rate"), "start_date": on,
         "maturity_date": _maturity(on, case.term_months), "schedule": schedule,
-        "pledge_registration_no": pledge.registration_no, "ip_kind": _ip_kind(case.rights),
+        "pledge_registration_nos": [pledge.registration_no for pledge in pledges],
+        "ip_kind": _ip_kind(case.rights),
         "first_loan": case.first_loan, "inclusive_smb": case.size_class in ("small", "micro") and case.amount <=
-        money.to_fen("10000000"), "park_id": case.park_id})
+        money.to_fen("10000000"), "park_id": case.park_id}, collateral_values=collateral_values(case))
     case.loan = loan
     case.save(update_fields=["loan"])
     _step(case, Stage.DISBURSED, "disburse", actor, loan.loan_no)
@@ -698,8 +881,10 @@ def request_exemption(*, actor, loan_no: str, statement: str) -> ExemptionReques
     loan = services.get_loan(actor=actor, loan_no=loan_no)
     services._require_bank(actor, loan.bank)
     statement = inputs.text(statement, "statement", required=True)
-    if loan.classification != "loss":
-        raise Conflict(_("Due-diligence exemption applies to loans classified as loss."), code="not_a_loss")
+    if loan.classification not in NON_PERFORMING:
+        # Item 十一: exemption for the staff of a non-performing loan whose duties were done.
+        raise Conflict(_("Due-diligence exemption applies to non-performing loans (substandard, doubtful or "
+                         "loss)."), code="not_non_performing")
     case = getattr(loan, "case", None)
     evidence = {"case_no": case.case_no if case else None,
                 "dd": [{"key": i.key, "result": i.result, "notes": i.notes} for i in case.dd_items.all()] if case else [],

@@ -14,6 +14,7 @@ from ippledge.core.models import Organisation
 from ippledge.core.money import from_fen
 
 from . import workflow
+from .api import ltv_override_out
 from .inputs import (
     Day,
     Decimal_,
@@ -103,6 +104,16 @@ class DecisionIn(Schema):
     note: Text = ""
 
 
+class ApprovalIn(DecisionIn):
+    ltv_override_reason: Text = Field("", description="Why the amount may exceed the maximum loan the valuation "
+                                                      "supports under the product's LTV caps (recorded, shown to "
+                                                      "every later reader of the case and its loan).")
+
+
+class ValuationIn(Schema):
+    valuation_no: Text
+
+
 class DisburseIn(Schema):
     schedule: one_of("bullet", "equal_instalments", "equal_principal", "interest_only") = "bullet"
 
@@ -170,6 +181,40 @@ def need_out(n: FinancingNeed) -> dict:
             "rights": n.rights, "status": n.status, "created_at": n.created_at.isoformat()}
 
 
+def _filings_out(c: CreditCase) -> list[dict]:
+    """The case's pledge applications, one per registry regime, with the registration each became."""
+    from ippledge.registry.models import PledgeApplication
+
+    filings = list(c.filings.all())
+    apps = {a.application_no: a for a in PledgeApplication.objects.filter(
+        application_no__in=[f.application_no for f in filings]).select_related("pledge")}
+    out = []
+    for f in filings:
+        app = apps.get(f.application_no)
+        pledge = getattr(app, "pledge", None) if app is not None else None
+        out.append({"regime": f.regime, "application_no": f.application_no, "status": app.status if app else None,
+                    "registration_no": pledge.registration_no if pledge else None})
+    return out
+
+
+def _collateral_out(c: CreditCase) -> list[dict]:
+    """Each pledged right with what the attached valuation gives it (a bundle's allocation per right)."""
+    from ippledge.core.errors import DomainError
+    from ippledge.rights import services as rights_services
+
+    values = workflow.collateral_values(c)
+    out = []
+    for ref in c.rights:
+        try:
+            right_id = rights_services.find_right(ref["kind"], ref["number"]).pk
+        except DomainError:
+            right_id = None
+        value = values.get(right_id)
+        out.append({"kind": ref["kind"], "number": ref["number"],
+                    "allocated_value": str(from_fen(value)) if value is not None else None})
+    return out
+
+
 def case_out(c: CreditCase, reader) -> dict:
     """A case as ``reader`` may read it: the lending bank's staff read the whole file; the borrower reads
     its application, where it stands and the outcome, but not the bank's internal assessment (due
@@ -186,7 +231,7 @@ def case_out(c: CreditCase, reader) -> dict:
                    **({"by": s.actor.username if s.actor else None, "note": s.note} if lender else {})}
                   for s in c.steps.select_related("actor")],
         "sla": workflow.sla(c), "pricing": c.pricing, "contract_no": c.contract_no or None,
-        "pledge_application_no": c.pledge_application_no or None,
+        "pledge_application_no": c.pledge_application_no or None, "pledge_applications": _filings_out(c),
         "loan_no": c.loan.loan_no if c.loan_id else None,
         "investments": [{"fund": i.fund_name, "amount": str(from_fen(i.amount)), "date": i.date.isoformat()}
                         for i in PartnerInvestment.objects.filter(enterprise_id=c.enterprise_id)],
@@ -194,6 +239,7 @@ def case_out(c: CreditCase, reader) -> dict:
     if lender:
         out.update({
             "max_loan": str(from_fen(c.max_loan)) if c.max_loan is not None else None,
+            "ltv_override": ltv_override_out(c), "collateral": _collateral_out(c),
             "innovation_grade": c.innovation_grade or None, "risk_grade": c.risk_grade,
             "prepared_by": c.prepared_by.username, "dd_signed_by": c.dd_signed_by.username if c.dd_signed_by else None,
             "due_diligence": [{"key": i.key, "prefilled": i.prefilled, "prefilled_detail": i.prefilled_detail,
@@ -309,10 +355,19 @@ def review(request, case_no: str, payload: DecisionIn):
                                     note=payload.note), request.auth)
 
 
-@router.post("/credit-cases/{case_no}/approval", summary="Approve (prices, contracts, files the pledge), return or decline")
-def approval(request, case_no: str, payload: DecisionIn):
+@router.put("/credit-cases/{case_no}/valuation",
+            summary="Attach the valuation of the pledged rights (bank staff, before the decision)")
+def attach_valuation(request, case_no: str, payload: ValuationIn):
+    return case_out(workflow.attach_valuation(actor=request.auth, case_no=case_no, valuation_no=payload.valuation_no),
+                    request.auth)
+
+
+@router.post("/credit-cases/{case_no}/approval",
+             summary="Approve (checks the collateral, prices, contracts, files the pledges), return or decline")
+def approval(request, case_no: str, payload: ApprovalIn):
     return case_out(workflow.approve(actor=request.auth, case_no=case_no, decision=payload.decision,
-                                     note=payload.note), request.auth)
+                                     note=payload.note, ltv_override_reason=payload.ltv_override_reason),
+                    request.auth)
 
 
 @router.post("/credit-cases/{case_no}/contract-signature",

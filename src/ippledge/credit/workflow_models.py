@@ -94,9 +94,14 @@ class CreditCase(models.Model):
     dd_signed_at = models.DateTimeField(null=True, blank=True)
     pricing = models.JSONField(default=dict, blank=True)
     contract_no = models.CharField(max_length=40, blank=True)
-    pledge_application_no = models.CharField(max_length=20, blank=True)
     loan = models.OneToOneField("credit.Loan", on_delete=models.PROTECT, null=True, blank=True, related_name="case")
     park = models.ForeignKey("credit.Park", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # An approval above the maximum loan the valuation supports under the product's LTV caps (``max_loan``),
+    # by an approver who gave the reason; empty when the amount was within it.
+    ltv_override_reason = models.CharField(max_length=500, blank=True)
+    ltv_override_by = models.ForeignKey("core.User", on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="+")
+    ltv_override_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedQuerySet.as_manager()
@@ -107,6 +112,12 @@ class CreditCase(models.Model):
     def __str__(self) -> str:
         return self.case_no
 
+    @property
+    def pledge_application_no(self) -> str:
+        """The case's pledge application (the first one, by regime, for a bundle filed with several)."""
+        first = self.filings.order_by("id").first()
+        return first.application_no if first else ""
+
     @classmethod
     def scope(cls, user, action):
         if user.organisation_id is None:
@@ -114,6 +125,19 @@ class CreditCase(models.Model):
         if action == "view":
             return Q(bank_id=user.organisation_id) | Q(enterprise_id=user.organisation_id)
         return Q(bank_id=user.organisation_id)
+
+
+class CaseFiling(models.Model):
+    """A pledge application filed at approval: one per registry regime of the case's rights (patents and
+    trademarks at the IP office, copyrights and software at the copyright office, each examined alone)."""
+
+    case = models.ForeignKey(CreditCase, on_delete=models.PROTECT, related_name="filings")
+    regime = models.CharField(max_length=16)
+    application_no = models.CharField(max_length=20, unique=True)
+
+    class Meta:
+        ordering = ["case", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "regime"], name="case_filing_per_regime")]
 
 
 class CaseStep(models.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,6 +18,15 @@ from ippledge.core.errors import DomainError, NotFound
 from . import privacy, rules, services
 from .labels import EVENT_LABELS, OUTCOME_LABELS
 from .models import Right, RightKind
+
+# What the pledge registry knows of a right, shown on its page without the register importing the registry
+# (apps depend downward only): the registry appends a reader of the right's live pledges, each
+# ``{"registration_no", "pledgees": [names], "effective_date"}`` (registry/hooks.py).
+live_pledge_readers: list[Callable[[Right], list[dict]]] = []
+
+
+def live_pledges(right: Right) -> list[dict]:
+    return [pledge for read in live_pledge_readers for pledge in read(right)]
 
 
 def _can_write(user, kind: str | None = None) -> bool:
@@ -92,7 +102,7 @@ def right_detail(request, kind: str, number: str):
         "number": identifiers.format_patent_number(right.number) if right.kind in rules.PATENT_KINDS else right.number,
         "can_write": _can_write(request.user, right.kind),
         "event_types": [(t, EVENT_LABELS.get(t, t)) for t in sorted(rules.EVENT_TYPES)],
-        "error": error, "form": form}, status=400 if error else 200)
+        "live_pledges": live_pledges(right), "error": error, "form": form}, status=400 if error else 200)
 
 
 @login_required
