@@ -23,8 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(1, str(ROOT))  # the naive loop is the tests' oracle (tests/simulation_oracle.py)
 
 import numpy as np  # noqa: E402
+from tests.simulation_oracle import value_one_naive  # noqa: E402
 
 from ippledge.valuation.engine.simulation import (  # noqa: E402
     DEFAULT_CHUNK_PATHS,
@@ -32,7 +34,6 @@ from ippledge.valuation.engine.simulation import (  # noqa: E402
     Book,
     available_backends,
     value_book,
-    value_one_naive,
 )
 
 

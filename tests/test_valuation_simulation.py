@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,9 +31,10 @@ from ippledge.valuation.engine.simulation import (
     quantiles_sorted,
     simulate_income,
     value_book,
-    value_one_naive,
 )
 from ippledge.valuation.engine.trace import Trace
+
+from . import simulation_oracle as oracle
 
 FEN = Decimal("0.01")
 
@@ -175,14 +178,23 @@ def test_value_book_smoke_reproducible_per_patent_whatever_the_chunking():
     assert np.allclose(hashed["mean"], a["mean"], rtol=0.1)
 
 
-def test_value_one_naive_agrees_within_monte_carlo_error():
+def test_the_naive_oracle_agrees_within_monte_carlo_error():
     book = Book.from_specs([SPEC])
     vec = value_book(book, paths=20_000, seed=1)
-    naive = value_one_naive(SPEC, paths=4000, seed=2)
+    naive = oracle.value_one_naive(SPEC, paths=4000, seed=2)
     se = vec["std"][0] / np.sqrt(4000)
     assert abs(naive["mean"] - vec["mean"][0]) < 4 * se
     assert naive["p50"] == pytest.approx(vec["p50"][0], rel=0.05)
     assert naive["survival"] == pytest.approx(vec["survival"][0], abs=0.02)
+
+
+def test_the_naive_twin_lives_in_the_tests_not_beside_the_engine():
+    """The book Monte Carlo has one home in the product (``value_book``); its pure-Python twin is the
+    tests' oracle and the benchmark's baseline (issue 10.10)."""
+    src = Path(__file__).resolve().parents[1] / "src" / "ippledge" / "valuation"
+    twins = sorted(str(p.relative_to(src)) for p in src.rglob("*.py")
+                   if re.search(r"def value_one_naive|def _py_|random\.Random\(", p.read_text(encoding="utf-8")))
+    assert twins == []
 
 
 def test_quantile_helpers_agree_with_numpy():
