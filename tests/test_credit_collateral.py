@@ -349,3 +349,26 @@ def test_the_demo_approves_its_cases_on_a_valuation(settings):
         assert case.valuation_no and case.max_loan is not None
         assert (case.amount > case.max_loan) == bool(case.ltv_override_reason), case.case_no
         assert list(case.loan.collateral.values_list("registration_no", flat=True)) == [case.loan.pledge_registration_no]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_carries_cases_and_loans_over(world):  # noqa: F811
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from ippledge.credit.models import CaseFiling
+
+    loan_no, reg = _repaid_loan(world)
+    application_no = CreditCase.objects.get().pledge_application_no
+    executor = MigrationExecutor(connection)
+    after = executor.loader.graph.leaf_nodes()
+    executor.migrate([("credit", "0004_repayment_covering_index")])
+    try:
+        old = MigrationExecutor(connection).loader.project_state([("credit", "0004_repayment_covering_index")]).apps
+        assert old.get_model("credit", "CreditCase").objects.get().pledge_application_no == application_no
+    finally:
+        MigrationExecutor(connection).migrate(after)
+    assert list(CaseFiling.objects.values_list("regime", "application_no")) == [("patent", application_no)]
+    assert list(LoanCollateral.objects.values_list("loan__loan_no", "registration_no", "regime", "right_number",
+                                                   "allocated_value")) == [
+        (loan_no, reg, "patent", "201410362077.3", None)]  # booked before values were kept: none

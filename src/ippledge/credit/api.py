@@ -125,7 +125,7 @@ def loan_out(loan: Loan, reader=None) -> dict:
         "start_date": loan.start_date.isoformat(), "maturity_date": loan.maturity_date.isoformat(),
         "schedule_kind": loan.schedule_kind, "day_count": loan.day_count, "ip_kind": loan.ip_kind,
         "pledge_registration_no": loan.pledge_registration_no or None, "pledges": _pledges(loan),
-        "repaid": services.fully_repaid(loan), "pledges_to_cancel": services.pledges_to_cancel(loan),
+        "repaid": services.fully_repaid(loan, states), "pledges_to_cancel": services.pledges_to_cancel(loan, states),
         "case_no": case.case_no if case else None, "ltv_override": ltv_override_out(case) if internal else None,
         "first_loan": loan.first_loan,
         "inclusive_smb": loan.inclusive_smb, "park_id": loan.park_id, "extended": loan.extended,

@@ -258,16 +258,16 @@ def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
     return row
 
 
-def fully_repaid(loan: Loan) -> bool:
+def fully_repaid(loan: Loan, states: list[sched.InstalmentState] | None = None) -> bool:
     """Whether every instalment of the loan's current schedule is paid, principal and interest."""
-    states = _states(loan)
+    states = _states(loan) if states is None else states
     return bool(states) and all(s.paid_on is not None for s in states)
 
 
-def pledges_to_cancel(loan: Loan) -> list[str]:
+def pledges_to_cancel(loan: Loan, states: list[sched.InstalmentState] | None = None) -> list[str]:
     """The registrations still registered on a fully repaid loan: the pledgee bank is to cancel them, or
     the rights cannot be pledged again."""
-    if not fully_repaid(loan):
+    if not fully_repaid(loan, states):
         return []
     numbers_ = list(dict.fromkeys(loan.collateral.values_list("registration_no", flat=True)))
     live = set(Pledge.objects.filter(registration_no__in=numbers_, status=PledgeStatus.REGISTERED)

@@ -288,7 +288,8 @@ def open_case(request, payload: CaseIn):
 
 @router.get("/credit-cases", summary="Cases visible to you (the workbench)")
 def cases(request, stage: str | None = None):
-    qs = CreditCase.objects.restrict(request.auth, "view").select_related("enterprise", "product__bank", "prepared_by")
+    qs = CreditCase.objects.restrict(request.auth, "view").select_related("enterprise", "product__bank", "prepared_by") \
+        .prefetch_related("filings")
     if stage:
         qs = qs.filter(stage=stage)
     return [case_out(c, request.auth) for c in qs[:200]]

@@ -115,7 +115,7 @@ class CreditCase(models.Model):
     @property
     def pledge_application_no(self) -> str:
         """The case's pledge application (the first one, by regime, for a bundle filed with several)."""
-        first = self.filings.order_by("id").first()
+        first = next(iter(self.filings.all()), None)  # in filing order (the model's ordering); prefetchable
         return first.application_no if first else ""
 
     @classmethod
