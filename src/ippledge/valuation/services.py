@@ -24,8 +24,9 @@ from ippledge.core.errors import (
 from ippledge.core.models import Organisation
 from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
+from ippledge.rights.rules import in_force_for_pledge
 
-from .engine import MODEL_VERSION
+from .engine import MODEL_VERSION, term
 from .models import (
     AppraisalAgency,
     Basis,
@@ -121,13 +122,29 @@ def _find_rights(refs: list, errors: dict) -> list[Right]:
     return found
 
 
-def _remaining_legal_years(rights: list[Right], on: dt.date) -> Decimal | None:
-    """The shortest remaining legal term among the rights, in years (孰短原则 caps the income period)."""
-    ends = [rights_services.state_of(r, on).term_end for r in rights]
-    ends = [e for e in ends if e is not None]
-    if not ends:
+def _legal_term(right: Right, on: dt.date) -> term.Term | None:
+    """The right's legal term on ``on`` as the register gives it (``None``: the register knows no end)."""
+    state = rights_services.state_of(right, on)
+    if state.term_end is None:
         return None
-    return Decimal(max((min(ends) - on).days, 0)) / Decimal("365.25")
+    years = Decimal(max((state.term_end - on).days, 0)) / Decimal("365.25")
+    return term.Term(kind=right.kind, years=years, in_force=in_force_for_pledge(state))
+
+
+def _with_legal_term(inputs: dict, rights: list[Right], on: dt.date, key: str) -> dict:
+    """The income method's inputs with the rights' remaining legal term (孰短原则) in ``key`` and whether
+    a trademark's renewal is expected, unless the caller gave the term; the engine decides whether
+    it binds (engine/term.py)."""
+    if "remaining_legal_years" in inputs or "max_years" in inputs:
+        return inputs
+    terms = [t for t in (_legal_term(r, on) for r in rights) if t is not None]
+    years, renewal = term.of_rights(terms, inputs.get(term.INPUT))
+    if years is None:
+        return inputs
+    out = {**inputs, key: str(int(years))}
+    if renewal or any(term.renewable(t.kind) for t in terms):
+        out[term.INPUT] = renewal
+    return out
 
 
 def _lender_values(*, kind: str, market_value: Decimal, p10: Decimal | None, p90: Decimal | None,
@@ -192,11 +209,9 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
     elif basis == Basis.INTERNAL:
         method = data.get("method") or "income"
         inputs = dict(data.get("inputs") or {})
-        remaining = _remaining_legal_years(rights, valuation_date)
-        if remaining is not None and method in ("income", "relief_from_royalty", "monte_carlo_income") \
-                and "remaining_legal_years" not in inputs and "max_years" not in inputs:
-            years = int(remaining)
-            inputs["remaining_legal_years" if method != "monte_carlo_income" else "max_years"] = str(max(years, 0))
+        if method in ("income", "relief_from_royalty", "monte_carlo_income"):
+            inputs = _with_legal_term(inputs, rights, valuation_date,
+                                      "max_years" if method == "monte_carlo_income" else "remaining_legal_years")
         from .engine.compute import INFORMATION_ONLY
 
         if method in INFORMATION_ONLY:
@@ -299,9 +314,11 @@ def _bundle(rights: list[Right], data: dict, record: ValuationRecord) -> tuple[d
     specs = []
     for right in rights:
         spec = {**per_right[right.pk], "kind": right.kind, "number": right.number}
-        term = rights_services.state_of(right, on).term_end
-        if term is not None and "max_years" not in spec:
-            spec["max_years"] = max(int((term - on).days / 365.25), 0)
+        legal = _legal_term(right, on)
+        if legal is not None and "max_years" not in spec:
+            spec["max_years"] = int(legal.years)
+            if term.INPUT not in spec and term.renewable(right.kind):
+                spec[term.INPUT] = term.renewal_default(right.kind, legal.in_force)
         specs.append(spec)
     trace = Trace()
     options = {k: inputs[k] for k in ("correlation_within", "correlation_across", "paths", "seed", "ltv_bundle",

@@ -34,7 +34,7 @@ import numpy as np
 
 from ippledge.core.errors import N_, ValidationFailed
 
-from . import MODEL_VERSION
+from . import MODEL_VERSION, term
 from .lender import ltv_cap, ltv_caps_with
 from .simulation import (
     MAX_CELLS,
@@ -111,11 +111,13 @@ def value_bundle(rights: list[dict], *, correlation_within: Any = 0.8, correlati
     ``rights``: [{"kind", "number", "product_line"?, "contribution"? (decimal string > 0), and the
     right's income inputs as for ``monte_carlo_income`` (revenue, growth, years, split, life,
     max_years, rate, hazard, tax_rate) — for a right on a joint line only ``hazard``/``max_years``
-    are read}].  ``paths``, ``seed`` and ``horizon`` are the bundle's.
+    are read; ``renewal_expected`` (default: true for a trademark, refused for other kinds) says
+    whether a trademark's ``max_years`` is renewed rather than binding}].  ``paths``, ``seed`` and
+    ``horizon`` are the bundle's.
 
     Returns Decimal fen amounts: ``bundle`` {mean, p5, p10, p50, p90, std}, ``horizon`` {years, p10,
     p50, mean}, ``rights`` [{number, kind, product_line, joint, weight, allocated_value, ltv_cap,
-    ltv_value, mean, p50 (stand-alone), survival}], ``standalone_p50_sum``, ``hhi``, ``max_weight``,
+    ltv_value, mean, p50 (stand-alone), survival, renewal_expected, income_period_cap (years)}], ``standalone_p50_sum``, ``hhi``, ``max_weight``,
     ``concentration_flag``, ``flags``, ``limit`` {sum_ltv, bundle_ltv, liquidation_value,
     horizon_value, product_cap, max_loan, binding, pledge_rate, ltv_bundle, forced_sale_discount,
     disposal_costs}, ``correlation`` {within, across, adjusted}, ``paths``, ``seed``, ``currency``,
@@ -167,16 +169,20 @@ def value_bundle(rights: list[dict], *, correlation_within: Any = 0.8, correlati
         entry = {"index": i, "kind": kind, "number": str(right.get("number", "")), "line": line,
                  "contribution": contribution, "joint": line is not None and line in lines_spec}
         try:
+            # A trademark's renewal is expected unless the caller says not (term.py).
+            renewal = term.read(right.get(term.INPUT), default=term.renewal_default(kind), kind=kind)
             if entry["joint"]:
                 line_inputs = lines_spec[line] or {}
                 hazard = right.get("hazard", line_inputs.get("hazard", "0"))
-                own = parse_income_inputs({**line_inputs, "hazard": hazard,
+                own = parse_income_inputs({**line_inputs, "hazard": hazard, term.INPUT: renewal,
                                            "max_years": right.get("max_years", line_inputs.get("max_years"))},
                                           common)
                 entry["hazard"], entry["max_years"] = own[0]["hazard"], own[0]["max_years"]
             else:
-                entry["spec"] = parse_income_inputs({k: v for k, v in right.items() if k not in META_KEYS},
-                                                    common)[0]
+                own = parse_income_inputs({**{k: v for k, v in right.items() if k not in META_KEYS},
+                                           term.INPUT: renewal}, common)
+                entry["spec"] = own[0]
+            entry["legal_term"], entry["renewal_expected"] = own[1]["max_years"], renewal
         except ValidationFailed as exc:
             raise ValidationFailed(exc.message, code="invalid_input",
                                    fields={f"{name}.{k}": v for k, v in exc.fields.items()}) from None
@@ -199,6 +205,11 @@ def value_bundle(rights: list[dict], *, correlation_within: Any = 0.8, correlati
             entry["unit"] = len(units)
             units.append({"line": entry["line"], "spec": entry["spec"], "joint": False})
 
+    for entry in parsed:
+        # The longest income period of the right: its unit's projection and legal term, and its own term.
+        unit = units[entry["unit"]]["spec"]
+        entry["cap"] = min(unit["years"], unit["max_years"], entry.get("max_years", unit["years"]))
+
     # One request holds every unit's (paths, years) grid at once: bound the whole bundle's work as one
     # simulation's, so a bundle cannot run for minutes or exhaust memory.
     if paths * sum(u["spec"]["years"] for u in units) > MAX_CELLS:
@@ -210,6 +221,12 @@ def value_bundle(rights: list[dict], *, correlation_within: Any = 0.8, correlati
     trace.input("bundle.paths", "Simulated paths", "模拟路径数", paths)
     trace.input("bundle.seed", "Random seed", "随机种子", seed)
     trace.input("bundle.horizon", "Loan horizon H (years)", "贷款期限 H（年）", horizon)
+    trace.step("bundle.legal_terms", "Legal term and income period cap of each right (a renewable trademark term "
+               "expected to be renewed does not cap it)", "各项权利的法定保护期与收益期上限（可续展且预计续展的商标"
+               "保护期不构成限制）",
+               [{"right": f"{e['kind']} {e['number']}", "legal_term_years": e["legal_term"],
+                 "renewal_expected": e["renewal_expected"], "income_period_cap": e["cap"]} for e in parsed],
+               formula="cap = min(projection years, legal term unless renewed)")
     if line_unit:
         trace.step("bundle.joint_split", "Product lines valued once with a joint split, allocated by contribution",
                    "按联合分成率整体评估、再按贡献度分配的产品线", sorted(line_unit),
@@ -292,7 +309,8 @@ def value_bundle(rights: list[dict], *, correlation_within: Any = 0.8, correlati
                            "joint": entry["joint"], "weight": weights[i].quantize(RATE, rounding=ROUND_HALF_UP),
                            "allocated_value": allocated[i], "ltv_cap": cap, "ltv_value": ltv_value,
                            "mean": fen(float(means[i])), "p50": fen(quantiles_sorted(own, (0.5,))[0]),
-                           "survival": Decimal(repr(float(alive_h[i].mean()))).quantize(RATE)})
+                           "survival": Decimal(repr(float(alive_h[i].mean()))).quantize(RATE),
+                           "renewal_expected": entry["renewal_expected"], "income_period_cap": entry["cap"]})
     standalone = sum((r["p50"] for r in out_rights), Decimal(0))
 
     # ---- the bundle limit

@@ -2,7 +2,8 @@
 
 Every stream method accepts the optional inputs ``economic_life`` and ``remaining_legal_years``;
 the income period is n = min(len(stream), economic life, remaining legal term) (孰短原则).  Fractional
-years are floored (a lender counts only whole years of income).
+years are floored (a lender counts only whole years of income).  With ``renewal_expected`` true the
+remaining legal term is a renewable trademark term that does not bound n (:mod:`.term`).
 
 Pure module: no Django.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 from ippledge.core.errors import N_
 
+from . import term
 from .factors import (
     CURRENCY,
     MSG_RATE,
@@ -44,7 +46,13 @@ def _new_trace(trace: Trace | None) -> Trace:
 
 
 def income_period(length: int, inputs: dict, trace: Trace) -> tuple[int, str]:
-    """n = min(len(stream), economic_life, remaining_legal_years); records which bound applied."""
+    """n = min(len(stream), economic_life, remaining_legal_years); records which bound applied.
+
+    A remaining legal term given with ``renewal_expected`` true (a trademark's current term, renewed
+    by 10-year renewals) is shown but does not bound n (see :mod:`.term`)."""
+    renewed = has(inputs, term.INPUT) and term.read(inputs[term.INPUT])
+    if has(inputs, term.INPUT):
+        trace.input(term.INPUT, "Renewal of the legal term expected", "预计续展法定保护期", renewed)
     candidates: list[tuple[str, int]] = []
     for name in ("economic_life", "remaining_legal_years"):
         if has(inputs, name):
@@ -54,6 +62,11 @@ def income_period(length: int, inputs: dict, trace: Trace) -> tuple[int, str]:
             if whole != years:
                 trace.step(f"period.{name}.floor", f"{en}, whole years counted", f"{zh}（取整年）", whole,
                            f"⌊{years}⌋")
+            if name == "remaining_legal_years" and renewed:
+                trace.step("period.remaining_legal_years.renewed",
+                           "Current legal term, renewable and expected to be renewed: it does not bound the "
+                           "income period", "当前保护期可续展且预计续展：不限制收益期", whole)
+                continue
             candidates.append((name, whole))
     candidates.append(("income_stream", length))
     bound, n = min(candidates, key=lambda c: c[1])  # ties: the first named bound is reported

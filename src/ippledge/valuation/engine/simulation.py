@@ -11,6 +11,7 @@ Model, per simulated path (all draws independent unless stated):
 * split / royalty rate K: triangular over its band (low, mode, high) or fixed;
 * economic life: a discrete distribution {years: probability} or fixed, truncated by the remaining
   legal term ``max_years`` and by the projection ``years`` (n = min(life, legal term, years), 孰短原则);
+  a trademark term given with ``renewal_expected`` true is renewed and does not truncate (term.py);
 * discount rate r: uniform(low, high) or fixed;
 * legal failure: each year, with probability p, the right is invalidated or lapses and cash flows
   stop from that year on.  The number of whole years survived is geometric,
@@ -50,7 +51,7 @@ import numpy as np
 
 from ippledge.core.errors import N_, ValidationFailed
 
-from . import MODEL_VERSION
+from . import MODEL_VERSION, term
 from .trace import Trace, dec, fen
 
 N_DRAWS = 6
@@ -62,8 +63,8 @@ MAX_PATHS = 200_000
 MAX_YEARS = 100
 MAX_CELLS = 5_000_000  # paths × years held by the explicit grid of one simulation
 MAX_AMOUNT = Decimal("1e15")
-INPUT_KEYS = ("revenue", "growth", "years", "split", "life", "max_years", "rate", "hazard", "tax_rate", "horizon",
-              "paths", "seed")
+INPUT_KEYS = ("revenue", "growth", "years", "split", "life", "max_years", "renewal_expected", "rate", "hazard",
+              "tax_rate", "horizon", "paths", "seed")
 
 # --------------------------------------------------------------------------------------------
 # Specs (floats) and their parsing from API inputs (decimal strings)
@@ -202,8 +203,10 @@ def parse_income_inputs(inputs: dict, options: dict | None = None) -> tuple[dict
     shown: dict[str, Any] = {}
     spec["years"] = shown["years"] = _as_int(merged["years"], "years", 1, MAX_YEARS)
     max_years = merged.get("max_years")
-    spec["max_years"] = shown["max_years"] = (
-        spec["years"] if max_years is None else _as_int(max_years, "max_years", 0, 10_000))
+    shown["max_years"] = spec["years"] if max_years is None else _as_int(max_years, "max_years", 0, 10_000)
+    # A renewable trademark term expected to be renewed does not cap the income period (term.py).
+    shown[term.INPUT] = term.read(merged.get(term.INPUT))
+    spec["max_years"] = spec["years"] if shown[term.INPUT] else shown["max_years"]
     spec["revenue"], shown["revenue"] = _parse_revenue(merged["revenue"])
     spec["growth"], shown["growth"] = _parse_growth(merged.get("growth", "0"))
     spec["split"], shown["split"] = _parse_split(merged["split"])
@@ -584,6 +587,7 @@ def monte_carlo_income(inputs: dict, options: dict | None, trace: Trace) -> dict
         "growth": ("Annual growth rate", "年增长率"),
         "years": ("Projection years", "预测年数"),
         "max_years": ("Remaining legal term (years)", "剩余法定保护期（年）"),
+        "renewal_expected": ("Renewal of the legal term expected", "预计续展法定保护期"),
         "split": ("Split / royalty rate", "分成率 / 许可费率"),
         "life": ("Economic life (years: probability)", "经济寿命（年：概率）"),
         "rate": ("Discount rate", "折现率"),
@@ -595,6 +599,9 @@ def monte_carlo_income(inputs: dict, options: dict | None, trace: Trace) -> dict
     }
     for key, (en, zh) in labels.items():
         trace.input(key, en, zh, _shown(shown[key]))
+    if shown[term.INPUT]:
+        trace.step("mc.max_years.renewed", "Current legal term, renewable and expected to be renewed: it does not "
+                   "cap the income period", "当前保护期可续展且预计续展：不限制收益期", shown["max_years"])
     trace.step("mc.model", "Income approach per path", "每条路径的收益法",
                "V = Σ_{t=1..m} K·R_t·(1−T)/(1+r)^t",
                formula="R_t = R₁·(1+g)^(t−1); m = min(life, legal term, years, years before legal failure)")
