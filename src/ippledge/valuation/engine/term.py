@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ippledge.core.errors import N_, ValidationFailed
+from ippledge.core.errors import N_
+from ippledge.core.exact import invalid
 
 RENEWABLE_KINDS = frozenset({"trademark"})
 INPUT = "renewal_expected"
@@ -56,9 +57,9 @@ def read(value: Any, *, default: bool = False, kind: str | None = None, name: st
     elif isinstance(value, str) and value.strip().lower() in ("true", "false"):
         expected = value.strip().lower() == "true"
     else:
-        raise ValidationFailed(MSG_YES_NO, code="invalid_input", fields={name: [MSG_YES_NO]})
+        raise invalid(name, MSG_YES_NO)
     if expected and kind is not None and not renewable(kind):
-        raise ValidationFailed(MSG_NOT_RENEWABLE, code="invalid_input", fields={name: [MSG_NOT_RENEWABLE]})
+        raise invalid(name, MSG_NOT_RENEWABLE)
     return expected
 
 
