@@ -6,8 +6,10 @@ on 1 March in a common year (so a term ending "the day before" ends on 28 Februa
 
 from __future__ import annotations
 
+import ast
 import calendar as std_calendar
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -145,3 +147,34 @@ def test_parse_date_required():
     with pytest.raises(ValidationFailed) as caught:
         calendar.parse_date(None, "on", required=True)
     assert "on" in caught.value.fields
+
+
+# --------------------------------------------------------------------------- one home
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "ippledge"
+CALENDAR_NAMES = {"add_months", "_add_months", "anniversary", "day_before_anniversary", "whole_months"}
+# Still carrying a copy while their owners finish other work (issue 10.11): each is to call core.calendar.
+PENDING = {"credit/engine/schedule.py", "valuation/services.py", "reporting/engine/rules.py"}
+
+
+def _own_calendar_arithmetic(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = {node.name for node in ast.walk(tree)
+             if isinstance(node, ast.FunctionDef) and node.name in CALENDAR_NAMES}
+    found |= {"monthrange" for node in ast.walk(tree)
+              if isinstance(node, ast.Attribute | ast.Name) and getattr(node, "attr", getattr(node, "id", "")) == "monthrange"}
+    return found
+
+
+def test_calendar_arithmetic_lives_only_in_core_calendar():
+    copies = {str(path.relative_to(SRC)): names for path in SRC.rglob("*.py")
+              if "migrations" not in path.parts and path != SRC / "core" / "calendar.py"
+              and (names := _own_calendar_arithmetic(path))}
+    assert set(copies) <= PENDING, copies
+
+
+def test_the_rights_terms_use_core_calendar():
+    from ippledge.rights import rules
+
+    assert rules.add_months is calendar.add_months and rules.anniversary is calendar.anniversary
+    assert rules.day_before_anniversary is calendar.day_before_anniversary

@@ -216,3 +216,40 @@ def test_any_text_is_a_number_or_a_field_error(text):
 def test_amounts_are_given_back_to_the_fen_unchanged(value):
     parsed = exact.amount(str(value), "x")
     assert parsed == value and parsed.as_tuple().exponent == -2
+
+
+# --------------------------------------------------------------------------- the engines read through it
+
+def test_scoring_reads_numbers_and_dates_through_core():
+    from ippledge.valuation.engine import scoring
+
+    for bad, message in (("１２", exact.NOT_A_NUMBER), ("1e400", exact.OUT_OF_RANGE), ("NaN", exact.NOT_A_NUMBER),
+                         (True, exact.NOT_A_NUMBER)):
+        assert refused(scoring.number, bad, "licences").fields == {"licences": [message]}
+    assert scoring.optional_number({"x": ""}, "x") is None
+    refused(scoring.optional_number, {"x": "-1"}, "x")  # the floor stays 0
+    for bad in ("20240101", "2024-W01-1"):
+        assert refused(scoring.as_date, bad, "on").fields == {"on": ["Enter a date as YYYY-MM-DD."]}
+
+
+def test_enterprise_size_reads_numbers_through_core():
+    from ippledge.credit.engine.size import size_class
+
+    assert size_class("industry", 300, "20,000,000") == "medium"
+    assert refused(size_class, "industry", "３００", "20000000").fields == {
+        "staff": ["Give the number of staff as a whole number."]}
+    assert refused(size_class, "industry", 300, "1e400").fields == {"revenue": [exact.OUT_OF_RANGE]}
+    assert refused(size_class, "industry", 300, "20000,000").fields == {"revenue": [exact.NOT_A_NUMBER]}
+    assert refused(size_class, "construction", None, "60000000").fields == {
+        "assets": ["This industry's size rule needs assets."]}
+
+
+def test_matching_reads_amounts_through_core():
+    from ippledge.credit.engine.matching import eligibility
+
+    product = {"id": "P", "eligible_kinds": ["invention"], "ltv_caps": {"invention": "0.3"}}
+    for bad, message in (("１２", exact.NOT_A_NUMBER), ("1e400", exact.OUT_OF_RANGE), (1.5, exact.FLOAT)):
+        need = {"amount": bad, "term_months": 12, "rights": []}
+        assert refused(eligibility, need, product).fields == {"need.amount": [message]}
+    need = {"amount": "100", "term_months": 12, "rights": [{"kind": "invention", "market_value": "1e400"}]}
+    assert refused(eligibility, need, product).fields == {"need.rights": [exact.OUT_OF_RANGE]}

@@ -13,11 +13,15 @@ Dates are calendar dates (Beijing time).  "Term end" is the last day of protecti
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+# Terms are counted by core.calendar (29 February's anniversary in a common year is 1 March, month
+# steps clamp to the month's end); the names stay importable here for the rights app's callers.
+from ippledge.core.calendar import add_months as add_months
+from ippledge.core.calendar import anniversary as anniversary
+from ippledge.core.calendar import day_before_anniversary as day_before_anniversary
 from ippledge.core.errors import N_, ValidationFailed
 
 # --------------------------------------------------------------------------------------------
@@ -188,35 +192,8 @@ def in_force_for_pledge(state: RightState) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Calendar helpers
+# Calendar helpers (the arithmetic itself is core.calendar's)
 # --------------------------------------------------------------------------------------------
-
-def anniversary(base: date, years: int) -> date:
-    """``base`` moved ``years`` years on.
-
-    Choice: the anniversary of 29 February in a common year is 1 March, so a term that "ends
-    the day before the anniversary" ends on 28 February — the last day that exists before the
-    anniversary, which is also what Civil Code Art. 203 (no corresponding day → last day of the
-    month) gives for such a period.
-    """
-    try:
-        return base.replace(year=base.year + years)
-    except ValueError:  # 29 February into a common year
-        return date(base.year + years, 3, 1)
-
-
-def day_before_anniversary(base: date, years: int) -> date:
-    """Last day of a term of ``years`` years counted from ``base`` (the base day counts)."""
-    return anniversary(base, years) - timedelta(days=1)
-
-
-def add_months(base: date, months: int) -> date:
-    """``base`` moved ``months`` months on; a missing day becomes the month's last (Civil Code 203)."""
-    index = base.year * 12 + base.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(base.day, calendar.monthrange(year, month)[1]))
-
 
 def _last_day_of_year(year: int) -> date:
     return date(year, 12, 31)

@@ -51,10 +51,11 @@ too, so a user sees the near misses.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
-from ippledge.core.errors import N_, ValidationFailed
+from ippledge.core import exact
+from ippledge.core.errors import N_
 
 WEIGHTS: dict[str, Decimal] = {
     "collateral_headroom": Decimal(40),
@@ -82,29 +83,20 @@ class Reason(NamedTuple):
 
 # --------------------------------------------------------------------------- parsing
 
-def _invalid(name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_input", fields={name: [message]})
+NON_NEGATIVE = N_("The value must be a number that is not negative.")
 
 
 def _money(value: Any, name: str, *, optional: bool = False) -> Decimal | None:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or isinstance(value, float) or value is None:
-        raise _invalid(name, N_("Give numbers as decimal strings, not floating-point numbers."))
-    try:
-        parsed = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise _invalid(name, N_("Not a number.")) from None
-    if not parsed.is_finite() or parsed < 0:
-        raise _invalid(name, N_("The value must be a number that is not negative."))
-    return parsed
+    return exact.non_negative(value, name, range_message=NON_NEGATIVE)
 
 
 def _months(value: Any, name: str, *, optional: bool = False) -> int | None:
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise _invalid(name, N_("Give the term as a whole number of months, at least 1."))
+        raise exact.invalid(name, N_("Give the term as a whole number of months, at least 1."))
     return value
 
 
@@ -114,23 +106,23 @@ def grade_number(grade: Any, name: str = "innovation_grade") -> int | None:
         return None
     text = str(grade).strip().upper()
     if text not in GRADES:
-        raise _invalid(name, N_("An innovation grade is T1 (best) to T10."))
+        raise exact.invalid(name, N_("An innovation grade is T1 (best) to T10."))
     return int(text[1:])
 
 
 def _need(need: Any) -> dict:
     if not isinstance(need, dict):
-        raise _invalid("need", N_("A financing need is a mapping."))
+        raise exact.invalid("need", N_("A financing need is a mapping."))
     amount = _money(need.get("amount"), "need.amount")
     if amount <= 0:
-        raise _invalid("need.amount", N_("The amount must be more than zero."))
+        raise exact.invalid("need.amount", N_("The amount must be more than zero."))
     rights = need.get("rights") or []
     if not isinstance(rights, list | tuple):
-        raise _invalid("need.rights", N_("Give the rights as a list."))
+        raise exact.invalid("need.rights", N_("Give the rights as a list."))
     parsed_rights = []
     for right in rights:
         if not isinstance(right, dict) or not isinstance(right.get("kind"), str) or not right["kind"]:
-            raise _invalid("need.rights", N_("Each right needs a kind."))
+            raise exact.invalid("need.rights", N_("Each right needs a kind."))
         parsed_rights.append({
             "kind": right["kind"], "number": str(right.get("number") or ""),
             "market_value": _money(right.get("market_value"), "need.rights", optional=True),
@@ -148,16 +140,16 @@ def _need(need: Any) -> dict:
 
 def _product(product: Any) -> dict:
     if not isinstance(product, dict):
-        raise _invalid("product", N_("A product is a mapping."))
+        raise exact.invalid("product", N_("A product is a mapping."))
     kinds = product.get("eligible_kinds") or []
     caps = product.get("ltv_caps") or {}
     if not isinstance(kinds, list | tuple | set | frozenset) or not isinstance(caps, dict):
-        raise _invalid("product.eligible_kinds", N_("Give the eligible kinds as a list and the LTV caps as a mapping."))
+        raise exact.invalid("product.eligible_kinds", N_("Give the eligible kinds as a list and the LTV caps as a mapping."))
     ltv = {}
     for kind, cap in caps.items():
         ltv[kind] = _money(cap, "product.ltv_caps")
         if ltv[kind] > 1:
-            raise _invalid("product.ltv_caps", N_("Give LTV caps as fractions (0.3 for 30%)."))
+            raise exact.invalid("product.ltv_caps", N_("Give LTV caps as fractions (0.3 for 30%)."))
     parsed = {
         "id": product.get("id"), "bank": product.get("bank"), "eligible_kinds": frozenset(kinds),
         "min_amount": _money(product.get("min_amount"), "product.min_amount", optional=True),
@@ -173,7 +165,7 @@ def _product(product: Any) -> dict:
     }
     for low, high in (("min_amount", "max_amount"), ("min_term_months", "max_term_months")):
         if parsed[low] is not None and parsed[high] is not None and parsed[low] > parsed[high]:
-            raise _invalid(f"product.{low}", N_("The product's minimum must not be above its maximum."))
+            raise exact.invalid(f"product.{low}", N_("The product's minimum must not be above its maximum."))
     return parsed
 
 

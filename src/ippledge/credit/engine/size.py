@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from ippledge.core.errors import N_, ValidationFailed
+from ippledge.core import exact
+from ippledge.core.errors import N_
 
 LARGE = "large"
 MEDIUM = "medium"
@@ -72,10 +73,6 @@ SPLIT_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 ALL_SECTIONS = "ABCDEFGHIJKLMNOPQRST"
 OTHER = "other"
-
-
-def _invalid(name: str, message: str, **params: Any) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_input", fields={name: [message]}, params=params)
 
 
 # --------------------------------------------------------------------------- the table
@@ -123,7 +120,7 @@ def rule_for(industry: str) -> IndustryRule:
     try:
         return load_table()[industry]
     except (KeyError, TypeError):
-        raise _invalid("industry", N_("Unknown industry for the enterprise size rules.")) from None
+        raise exact.invalid("industry", N_("Unknown industry for the enterprise size rules.")) from None
 
 
 # --------------------------------------------------------------------------- GB/T 4754 mapping
@@ -139,13 +136,13 @@ def industry_for(section: str, subsector: str | None = None) -> str:
     """
     letter = section.strip().upper() if isinstance(section, str) else ""
     if len(letter) != 1 or letter not in ALL_SECTIONS:
-        raise _invalid("section", N_("Give the GB/T 4754 section as one letter from A to T."))
+        raise exact.invalid("section", N_("Give the GB/T 4754 section as one letter from A to T."))
     if letter in DIRECT_SECTIONS:
         return DIRECT_SECTIONS[letter]
     if letter not in SPLIT_SECTIONS:
         return OTHER
     if subsector is None or not isinstance(subsector, str) or not subsector.strip():
-        raise _invalid("subsector", N_("This section covers several industries; give the sub-sector."))
+        raise exact.invalid("subsector", N_("This section covers several industries; give the sub-sector."))
     table = load_table()
     members = [rule for rule in table.values() if letter in rule.sections]
     value = subsector.strip()
@@ -153,42 +150,28 @@ def industry_for(section: str, subsector: str | None = None) -> str:
         return value
     code = value[1:] if value[:1].upper() == letter else value
     if not code.isdigit() or code[:2] not in SPLIT_SECTIONS[letter]:
-        raise _invalid("subsector", N_("The sub-sector does not belong to this section."))
+        raise exact.invalid("subsector", N_("The sub-sector does not belong to this section."))
     matches = [(len(prefix), rule.key) for rule in members for prefix in rule.codes if code.startswith(prefix)]
     if matches:
         return max(matches)[1]
     # A code shorter than the notice's distinction (K "70": development or property management?).
     if any(prefix.startswith(code) for rule in members for prefix in rule.codes):
-        raise _invalid("subsector", N_("Give a more detailed sub-sector code for this section."))
+        raise exact.invalid("subsector", N_("Give a more detailed sub-sector code for this section."))
     return OTHER
 
 
 # --------------------------------------------------------------------------- classification
 
+STAFF_MESSAGE = N_("Give the number of staff as a whole number.")
+
+
 def _staff(value: Any) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
-        raise _invalid("staff", N_("Give the number of staff as a whole number."))
-    try:
-        staff = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise _invalid("staff", N_("Give the number of staff as a whole number.")) from None
-    if not staff.is_finite() or staff != staff.to_integral_value() or staff < 0:
-        raise _invalid("staff", N_("Give the number of staff as a whole number."))
-    return staff
+    return exact.decimal(value, "staff", minimum=0, integer=True, message=STAFF_MESSAGE, range_message=STAFF_MESSAGE)
 
 
 def _money(value: Any, name: str) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):
-        raise _invalid(name, N_("Give numbers as decimal strings, not floating-point numbers."))
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        raise _invalid(name, N_("Not a number.")) from None
-    if not amount.is_finite():
-        raise _invalid(name, N_("Not a number."))
-    if amount < 0:
-        raise _invalid(name, N_("The amount must not be negative."))
-    return amount
+    # Financial statements are often copied with thousands separators (12,345,678).
+    return exact.non_negative(value, name, thousands=True, range_message=exact.NEGATIVE_AMOUNT)
 
 
 def _values(rule: IndustryRule, staff: Any, revenue: Any, assets: Any) -> dict[str, Decimal]:
@@ -196,7 +179,7 @@ def _values(rule: IndustryRule, staff: Any, revenue: Any, assets: Any) -> dict[s
     values = {}
     for name in rule.indicators:
         if given[name] is None:
-            raise _invalid(name, N_("This industry's size rule needs %(indicator)s."), indicator=name)
+            raise exact.invalid(name, N_("This industry's size rule needs %(indicator)s."), indicator=name)
         values[name] = _staff(given[name]) if name == "staff" else _money(given[name], name)
     return values
 

@@ -17,23 +17,25 @@ loaded once and cached); this module only applies them.
 * ``split_from_score`` / ``split_for`` — split = m + (n − m)·s from a reference band.
 * ``high_value_patent`` — the national statistical definition of a high-value invention patent.
 
-Inputs are plain dicts; numbers are ints or decimal strings (floats are refused, see ``dec``);
-dates are ``date`` objects or ISO strings.  Errors are ``ValidationFailed`` with code
-``invalid_input`` and ``fields``.
+Inputs are plain dicts; numbers are ints or decimal strings read by ``core.exact`` (floats,
+Unicode digits and out-of-range magnitudes are refused); dates are ``date`` objects or ``YYYY-MM-DD``
+strings read by ``core.calendar``.  Errors are ``ValidationFailed`` with code ``invalid_input`` and
+``fields``.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
 
+from ippledge.core import calendar, exact
+from ippledge.core.calendar import anniversary
 from ippledge.core.errors import N_, ValidationFailed
-from ippledge.rights.rules import anniversary
-from ippledge.valuation.engine.trace import Trace, dec
+from ippledge.valuation.engine.trace import Trace
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -64,42 +66,23 @@ def cached_table(name: str) -> dict:
     return json.loads(_load(name))
 
 
-def invalid(field: str, message: str) -> ValidationFailed:
-    """A ValidationFailed (code ``invalid_input``) about one input field."""
-    return ValidationFailed(message, code="invalid_input", fields={field: [message]})
+invalid = exact.invalid  # the one field error (code ``invalid_input``); innovation.py imports it from here
 
 
 def number(value: Any, name: str, *, minimum: Decimal | int | None = 0, maximum: Decimal | int | None = None,
            integer: bool = False) -> Decimal:
-    """Parse an input number (int or decimal string) and check its range."""
-    parsed = dec(value, name)
-    if integer and parsed != parsed.to_integral_value():
-        raise invalid(name, N_("Enter a whole number."))
-    if minimum is not None and parsed < minimum:
-        raise invalid(name, N_("The number is below the allowed minimum."))
-    if maximum is not None and parsed > maximum:
-        raise invalid(name, N_("The number is above the allowed maximum."))
-    return parsed
+    """An input number (``core.exact.decimal``); scores count things, so the floor defaults to 0."""
+    return exact.decimal(value, name, minimum=minimum, maximum=maximum, integer=integer)
 
 
 def optional_number(inputs: dict, name: str, **kw) -> Decimal | None:
-    value = inputs.get(name)
-    if value is None or value == "":
-        return None
-    return number(value, name, **kw)
+    """:func:`number` of ``inputs[name]``, ``None`` when it is missing or empty."""
+    kw.setdefault("minimum", 0)
+    return exact.optional_decimal(inputs.get(name), name, **kw)
 
 
 def as_date(value: Any, name: str) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise invalid(name, N_("Enter a date as YYYY-MM-DD.")) from None
+    return calendar.parse_date(value, name)
 
 
 def clean(value: Decimal | int) -> Decimal | int:
@@ -118,10 +101,10 @@ def ratio(num: Decimal, den: Decimal) -> Decimal:
 def _band_matches(band: dict, num: Decimal, den: Decimal) -> bool:
     # Compare num/den with the bound by cross-multiplying (den > 0): exact, no rounding.
     if band.get("above") is not None:
-        return num > dec(band["above"]) * den
+        return num > exact.decimal(band["above"], "above") * den
     if band.get("min") is None:
         return True
-    return num >= dec(band["min"]) * den
+    return num >= exact.decimal(band["min"], "min") * den
 
 
 def band_for(bands: list[dict], num: Decimal, den: Decimal = ONE) -> dict:
@@ -137,7 +120,7 @@ def _q2(value: Decimal) -> Decimal:
 
 
 def _years_between(start: date, end: date) -> Decimal:
-    days = max((end - start).days, 0)
+    days = max(calendar.days_between(start, end), 0)
     return (Decimal(days) / DAYS_PER_YEAR).quantize(HUNDREDTH, rounding=ROUND_DOWN)
 
 
@@ -186,8 +169,7 @@ def validate_profile(profile: dict) -> dict:
 def _named_profile(name: str) -> dict:
     profiles = _model()["profiles"]
     if name not in profiles:
-        raise ValidationFailed(N_("Unknown weight profile."), code="unknown_profile",
-                               fields={"profile": [N_("Unknown weight profile.")]})
+        raise invalid("profile", N_("Unknown weight profile."), code="unknown_profile")
     return validate_profile(profiles[name])
 
 
@@ -498,7 +480,7 @@ def _weighted(parts: dict[str, tuple[Any, Decimal | None]], weights: dict, neutr
                                                                                                        list[str]]:
     out, defaulted, total = {}, [], ZERO
     for name, (value, points) in parts.items():
-        w = dec(weights[name], name)
+        w = exact.decimal(weights[name], name)
         was_default = points is None
         if was_default:
             points = neutral
@@ -617,7 +599,7 @@ def split_for(industry: str, score: Any, basis: str = "sales", trace: Trace | No
         band = bands[industry]
     else:
         band = bands.get(industry, bands["default"])
-    low, high = dec(band["low"]), dec(band["high"])
+    low, high = exact.decimal(band["low"], "low"), exact.decimal(band["high"], "high")
     rate = split_from_score(low, high, score)
     s = min(max(number(score, "score", minimum=None) / TEN, ZERO), ONE)
     if trace is not None:
@@ -657,7 +639,7 @@ def high_value_patent(facts: dict) -> tuple[bool, list[str]]:
     if filed is not None and on is not None and on >= anniversary(filed, spec["maintained_more_than_years"]):
         reasons.append("maintained_over_10_years")
     pledge = optional_number(facts, "pledge_amount", minimum=0)
-    if facts.get("high_pledge_financing") or (pledge is not None and pledge >= dec(spec["pledge_amount_min"])):
+    if facts.get("high_pledge_financing") or (pledge is not None and pledge >= exact.decimal(spec["pledge_amount_min"], "pledge_amount_min")):
         reasons.append("high_pledge_financing")
     if set(facts.get("awards") or ()) & set(spec["awards"]):
         reasons.append("national_award")
