@@ -253,3 +253,25 @@ def test_matching_reads_amounts_through_core():
         assert refused(eligibility, need, product).fields == {"need.amount": [message]}
     need = {"amount": "100", "term_months": 12, "rights": [{"kind": "invention", "market_value": "1e400"}]}
     assert refused(eligibility, need, product).fields == {"need.rights": [exact.OUT_OF_RANGE]}
+
+
+def test_business_limits_parse_through_core_and_keep_their_codes():
+    from ippledge.core import limits
+
+    assert limits.amount("1,000.50") == D("1000.50") and limits.amount("0", allow_zero=True) == 0
+    for bad in ("1000,00", "1,0000", "1e3", "+5", "１２", "1_000", 1.5, True, None, "NaN", "1000.001"):
+        error = refused(limits.amount, bad, field="amount")
+        assert error.code == "invalid_amount" and list(error.fields) == ["amount"], bad
+    assert refused(limits.amount, "0", field="amount").code == "invalid_amount"
+    assert refused(limits.amount, "20000000000", field="amount").code == "amount_out_of_range"
+
+    assert limits.rate("0.0385") == D("0.0385")
+    for bad in ("1e-2", "0.123456789", "NaN", 0.05, "", "１"):
+        assert refused(limits.rate, bad, field="rate").code == "invalid_rate", bad
+    assert refused(limits.rate, "0.5", field="rate").code == "rate_out_of_range"
+
+    assert limits.count("12", field="n", high=100) == 12 and limits.count(12, field="n", high=100) == 12
+    for bad in ("1_000", "１２", "12.5", 12.0, True, None, "101", "-1"):
+        error = refused(limits.count, bad, field="n", high=5000 if bad == "1_000" else 100)
+        assert error.code == "out_of_range" and error.fields == {"n": ["Give a whole number from 0 to %s."
+                                                                         % (5000 if bad == "1_000" else 100)]}, bad

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
+from . import exact
 from .errors import N_, ValidationFailed
 
 # Defaults sized for IP-pledge lending in China: the largest single IP-pledge facility on record is a
@@ -38,9 +38,6 @@ DEFAULTS: dict[str, int] = {
     "MAX_UPLOAD_BYTES": 11_534_336,         # a 10 MiB evidence file and its form, as multipart
 }
 
-_ASCII_AMOUNT = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$")
-
-
 def limit(name: str) -> int:
     raw = os.environ.get(f"IPPLEDGE_LIMIT_{name}")
     if raw is not None:
@@ -52,26 +49,21 @@ def limit(name: str) -> int:
 
 
 def _fail(field: str, message: str, code: str = "validation_error", **params) -> ValidationFailed:
-    return ValidationFailed(message, code=code, fields={field: [message % params if params else message]},
-                            params=params)
+    return exact.invalid(field, message, code=code, **params)
 
 
 def amount(value: object, *, field: str = "amount", allow_zero: bool = False,
            max_yuan: int | None = None) -> Decimal:
     """A positive yuan amount with at most two decimals, ASCII digits only, within the limit.
 
-    ``"1000.001"`` is refused rather than rounded: an amount a person typed is never silently changed.
+    Read by ``core.exact`` in its plain form (``-?digits[.digits]``, thousands separators in groups of
+    three).  ``"1000.001"`` is refused rather than rounded: an amount a person typed is never silently
+    changed.
     """
-    if isinstance(value, bool) or isinstance(value, float):
-        raise _fail(field, N_("Give amounts as decimal strings, not floating-point numbers."), "invalid_amount")
-    text = str(value).strip().replace(",", "") if value is not None else ""
-    if not _ASCII_AMOUNT.match(text):
-        raise _fail(field, N_("Give the amount in yuan with digits 0-9 and at most two decimals."),
-                    "invalid_amount")
-    try:
-        result = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern already guarantees a number
-        raise _fail(field, N_("Not a valid amount."), "invalid_amount") from None
+    if isinstance(value, float):
+        raise _fail(field, exact.FLOAT, "invalid_amount")
+    result = exact.decimal(value, field, plain=True, thousands=True, places=2, code="invalid_amount",
+                           message=N_("Give the amount in yuan with digits 0-9 and at most two decimals."))
     if result < 0 or (result == 0 and not allow_zero):
         raise _fail(field, N_("The amount must be greater than zero."), "invalid_amount")
     cap = max_yuan if max_yuan is not None else limit("MAX_AMOUNT_YUAN")
@@ -83,12 +75,9 @@ def amount(value: object, *, field: str = "amount", allow_zero: bool = False,
 def rate(value: object, *, field: str = "rate", max_percent: int | None = None,
          allow_negative: bool = False) -> Decimal:
     """A yearly rate as a decimal fraction (0.0385 = 3.85 %), within the limit."""
-    if isinstance(value, bool) or isinstance(value, float) or value is None:
-        raise _fail(field, N_("Give the rate as a decimal string, e.g. 0.0385."), "invalid_rate")
-    text = str(value).strip()
-    if not re.fullmatch(r"-?[0-9]{1,3}(\.[0-9]{1,8})?", text):
-        raise _fail(field, N_("Give the rate as a decimal string, e.g. 0.0385."), "invalid_rate")
-    result = Decimal(text)
+    result = exact.decimal(value, field, plain=True, places=8, maximum=999, minimum=-999, code="invalid_rate",
+                           message=N_("Give the rate as a decimal string, e.g. 0.0385."),
+                           range_message=N_("Give the rate as a decimal string, e.g. 0.0385."))
     cap = Decimal(max_percent if max_percent is not None else limit("MAX_RATE_PERCENT")) / 100
     if result > cap or (result < 0 and not allow_negative) or result < -cap:
         raise _fail(field, N_("The rate must lie between 0 and %(cap)s."), "rate_out_of_range", cap=str(cap))
@@ -96,14 +85,12 @@ def rate(value: object, *, field: str = "rate", max_percent: int | None = None,
 
 
 def count(value: object, *, field: str, low: int = 0, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            value = int(str(value).strip()) if str(value).strip().isascii() else None
-        except ValueError:
-            value = None
-    if value is None or not (low <= value <= high):
-        raise _fail(field, N_("Give a whole number from %(low)s to %(high)s."), "out_of_range", low=low, high=high)
-    return value
+    """A whole number from ``low`` to ``high`` (ASCII digits, no decimals); one message for every failure."""
+    try:
+        return exact.whole(value, field, minimum=low, maximum=high, plain=True)
+    except ValidationFailed:
+        raise _fail(field, N_("Give a whole number from %(low)s to %(high)s."), "out_of_range",
+                    low=low, high=high) from None
 
 
 def has_control_characters(value: str) -> bool:
