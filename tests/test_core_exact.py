@@ -275,3 +275,11 @@ def test_business_limits_parse_through_core_and_keep_their_codes():
         error = refused(limits.count, bad, field="n", high=5000 if bad == "1_000" else 100)
         assert error.code == "out_of_range" and error.fields == {"n": ["Give a whole number from 0 to %s."
                                                                          % (5000 if bad == "1_000" else 100)]}, bad
+
+
+def test_the_registry_reads_a_stored_amount_through_core():
+    from ippledge.registry.parsing import decimal_or_none
+
+    assert decimal_or_none("1234.50") == D("1234.50") and decimal_or_none(None) is None and decimal_or_none("") is None
+    for bad in ("abc", "NaN", "１２"):
+        assert refused(decimal_or_none, bad).fields == {"secured_debt.amount": [exact.NOT_A_NUMBER]}

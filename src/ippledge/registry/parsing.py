@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from ippledge.core import identifiers, limits, money
+from ippledge.core import exact, identifiers, limits, money
 from ippledge.core.errors import DomainError, ValidationFailed
 from ippledge.rights.models import Right
 
@@ -253,4 +253,5 @@ def clean_application(data: dict) -> tuple[dict, list[Right]]:
 
 
 def decimal_or_none(value: str | None) -> Decimal | None:
-    return Decimal(value) if value not in (None, "") else None
+    """The cleaned secured amount (yuan text) as a Decimal, read by core.exact; empty is None."""
+    return exact.optional_decimal(value, "secured_debt.amount")
