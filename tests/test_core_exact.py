@@ -283,3 +283,24 @@ def test_the_registry_reads_a_stored_amount_through_core():
     assert decimal_or_none("1234.50") == D("1234.50") and decimal_or_none(None) is None and decimal_or_none("") is None
     for bad in ("abc", "NaN", "１２"):
         assert refused(decimal_or_none, bad).fields == {"secured_debt.amount": [exact.NOT_A_NUMBER]}
+
+
+@pytest.mark.parametrize("row", [{"households": "１２"}, {"households": "1e400"}, {"npl_ratio": "NaN"},
+                                 {"npl_ratio": "٤.٤"}, {"amount_lent": "1_000"}, {"households": True}])
+def test_report_exports_read_cells_through_core(row):
+    from ippledge.reporting.exports import to_csv, to_xlsx
+
+    columns = [{"key": "households", "kind": "count"}, {"key": "npl_ratio", "kind": "percent"},
+               {"key": "amount_lent", "kind": "wan"}]
+    # A cell that is not an exact number is a programming error of the report, as a fractional fen is.
+    with pytest.raises(ValueError):
+        to_csv(columns, [row])
+    with pytest.raises(ValueError):
+        to_xlsx(title="t", as_of="x", notes=[], sheets=[{"name": "s", "columns": columns, "rows": [row]}])
+
+
+def test_report_exports_still_take_floats_by_their_shortest_form():
+    from ippledge.reporting.exports import to_csv
+
+    text = to_csv([{"key": "p", "kind": "percent"}], [{"p": 4.4}]).decode("utf-8-sig")
+    assert text.splitlines()[1] == "4.40"

@@ -29,6 +29,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from ippledge.core import exact
+from ippledge.core.errors import ValidationFailed
 from ippledge.core.money import format_wan
 
 from .engine.rules import percent_str
@@ -59,9 +61,12 @@ def _kind(column: dict) -> str:
 
 
 def _exact(value: Any) -> Decimal:
-    if isinstance(value, float):
-        return Decimal(str(value))
-    return value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    """A cell's number (fen, count or percent) read by core.exact, a float by its shortest form.  Cells come
+    from the report's code, not from a person, so one that is not an exact number is a ValueError."""
+    try:
+        return exact.decimal(value, "cell", floats=True)
+    except ValidationFailed:
+        raise ValueError(f"a report cell must be an exact number, got {value!r}") from None
 
 
 def wan_value(fen: Any) -> Decimal:
