@@ -29,8 +29,8 @@ from ippledge.credit.models import CreditPlan, Loan
 from ippledge.registry.models import Decision, Pledge
 from ippledge.valuation.services import plain_text
 
-from . import sql, stats
-from .engine import rules
+from . import sql
+from .engine import rules, statistics
 from .models import BankOverall, CaseStudy, ReportFile
 
 WIDE_READERS = {"regulator_user", "admin"}
@@ -108,10 +108,10 @@ def group_by(text: str) -> tuple[str, ...]:
     """``"bank,ip_kind"`` → the dimensions, each once and known (``invalid_group_by`` otherwise)."""
     text = limits.text(text, field="group_by", max_length=limits.limit("MAX_SHORT_TEXT"))
     dims = tuple(dict.fromkeys(d.strip() for d in text.split(",") if d.strip()))
-    unknown = [d for d in dims if d not in stats.DIMENSIONS]
+    unknown = [d for d in dims if d not in statistics.DIMENSIONS]
     if unknown:
         raise ValidationFailed(_("Unknown grouping."), code="invalid_group_by",
-                               fields={"group_by": [", ".join(stats.DIMENSIONS)]})
+                               fields={"group_by": [", ".join(statistics.DIMENSIONS)]})
     return dims
 
 
@@ -182,7 +182,7 @@ def tolerance(*, actor, bank_org_id: int, period_end: dt.date, segment: str = "a
         raise Conflict(_("The bank has not submitted its overall figures for this period end."),
                        code="overall_missing")
     inclusive = segment == "inclusive"
-    ip_npl, ip_balance = stats.ip_book(bank, period_end, inclusive_only=inclusive)
+    ip_npl, ip_balance = sql.ip_book_sql({bank.pk}, period_end, inclusive_only=inclusive)[bank.pk]
     if inclusive:
         if overall.inclusive_loan_balance is None:
             raise Conflict(_("The bank has not submitted its inclusive small/micro figures."), code="overall_missing")
@@ -219,6 +219,7 @@ def scorecard(*, actor, period: str, weights: str | dict | None = None) -> list[
     rules.validate_weights(weights)  # before any figure is computed
     p = rules.parse_period(period)
     data = sql.report_sql(period=period, group_by=("bank",))
+    books = sql.ip_book_sql({row["bank_org_id"] for row in data["rows"]}, p.end) if data["rows"] else {}
     banks = []
     for row in data["rows"]:
         bank = Organisation.objects.get(pk=row["bank_org_id"])
@@ -226,7 +227,7 @@ def scorecard(*, actor, period: str, weights: str | dict | None = None) -> list[
         overall = latest_overall(bank, p.end)
         gap = None
         if overall is not None:
-            ip_npl, ip_bal = stats.ip_book(bank, p.end)
+            ip_npl, ip_bal = books[bank.pk]
             gap = rules.tolerance(ip_npl, ip_bal, overall.npl_balance, overall.total_loan_balance)["gap_pp"]
         banks.append({"bank_org_id": bank.pk, "bank": bank.name,
                       "plan_households": plan.households if plan else None, "households": row["households"],

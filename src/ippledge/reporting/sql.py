@@ -1,29 +1,29 @@
-"""Set-based loan-book statistics: the figures of :mod:`ippledge.reporting.stats`, computed in SQL.
+"""Set-based loan-book statistics: the facts of :mod:`ippledge.reporting.engine.statistics`, gathered in SQL.
 
-:func:`stats.report <ippledge.reporting.stats.report>` loads every loan, its repayments and its
-classification history into Python; on a national book (a million loans, ten million repayments) that
-takes minutes.  The functions here give exactly the same answers (same keys, string formats, values and
-row order) from one aggregate statement, portable between SQLite ≥ 3.35 and PostgreSQL:
+This module only gathers facts; what they mean (the figures, NPL, the lending windows, the keys, the
+row order) is the engine's.  A national book (a million loans, ten million repayments) cannot be read
+into Python in seconds, so each answer is one statement, portable between SQLite ≥ 3.35 and PostgreSQL:
 
-    report_sql(period=, group_by=(), bank_ids=None) -> dict        # == stats.report(...)
+    report_sql(period=, group_by=(), bank_ids=None) -> dict       # the report: engine.report over group facts
+    loans_behind_sql(period=, filters=, bank_ids=None) -> dict    # the loans behind a figure, one row each
     ip_book_sql(bank_ids, end, inclusive_only=False) -> {bank_id: (npl_fen, balance_fen)}
     tolerance_all_banks(period_end, segment="all") -> [dict]      # services.tolerance for every bank
 
-The figures (the same definitions as ``stats``)
------------------------------------------------
+A report and the loans behind it read every loan through the same fragments (the book, a loan's
+balance and category at the end, its lending window), so a loan is judged once whichever way it is
+read.  The per-loan Python reference kept for comparison is ``tests/reporting_oracle.py``.
+
+The facts (as the engine defines them)
+--------------------------------------
 * The book at a period end is every loan started on or before the end (of the banks asked for: a loan
   belongs to its booking organisation and to that organisation's head office).
 * A loan's principal balance at the end is ``max(amount − Σ repayment principal dated ≤ end, 0)``.
 * Its category at the end is the ``after`` of its latest classification change dated ≤ end, latest by
-  (``at``, ``id``) as the reference takes it (``ROW_NUMBER()`` over the loan's changes), else normal.
-* Amounts lent, loan counts and households (distinct borrowers) run from 1 January of the period's year
-  to the end; the first-loan and inclusive small/micro variants count flagged loans; the under-10-million
-  share is by count of loans lent.  The previous year's households and amounts lent (for year-on-year
-  growth) come from the same pass over the loans.
-* Grouping keys: ``bank`` is the head office (the parent of a branch, else the organisation itself),
-  ``branch`` the booking organisation, ``region``/``city`` the borrower's region code cut to 2/4 digits,
-  ``size`` the borrower's size class; the rest are loan columns.  Groups are the keys present in the
-  book at the period end, sorted in Python exactly as the reference sorts them.
+  (``at``, ``id``) (``ROW_NUMBER()`` over the loan's changes); none: the engine's normal.
+* Lending windows (``engine.windows``): lent = 1 from 1 January of the period's year to the end, 2 in the
+  same window a year earlier; per group the counts, sums and distinct borrowers of ``engine.Facts``.
+* Grouping keys are raw ids and short codes (:data:`_DIMENSION_SQL`); the engine shows them, and bank
+  names are read afterwards.
 
 The statement
 -------------
@@ -53,17 +53,16 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 
 from django.db import OperationalError, connection, connections
 
 from ippledge.core import money
 from ippledge.core.models import Organisation
 
-from . import stats
 from .engine import rules
+from .engine import statistics as engine
 
-NPL_SQL = "(" + ", ".join(f"'{c}'" for c in sorted(stats.NPL)) + ")"  # constants of ours, not user input
+NPL_SQL = "(" + ", ".join(f"'{c}'" for c in sorted(engine.NPL)) + ")"  # constants of ours, not user input
 MAX_WORKERS = 4
 
 # Grouping dimensions: the SQL of the raw key and whether it needs the borrower joined.
@@ -78,26 +77,20 @@ _DIMENSION_SQL: dict[str, tuple[str, bool]] = {
     "first_loan": ("l.first_loan", False),
     "inclusive": ("l.inclusive_smb", False),
 }
-assert set(_DIMENSION_SQL) == set(stats.DIMENSIONS)
+assert set(_DIMENSION_SQL) == set(engine.DIMENSIONS)
 
-# The raw key → the reference's key value (bank and branch get their names later).
-_RENDER: dict[str, Callable] = {
-    "region": lambda v: v + "0000" if v else "",
-    "city": lambda v: v + "00" if v else "",
-    "first_loan": bool,
-    "inclusive": bool,
-}
-
-# Figures of the main branch, in the order the statement returns them.
+# Facts of the main branch (``engine.Facts`` fields), in the order the statement returns them.
 _MAIN = ("book_loans", "balance", "households", "loan_count", "amount_lent", "first_loan_households",
-         "first_loan_amount", "inclusive_households", "inclusive_amount", "under_10m", "prev_households",
-         "prev_amount")
-# The figures that are sums of fen (the rest are counts, which cannot overflow).
-_FEN_SUMS = frozenset({"balance", "amount_lent", "first_loan_amount", "inclusive_amount", "prev_amount",
+         "first_loan_amount", "inclusive_households", "inclusive_amount", "under_10m", "previous_households",
+         "previous_amount")
+# The facts that are sums of fen (the rest are counts, which cannot overflow).
+_FEN_SUMS = frozenset({"balance", "amount_lent", "first_loan_amount", "inclusive_amount", "previous_amount",
                        "npl_balance"})
 _LOW = 0xFFFFFFFF  # the low 32 bits of a 64-bit integer
-_FIGURES = ("households", "loan_count", "amount_lent", "balance", "npl_balance", "first_loan_households",
-            "first_loan_amount", "inclusive_households", "inclusive_amount")
+# A loan's lending window: 1 in the year to date, 2 in the same window a year earlier (the book's loans
+# all start on or before the end).
+_LENT = ("CASE WHEN l.start_date >= %(year_start)s THEN 1"
+         " WHEN l.start_date >= %(prev_start)s AND l.start_date <= %(prev_end)s THEN 2 ELSE 0 END")
 
 
 def _date(value: dt.date):
@@ -108,13 +101,9 @@ def _int(value) -> int:
     return 0 if value is None else int(value)
 
 
-def _check_dimensions(group_by: tuple[str, ...]) -> None:
-    unknown = [d for d in group_by if d not in stats.DIMENSIONS]
-    if unknown:
-        from ippledge.core.errors import ValidationFailed
-
-        raise ValidationFailed("Unknown grouping.", code="invalid_group_by",
-                               fields={"group_by": [", ".join(stats.DIMENSIONS)]})
+def _window_params(windows: engine.Windows) -> dict:
+    return {"year_start": _date(windows.year_start), "prev_start": _date(windows.previous_start),
+            "prev_end": _date(windows.previous_end)}
 
 
 # ------------------------------------------------------------------------------------------ the SQL
@@ -209,13 +198,11 @@ def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: in
        {_sum(lent.format(cond="AND first_loan ", what="amount"), split)},
        COUNT(DISTINCT {lent.format(cond="AND inclusive ", what="borrower")}),
        {_sum(lent.format(cond="AND inclusive ", what="amount"), split)},
-       SUM({lent.format(cond=f"AND amount < {stats.TEN_MILLION_FEN} ", what="1")}),
+       SUM({lent.format(cond=f"AND amount < {engine.TEN_MILLION_FEN} ", what="1")}),
        COUNT(DISTINCT CASE WHEN lent = 2 THEN borrower END),
        {_sum("CASE WHEN lent = 2 THEN amount END", split)}"""
-        per_loan = """l.borrower_id AS borrower, l.amount AS amount, l.first_loan AS first_loan,
-           l.inclusive_smb AS inclusive,
-           CASE WHEN l.start_date >= %(year_start)s THEN 1
-                WHEN l.start_date >= %(prev_start)s AND l.start_date <= %(prev_end)s THEN 2 ELSE 0 END AS lent, """
+        per_loan = f"""l.borrower_id AS borrower, l.amount AS amount, l.first_loan AS first_loan,
+           l.inclusive_smb AS inclusive, {_LENT} AS lent, """
         width = _width(_MAIN, split)
     else:
         figures, per_loan = f"COUNT(*), {_sum('bal', split)}", ""
@@ -295,45 +282,44 @@ def _run(sql: str, params: dict, partitions: int, parallel: bool) -> list[tuple]
     return rows
 
 
-def _aggregate(*, dims: list[str], end: dt.date, bank_ids: set[int] | None, lending: bool,
-               inclusive_only: bool = False, year_start: dt.date | None = None, previous=None,
-               workers: int | None = None) -> tuple[dict[tuple, dict], set[tuple]]:
-    """({raw key: figures}, the raw keys of groups with loans in the book)."""
-    partitions, parallel = _workers(workers)
-    ids = sorted({int(b) for b in bank_ids}) if bank_ids else []
-    params = {"end": _date(end)}
-    if lending:
-        params.update(year_start=_date(year_start), prev_start=_date(previous.year_start),
-                      prev_end=_date(previous.end))
+def _run_exact(build: Callable[[bool], tuple[str, dict]], partitions: int = 1,
+               parallel: bool = False) -> tuple[list[tuple], bool]:
+    """(rows, whether the sums were split): the statement ``build(split)`` gives, split on overflow."""
     split = False
     while True:
-        sql, where_params = _statement(connection.vendor, dims, ids, partitions, lending=lending,
-                                       inclusive_only=inclusive_only, split=split)
+        sql, params = build(split)
         try:
-            rows = _run(sql, {**params, **where_params}, partitions, parallel)
-            break
+            return _run(sql, params, partitions, parallel), split
         except OperationalError as exc:
             # SQLite's SUM of integers fails past 2⁶³ fen; the split sums give the same figures exactly
             # (only a corrupt or tampered book gets here: amounts are bounded on the way in).
             if split or "integer overflow" not in str(exc):
                 raise
             split = True
+
+
+def _aggregate(*, dims: list[str], end: dt.date, bank_ids: set[int] | None, lending: bool,
+               inclusive_only: bool = False, windows: engine.Windows | None = None,
+               workers: int | None = None) -> dict[tuple, engine.Facts]:
+    """{raw key: the group's facts} (partitions added up)."""
+    partitions, parallel = _workers(workers)
+    ids = sorted({int(b) for b in bank_ids}) if bank_ids else []
+    params = {"end": _date(end), **(_window_params(windows) if lending else {})}
+
+    def build(split: bool) -> tuple[str, dict]:
+        sql, where_params = _statement(connection.vendor, dims, ids, partitions, lending=lending,
+                                       inclusive_only=inclusive_only, split=split)
+        return sql, {**params, **where_params}
+
+    rows, split = _run_exact(build, partitions, parallel)
     width = len(dims)
     names = _MAIN if lending else _MAIN[:2]
-    out: dict[tuple, dict] = {}
-    present: set[tuple] = set()
+    out: dict[tuple, engine.Facts] = {}
     for row in rows:
         tag, key, values = row[0], tuple(row[1:1 + width]), row[1 + width:]
-        fig = out.setdefault(key, dict.fromkeys((*names, "npl_balance"), 0))
-        if tag == 0:
-            if not values[0]:
-                continue  # no grouping and nothing in (this partition of) the book
-            present.add(key)
-            for name, value in _values(names, values, split).items():
-                fig[name] += value
-        else:
-            fig["npl_balance"] += _values(("npl_balance",), values, split)["npl_balance"]
-    return out, present
+        facts = out.setdefault(key, engine.Facts())
+        facts.add(engine.Facts(**_values(names if tag == 0 else ("npl_balance",), values, split)))
+    return out
 
 
 def _bank_names(ids: set[int]) -> dict[int, str]:
@@ -345,69 +331,78 @@ def _bank_names(ids: set[int]) -> dict[int, str]:
 
 def report_sql(*, period: str, group_by: tuple[str, ...] = (), bank_ids: set[int] | None = None,
                workers: int | None = None) -> dict:
-    """Exactly :func:`ippledge.reporting.stats.report`, computed set-based (see the module docstring).
+    """The report (:func:`engine.report <ippledge.reporting.engine.statistics.report>`) over the facts of
+    each group, gathered in one statement (see the module docstring).
 
     ``workers``: SQLite partitions (default: the CPU count, at most :data:`MAX_WORKERS`); ignored on
     PostgreSQL."""
     p = rules.parse_period(period)
-    group_by = tuple(group_by)
-    _check_dimensions(group_by)
-    dims = list(dict.fromkeys(group_by))  # each dimension selected once
-    figures, present = _aggregate(dims=dims, end=p.end, bank_ids=bank_ids, lending=True,
-                                  year_start=p.year_start, previous=rules.previous_year(p), workers=workers)
-    banks = {raw[i] for raw in present for i, d in enumerate(dims) if d in ("bank", "branch")}
-    names = _bank_names(banks)
+    group_by = engine.check_dimensions(group_by)
+    dims = list(dict.fromkeys(group_by))  # each dimension gathered once
+    groups = _aggregate(dims=dims, end=p.end, bank_ids=bank_ids, lending=True, windows=engine.windows(p),
+                        workers=workers)
+    banks = {raw[i] for raw, facts in groups.items() if facts.book_loans
+             for i, d in enumerate(dims) if d in engine.ORGANISATIONS}
+    return engine.report(p, group_by, groups, _bank_names(banks))
 
-    def key(raw: tuple) -> tuple:
-        by_dim = {}
-        for d, value in zip(dims, raw, strict=True):
-            by_dim[d] = (value, names[value]) if d in ("bank", "branch") else _RENDER.get(d, lambda v: v)(value)
-        return tuple(by_dim[d] for d in group_by)
 
-    groups = {key(raw): figures[raw] for raw in present}
-    rows = []
-    for k in sorted(groups, key=lambda k: tuple(str(x) for x in k)):
-        g = groups[k]
-        fig = {name: g[name] for name in _FIGURES}
-        lent = g["loan_count"]
-        fig["under_10m_share"] = (Decimal(g["under_10m"]) * 100 / lent).quantize(Decimal("0.01")) if lent else None
-        row: dict = {}
-        for dim, value in zip(group_by, k, strict=True):
-            if dim in ("bank", "branch"):
-                row[f"{dim}_org_id"], row[dim] = value
-            else:
-                row[dim] = value
-        row.update(stats._render(fig))
-        row["npl_ratio"] = rules.percent_str(rules.npl_ratio(fig["npl_balance"], fig["balance"]))
-        row["yoy_households"] = rules.percent_str(rules.yoy(Decimal(fig["households"]),
-                                                            Decimal(g["prev_households"])))
-        row["yoy_amount"] = rules.percent_str(rules.yoy(Decimal(fig["amount_lent"]), Decimal(g["prev_amount"])))
-        rows.append(row)
-    return {"period": p.label, "period_start": p.start.isoformat(), "period_end": p.end.isoformat(),
-            "group_by": list(group_by), "rows": rows}
+def loans_behind_sql(*, period: str, filters: dict, bank_ids: set[int] | None = None, limit: int = 1000) -> dict:
+    """The loans behind a figure: the book's loans that the figure's keys select (``filters``, as
+    :func:`engine.filter_keys <ippledge.reporting.engine.statistics.filter_keys>` reads them), newest
+    first, each with its balance, category and lending window at the period end read by the same
+    fragments as the report; ``count`` is all of them, ``loans`` the first ``limit``."""
+    p = rules.parse_period(period)
+    wanted, keys = engine.filter_keys(filters)
+    if keys is engine.NO_MATCH:
+        return engine.loans_behind(p, wanted, 0, [], {})
+    ids = sorted({int(b) for b in bank_ids}) if bank_ids else []
+    where, where_params = _where(ids, 1, False)
+    params = {"end": _date(p.end), **_window_params(engine.windows(p)), **where_params,
+              "limit": max(int(limit), 1)}
+    for i, (dim, value) in enumerate(keys.items()):
+        where += f" AND {_DIMENSION_SQL[dim][0]} = %(key{i})s"
+        params[f"key{i}"] = value
+
+    def build(split: bool) -> tuple[str, dict]:
+        balance, _join = _balance_sql(connection.vendor, few=True, split=split)
+        return f"""{_ctes(connection.vendor, few=True)}
+SELECT l.loan_no, {_DIMENSION_SQL["bank"][0]}, l.bank_id, {_DIMENSION_SQL["region"][0]}, l.ip_kind, l.amount,
+       l.start_date, {balance}, c."after", {_LENT}, COUNT(*) OVER ()
+FROM credit_loan l JOIN core_organisation b ON b.id = l.bank_id JOIN core_organisation w ON w.id = l.borrower_id
+LEFT JOIN latest c ON c.loan_id = l.id
+WHERE {where}
+ORDER BY l.start_date DESC, l.loan_no
+LIMIT %(limit)s""", params
+
+    rows, _split = _run_exact(build)
+    loans = [engine.Loan(loan_no=no, bank=bank, branch=branch, region=region, ip_kind=kind, amount=int(amount),
+                         start=start if isinstance(start, dt.date) else dt.date.fromisoformat(start),
+                         balance=int(balance), category=category, lent_in_year=lent == 1)
+             for no, bank, branch, region, kind, amount, start, balance, category, lent, _count in rows]
+    names = _bank_names({x.bank for x in loans} | {x.branch for x in loans})
+    return engine.loans_behind(p, wanted, rows[0][-1] if rows else 0, loans, names)
 
 
 def ip_book_sql(bank_ids: set[int] | None, end: dt.date, inclusive_only: bool = False, *,
                 workers: int | None = None) -> dict[int, tuple[int, int]]:
     """``{bank_id: (npl_fen, balance_fen)}`` at ``end`` for many banks in one statement: for each bank
-    exactly :func:`ippledge.reporting.stats.ip_book` (its own loans and its branches').
+    its IP-pledge book (its own loans and its branches'), the figure the NPL tolerance tests.
 
     ``bank_ids=None`` (or empty) answers for every organisation that booked a loan and every head office
     of one; a bank asked for without loans gets ``(0, 0)``.
     """
     wanted = {int(b) for b in bank_ids} if bank_ids else None
-    figures, _present = _aggregate(dims=["branch"], end=end, bank_ids=wanted, lending=False,
-                                   inclusive_only=inclusive_only, workers=workers)
-    parents = dict(Organisation.objects.filter(pk__in=[raw[0] for raw in figures])
-                   .values_list("pk", "parent_id")) if figures else {}
-    out: dict[int, tuple[int, int]] = {b: (0, 0) for b in wanted or ()}
-    for (booked_by,), fig in figures.items():
+    groups = _aggregate(dims=["branch"], end=end, bank_ids=wanted, lending=False, inclusive_only=inclusive_only,
+                        workers=workers)
+    parents = dict(Organisation.objects.filter(pk__in=[raw[0] for raw in groups])
+                   .values_list("pk", "parent_id")) if groups else {}
+    books: dict[int, engine.Facts] = {b: engine.Facts() for b in wanted or ()}
+    for (booked_by,), facts in groups.items():
         # A loan counts for its booking organisation and for that organisation's head office.
         for owner in {booked_by, parents.get(booked_by)} - {None}:
             if wanted is None or owner in wanted:
-                npl, balance = out.get(owner, (0, 0))
-                out[owner] = (npl + fig["npl_balance"], balance + fig["balance"])
-    return out
+                books.setdefault(owner, engine.Facts()).add(facts)
+    return {owner: (facts.npl_balance, facts.balance) for owner, facts in books.items()}
 
 
 def tolerance_all_banks(period_end: dt.date | str, *, segment: str = "all", workers: int | None = None) -> list[dict]:

@@ -217,6 +217,11 @@ def _to_decimal(value: Fraction, rounding: str = ROUND_HALF_UP, places: int = 4)
     return abs(result) if result == 0 else result
 
 
+def share(part: int, whole: int, places: int = 4) -> Decimal | None:
+    """``part`` of ``whole`` in percent, ``places`` decimals half up (exact); ``None`` when ``whole`` is 0."""
+    return None if whole == 0 else _to_decimal(Fraction(part * 100, whole), places=places)
+
+
 def npl_ratio(npl_balance: int, balance: int) -> Decimal | None:
     """NPL ratio in percent, 4 decimals half up; ``None`` when the balance is 0."""
     npl, total = _fen(npl_balance, "npl_balance"), _fen(balance, "balance")
