@@ -31,7 +31,7 @@ One ``SELECT … GROUP BY`` over the loans (joined to their bank and, when a bor
 for, their borrower) computes per group the book balance and every lending figure of both years; a
 second, small branch (``UNION ALL``) adds the NPL balance from the loans whose latest change before the
 end is non-performing (a few per cent of the book, found with ``ROW_NUMBER()``).  Groups are keyed by ids
-and short codes; bank names and the ``110000``-style region codes are filled in afterwards.
+and short codes; the engine shows them (``110000``-style region codes) with the bank names read afterwards.
 
 Each loan's repaid principal is read the way each engine does best: on SQLite a correlated aggregate per
 loan that seeks the repayments' ``loan_id`` index (a covering ``(loan_id, date, principal)`` index makes
@@ -43,8 +43,7 @@ into ``workers`` partitions by borrower (so households, counted per partition, s
 one per CPU, at most :data:`MAX_WORKERS`) that run at once, each on a connection of its own, and are
 added up here.  Inside a transaction (tests, atomic requests) other connections would not see the
 caller's writes, so there is one partition by default, and partitions asked for run one after the other
-on the caller's connection.  (Partitions on connections of their own each read their own snapshot, as
-the reference's separate queries do.)
+on the caller's connection.  (Partitions on connections of their own each read their own snapshot.)
 """
 
 from __future__ import annotations
