@@ -133,7 +133,7 @@ def test_approval_needs_a_valuation(world):  # noqa: F811
     assert CreditCase.objects.get(case_no=no).stage == "approval"
 
 
-def test_an_amount_above_the_maximum_loan_needs_a_recorded_override(world):  # noqa: F811
+def test_an_amount_above_the_maximum_loan_needs_a_recorded_override(world, others):  # noqa: F811
     w = world
     no = _case(w, _product(w), amount="3000000")
     _to_approval(w, no)
@@ -146,6 +146,11 @@ def test_an_amount_above_the_maximum_loan_needs_a_recorded_override(world):  # n
         assert bad.status_code == 422 and code(bad) != "ltv_exceeded", bad.data
     assert CreditCase.objects.get(case_no=no).stage == "approval"
     reason = "追加法定代表人连带责任保证，风险可控"
+    # Only the lending bank's approver overrides: not the enterprise, another bank or the regulator.
+    for stranger in (w["ent"], others["officer_b"], others["regulator"]):
+        r = stranger.post(f"/credit-cases/{no}/approval", {"decision": "approve", "ltv_override_reason": reason})
+        assert r.status_code in (403, 404), r.data
+    assert not CreditCase.objects.get(case_no=no).ltv_override_reason
     r = w["approver"].post(f"/credit-cases/{no}/approval", {"decision": "approve", "ltv_override_reason": reason})
     assert r.status_code == 200, r.data
     override = r.data["ltv_override"]
@@ -316,6 +321,7 @@ def test_the_repayment_that_settles_the_loan_prompts_the_bank_to_cancel_its_pled
     assert 'data-testid="pledges-to-cancel"' in borrower_page and 'data-testid="cancel-pledges"' not in borrower_page
     # Only the lending bank cancels: not the borrower, not another bank.
     assert _client("ent").post(f"/credit/loans/{loan_no}/", {"action": "cancel_pledges"}).status_code in (400, 403)
+    assert _client("officer_b").post(f"/credit/loans/{loan_no}/", {"action": "cancel_pledges"}).status_code == 404
     assert Pledge.objects.get().status == "registered"
     r = _client("officer").post(f"/credit/loans/{loan_no}/", {"action": "cancel_pledges"})
     assert r.status_code == 302
