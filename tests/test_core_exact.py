@@ -5,7 +5,9 @@ Pure: no Django, no database.  Expected values are written by hand.
 
 from __future__ import annotations
 
+import ast
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -304,3 +306,51 @@ def test_report_exports_still_take_floats_by_their_shortest_form():
 
     text = to_csv([{"key": "p", "kind": "percent"}], [{"p": 4.4}]).decode("utf-8-sig")
     assert text.splitlines()[1] == "4.40"
+
+
+# --------------------------------------------------------------------------- one home
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "ippledge"
+# Still carrying their own parser or error builder while their owners finish other work (issue 10.11);
+# each is to call core.exact (the lead's list of which helper becomes which core function).
+PENDING_PARSERS = {"credit/engine/schedule.py", "valuation/engine/trace.py", "reporting/engine/rules.py",
+                   "core/money.py"}
+PENDING_BUILDERS = {"credit/engine/schedule.py", "credit/engine/classification.py", "credit/inputs.py",
+                    "valuation/engine/bundle.py", "valuation/engine/lender.py", "valuation/engine/simulation.py",
+                    "valuation/engine/factors.py", "reporting/engine/rules.py"}
+
+
+def _modules():
+    for path in SRC.rglob("*.py"):
+        if "migrations" not in path.parts and path != SRC / "core" / "exact.py":
+            yield str(path.relative_to(SRC)), ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _parses_decimals(tree: ast.AST) -> bool:
+    """Catches decimal.InvalidOperation: it reads numbers from text itself."""
+    return any(isinstance(node, ast.ExceptHandler) and "InvalidOperation" in ast.unparse(node.type or ast.Pass())
+               for node in ast.walk(tree))
+
+
+def _builds_field_errors(tree: ast.AST) -> bool:
+    """Has a generic error builder of its own: a function returning ValidationFailed(..., fields={<its
+    field parameter>: ...}) (one particular error with a fixed field is not a builder)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            params = {a.arg for a in node.args.args + node.args.kwonlyargs}
+            for ret in ast.walk(node):
+                if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Call) \
+                        and ast.unparse(ret.value.func) == "ValidationFailed":
+                    fields = [k.value for k in ret.value.keywords if k.arg == "fields"]
+                    if fields and isinstance(fields[0], ast.Dict) and any(
+                            isinstance(key, ast.Name) and key.id in params for key in fields[0].keys):
+                        return True
+    return False
+
+
+def test_numbers_are_parsed_and_field_errors_built_only_in_core_exact():
+    modules = dict(_modules())
+    parsers = {name for name, tree in modules.items() if _parses_decimals(tree)}
+    builders = {name for name, tree in modules.items() if _builds_field_errors(tree)}
+    assert parsers <= PENDING_PARSERS, parsers - PENDING_PARSERS
+    assert builders <= PENDING_BUILDERS, builders - PENDING_BUILDERS
