@@ -6,6 +6,8 @@ audit trail records it by name instead of a user row.
 
 from __future__ import annotations
 
+from .roles import Role
+
 
 class SystemActor:
     is_authenticated = True
@@ -14,13 +16,13 @@ class SystemActor:
     pk = None
     organisation = None
     organisation_id = None
-    role_set = frozenset({"admin"})
+    role_set = frozenset({Role.ADMIN})
 
     def __init__(self, name: str = "system"):
         self.username = name
 
     def has_role(self, *roles: str) -> bool:
-        return "admin" in roles
+        return Role.ADMIN in roles
 
     def __str__(self) -> str:
         return self.username

@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from . import business_date, eod, services
+from . import business_date, eod, permissions, services
 from .errors import NotFound, ValidationFailed
 from .models import EodRun, Organisation, User
 
@@ -197,7 +197,7 @@ def put_business_date(request, payload: BusinessDateIn):
 
 @router.post("/admin/eod", response=list[EodRunOut], summary="Run end-of-day jobs for a business date (admin)")
 def run_eod(request, payload: EodIn | None = None):
-    services.require_admin(request.auth)
+    permissions.require_admin(request.auth)
     if payload is None or payload.date is None:
         if payload is not None and payload.rerun:
             raise ValidationFailed(_("Give the date to re-run."), fields={"date": [_("This field is required.")]})
@@ -207,7 +207,7 @@ def run_eod(request, payload: EodIn | None = None):
 
 @router.get("/admin/eod", response=list[EodRunOut], summary="End-of-day run log (admin)")
 def eod_log(request, date: dt.date | None = None):
-    services.require_admin(request.auth)
+    permissions.require_admin(request.auth)
     qs = EodRun.objects.all()
     if date:
         qs = qs.filter(business_date=date)

@@ -5,27 +5,25 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .permissions import BANK_STAFF, PARTY_USERS, PLEDGE_FILERS, REGISTRARS
+from .roles import Role
+
 # (url name, label, roles that see it; None = everyone)
 NAVIGATION = [
     ("home", _("Home"), None),
     ("rights:list", _("IP-rights register"), None),
-    ("rights:new", _("Record a right"), {"registrar", "admin"}),
+    ("rights:new", _("Record a right"), REGISTRARS | {Role.ADMIN}),
     ("registry:public_search", _("Pledge search"), None),
-    ("registry:applications", _("Pledge applications"), {"bank_officer", "bank_reviewer", "bank_approver",
-                                                         "enterprise_user", "registrar", "admin"}),
-    ("registry:queue", _("Registrar queue"), {"registrar", "admin"}),
-    ("valuation:calculator", _("Valuation"), {"bank_officer", "bank_reviewer", "bank_approver", "appraiser",
-                                               "enterprise_user", "admin", "regulator_user"}),
+    ("registry:applications", _("Pledge applications"), PLEDGE_FILERS),
+    ("registry:queue", _("Registrar queue"), REGISTRARS | {Role.ADMIN}),
+    ("valuation:calculator", _("Valuation"), PARTY_USERS | {Role.APPRAISER, Role.ADMIN, Role.REGULATOR_USER}),
     ("valuation:agencies", _("Appraisal agencies"), None),
-    ("credit:workbench", _("Credit workbench"), {"bank_officer", "bank_reviewer", "bank_approver", "admin",
-                                                 "regulator_user"}),
-    ("credit:portal", _("Financing"), {"enterprise_user"}),
-    ("credit:lpr", _("LPR fixings"), {"admin"}),
-    ("reporting:dashboard", _("Statistics"), {"regulator_user", "admin", "bank_officer", "bank_reviewer",
-                                             "bank_approver"}),
+    ("credit:workbench", _("Credit workbench"), BANK_STAFF | {Role.ADMIN, Role.REGULATOR_USER}),
+    ("credit:portal", _("Financing"), frozenset({Role.ENTERPRISE_USER})),
+    ("credit:lpr", _("LPR fixings"), frozenset({Role.ADMIN})),
+    ("reporting:dashboard", _("Statistics"), BANK_STAFF | {Role.REGULATOR_USER, Role.ADMIN}),
     ("reporting:public", _("Public statistics"), None),
-    ("registry:notifications", _("Notifications"), {"bank_officer", "bank_reviewer", "bank_approver",
-                                                    "enterprise_user"}),
+    ("registry:notifications", _("Notifications"), PARTY_USERS),
 ]
 
 
@@ -33,7 +31,7 @@ def shell(request):
     user = getattr(request, "user", None)
     roles = user.role_set if user is not None and user.is_authenticated else frozenset()
     if user is not None and user.is_authenticated and user.is_superuser:
-        roles = roles | {"admin"}
+        roles = roles | {Role.ADMIN}
     nav = []
     for name, label, allowed in NAVIGATION:
         if allowed is None or roles & allowed:

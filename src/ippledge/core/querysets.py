@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from .roles import Role
+
 
 class RestrictedQuerySet(models.QuerySet):
     def restrict(self, user, action: str = "view") -> RestrictedQuerySet:
@@ -16,7 +18,7 @@ class RestrictedQuerySet(models.QuerySet):
             rule = self.model.scope_anonymous(action) if hasattr(self.model, "scope_anonymous") else False
         elif user.is_platform_admin:
             rule = True
-        elif action == "view" and user.has_role("regulator_user"):
+        elif action == "view" and user.has_role(Role.REGULATOR_USER):
             rule = True
         elif hasattr(self.model, "scope"):
             rule = self.model.scope(user, action)

@@ -27,16 +27,10 @@ from .errors import (
     ValidationFailed,
 )
 from .models import ApiToken, BusinessDateChange, LoginFailure, LoginThrottle, Organisation, User, UserRole
+from .permissions import Actor, require_admin, require_user
 from .roles import ROLE_ORG_KINDS, OrgKind, Role
 
 TOKEN_PREFIX = "ipp_"
-
-
-def require_admin(actor) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
-    if not actor.is_platform_admin:
-        raise PermissionDenied(_("Only a platform administrator may do this."))
 
 
 def _org_snapshot(org: Organisation) -> dict:
@@ -44,7 +38,7 @@ def _org_snapshot(org: Organisation) -> dict:
 
 
 @transaction.atomic
-def create_organisation(*, actor, name: str, kind: str, uscc: str | None = None,
+def create_organisation(*, actor: Actor, name: str, kind: str, uscc: str | None = None,
                         region_code: str = "") -> Organisation:
     require_admin(actor)
     name = identifiers.clean_display_name(name or "")
@@ -98,7 +92,7 @@ def _check_password(password: str, user: User | None = None) -> None:
 
 
 @transaction.atomic
-def create_user(*, actor, username: str, password: str, org_id: int, roles: list[str],
+def create_user(*, actor: Actor, username: str, password: str, org_id: int, roles: list[str],
                 display_name: str = "") -> User:
     require_admin(actor)
     username = (username or "").strip()
@@ -125,7 +119,7 @@ def create_user(*, actor, username: str, password: str, org_id: int, roles: list
 
 
 @transaction.atomic
-def ensure_admin(*, username: str, password: str, actor=None) -> tuple[User, bool]:
+def ensure_admin(*, username: str, password: str, actor: Actor | None = None) -> tuple[User, bool]:
     """Create a platform administrator, or reset its password; idempotent (``ippledge createadmin``)."""
     _check_password(password)
     operator, _created = Organisation.objects.get_or_create(
@@ -298,10 +292,9 @@ def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
     return token.user, token
 
 
-def list_tokens(*, actor, user_id: int | None = None):
+def list_tokens(*, actor: Actor, user_id: int | None = None):
     """The actor's tokens (an admin may name another user), newest first, revoked ones included."""
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
+    require_user(actor)
     owner = actor.pk
     if user_id is not None and user_id != actor.pk:
         require_admin(actor)
@@ -310,7 +303,7 @@ def list_tokens(*, actor, user_id: int | None = None):
 
 
 @transaction.atomic
-def revoke_token(*, actor, token_id: int) -> ApiToken:
+def revoke_token(*, actor: Actor, token_id: int) -> ApiToken:
     token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
     if token is None or (token.user_id != actor.pk and not actor.is_platform_admin):
         raise NotFound(_("Token not found."), code="token_not_found")
@@ -322,7 +315,7 @@ def revoke_token(*, actor, token_id: int) -> ApiToken:
 
 
 @transaction.atomic
-def revoke_all_tokens(*, user: User, reason: str, actor=None) -> int:
+def revoke_all_tokens(*, user: User, reason: str, actor: Actor | None = None) -> int:
     count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason=reason[:32])
     if count:
@@ -347,7 +340,7 @@ def revoke_tokens_after_password_change(sender, instance, created=False, raw=Fal
 # --- business date ----------------------------------------------------------------------------
 
 @transaction.atomic
-def set_business_date(*, actor, date: dt.date | None) -> dt.date:
+def set_business_date(*, actor: Actor, date: dt.date | None) -> dt.date:
     require_admin(actor)
     if not settings.ALLOW_BUSINESS_DATE:
         raise PermissionDenied(_("Setting the business date is disabled (IPPLEDGE_ALLOW_BUSINESS_DATE is off)."),
