@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext as _translate
 from ninja import Field, Header, Router, Schema
 
+from ippledge.core import permissions as perm
 from ippledge.core import ratelimit
-from ippledge.core.errors import PermissionDenied
 
 from . import journal, review, search, services, stats
 from .models import Checkpoint, Notification, Pledge, PledgeApplication, Webhook
@@ -278,9 +278,9 @@ def withdraw(request, application_no: str):
 def get_pledge(request, registration_no: str):
     pledge = services.get_pledge(registration_no)
     record = search.public_record(pledge)
-    kinds = set(pledge.pledge_rights.values_list("right__kind", flat=True))
+    kinds = services.pledge_kinds(pledge)
     # The contract's data: for the parties, the regulator and the registrars of the right's own office.
-    full = request.auth.has_role("regulator_user") or services.office_keeps(request.auth, kinds) or \
+    full = perm.is_regulator(request.auth) or perm.office_keeps(request.auth, kinds) or \
         pledge.parties.filter(org_id=request.auth.organisation_id).exists()
     record["versions"] = [{"version": v.version, "at": v.at.isoformat(), "reason": v.reason,
                            "data": v.data if full else None} for v in pledge.versions.all()]
@@ -343,14 +343,14 @@ def case_notice(request, registration_no: str, objection_id: int, payload: CaseN
                                                "record against its journal, certificate seals")
 def verify_journal(request):
     # A full verification reads every record: for the registrars, the regulator and the operator.
-    if not (request.auth.is_platform_admin or request.auth.has_role("registrar", "regulator_user")):
-        raise PermissionDenied(_("Only registrars, regulators and administrators verify the register."))
+    perm.require_role(request.auth, perm.REGISTRARS | perm.REGULATORS,
+                      _("Only registrars, regulators and administrators verify the register."))
     return journal.report(max_listed=1000)
 
 
 @router.get("/registry/queue", summary="Registrar queue: cases a person must look at")
 def queue(request):
-    services._require_registrar(request.auth)
+    perm.require_registrar(request.auth)
     return [{"application_no": a.application_no, "status": a.status, "regime": a.regime,
              "filed_at": a.filed_at.isoformat(),
              "pending_proposal": next(({"id": p.pk, "action": p.action, "code": p.code, "reason": p.reason,

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ippledge.core.querysets import RestrictedQuerySet
+from ippledge.core.roles import Role
 
 
 class Regime(models.TextChoices):
@@ -76,7 +77,7 @@ class PledgeApplication(models.Model):
 
     @classmethod
     def scope(cls, user, action):
-        if user.has_role("registrar"):
+        if user.has_role(Role.REGISTRAR):
             # A registrar sees the applications its own office examines.
             org = user.organisation
             return Q(regime__in=OFFICE_REGIMES.get(org.kind if org else "", ()))
@@ -200,7 +201,7 @@ class Pledge(models.Model):
 
     @classmethod
     def scope(cls, user, action):
-        return action == "view" or user.has_role("registrar")
+        return action == "view" or user.has_role(Role.REGISTRAR)
 
 
 class PledgeRight(models.Model):

@@ -12,7 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, limits
+from ippledge.core import permissions as perm
 from ippledge.core.errors import Conflict, NotFound, ValidationFailed
+from ippledge.core.permissions import Actor
 
 from . import examination, journal, services
 from .models import (
@@ -27,7 +29,7 @@ from .models import (
 REFUSAL_CODES = ("other", "contract_unlawful")
 
 
-def queue(actor=None):
+def queue(actor: Actor | None = None):
     """Cases a person must look at; a registrar sees its own office's cases only."""
     qs = PledgeApplication.objects.filter(needs_review=True)
     if actor is not None and not actor.is_platform_admin:
@@ -38,10 +40,10 @@ def queue(actor=None):
 
 
 @transaction.atomic
-def propose(*, actor, application_no: str, action: str, reason: str, code: str = "") -> ReviewProposal:
-    services._require_registrar(actor)
+def propose(*, actor: Actor, application_no: str, action: str, reason: str, code: str = "") -> ReviewProposal:
+    perm.require_registrar(actor)
     app = services.get_application(actor=actor, application_no=application_no, for_update=True)
-    services._require_office(actor, services._kinds_of(app))
+    perm.require_office(actor, services.kinds_of(app))
     reason = limits.text(reason, field="reason", max_length=2000)
     if not reason:
         raise ValidationFailed(_("Give the reason for the decision."), fields={"reason": [_("This field is required.")]})
@@ -67,13 +69,13 @@ def propose(*, actor, application_no: str, action: str, reason: str, code: str =
 
 
 @transaction.atomic
-def decide(*, actor, proposal_id: int, accept: bool) -> ReviewProposal:
-    services._require_registrar(actor)
+def decide(*, actor: Actor, proposal_id: int, accept: bool) -> ReviewProposal:
+    perm.require_registrar(actor)
     proposal = ReviewProposal.objects.select_for_update().select_related("application").filter(pk=proposal_id).first()
     if proposal is None or proposal.decided_at is not None:
         raise NotFound(_("No such pending proposal."), code="proposal_not_found")
     # Maker and checker both belong to the office that keeps the rights.
-    services._require_office(actor, services._kinds_of(proposal.application))
+    perm.require_office(actor, services.kinds_of(proposal.application))
     if proposal.proposed_by_id == actor.pk:
         raise Conflict(_("A different registrar must check this decision."), code="checker_must_differ")
     proposal.decided_by, proposal.decided_at, proposal.accepted = actor, timezone.now(), accept
@@ -88,7 +90,7 @@ def decide(*, actor, proposal_id: int, accept: bool) -> ReviewProposal:
     return proposal
 
 
-def _carry_out(proposal: ReviewProposal, *, checker) -> None:
+def _carry_out(proposal: ReviewProposal, *, checker: Actor) -> None:
     app = proposal.application
     if proposal.action == ReviewProposal.Action.REFUSE:
         reasons = [{"code": proposal.code, "message": examination.MESSAGES[proposal.code], "params": {},
@@ -105,11 +107,11 @@ def _carry_out(proposal: ReviewProposal, *, checker) -> None:
 
 
 @transaction.atomic
-def revoke_by_registration(*, actor, registration_no: str, reason: str) -> tuple[str, ReviewProposal]:
+def revoke_by_registration(*, actor: Actor, registration_no: str, reason: str) -> tuple[str, ReviewProposal]:
     """API form of revocation: the first registrar proposes, a second one's identical call confirms."""
-    services._require_registrar(actor)
+    perm.require_registrar(actor)
     pledge = services.get_pledge(registration_no)
-    services._require_office(actor, set(pledge.pledge_rights.values_list("right__kind", flat=True)))
+    perm.require_office(actor, services.pledge_kinds(pledge))
     if pledge.application is None:
         raise Conflict(_("Imported records are revoked at their registry of record."), code="not_revocable")
     pending = pledge.application.proposals.filter(action=ReviewProposal.Action.REVOKE, decided_at__isnull=True).first()

@@ -18,15 +18,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from ippledge.core import audit, business_date, identifiers, limits, money, numbers
+from ippledge.core import permissions as perm
 from ippledge.core.actors import user_or_none as _user
-from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from ippledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ippledge.core.models import Organisation, User
-from ippledge.core.roles import OFFICE_RIGHT_KINDS
+from ippledge.core.permissions import Actor
+from ippledge.core.roles import Role
 from ippledge.rights import marks, rules
 from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
 
 from . import examination, journal, notify
+from .filing import PledgeFiling
 from .models import (
     OPEN_STATUSES,
     ApplicationConfirmation,
@@ -54,7 +57,6 @@ from .parsing import (
     decimal_or_none,
 )
 
-FILER_ROLES = {"bank_officer", "bank_reviewer", "bank_approver", "enterprise_user", "registrar", "admin"}
 REGIME_DIGIT = {Regime.PATENT: "1", Regime.TRADEMARK: "2", Regime.COPYRIGHT: "3", Regime.DISCLOSURE: "9"}
 OBJECTION_DAYS = 30
 
@@ -62,42 +64,13 @@ OBJECTION_DAYS = 30
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _require_user(actor) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
-
-
-def _require_filer(actor) -> None:
-    _require_user(actor)
-    if not (actor.is_platform_admin or actor.role_set & FILER_ROLES):
-        raise PermissionDenied(_("Only bank users, enterprise users and registrars may file pledge applications."))
-
-
-def _require_registrar(actor) -> None:
-    _require_user(actor)
-    if not (actor.is_platform_admin or actor.has_role("registrar")):
-        raise PermissionDenied(_("Only a registrar may do this."))
-
-
-def office_keeps(actor, kinds) -> bool:
-    """Whether the actor is an admin, or a registrar of the office that keeps every one of these kinds
-    (patents, trademarks, IC layouts and GIs at the IP office; copyrights and software at the copyright
-    office).  A registrar acts for its own office only."""
-    if actor.is_platform_admin:
-        return True
-    if not actor.has_role("registrar") or actor.organisation is None:
-        return False
-    return set(kinds) <= OFFICE_RIGHT_KINDS.get(actor.organisation.kind, set())
-
-
-def _require_office(actor, kinds) -> None:
-    _require_registrar(actor)
-    if not office_keeps(actor, kinds):
-        raise PermissionDenied(_("A registrar acts only for rights its own office keeps."), code="not_your_office")
-
-
-def _kinds_of(app: PledgeApplication) -> set[str]:
+def kinds_of(app: PledgeApplication) -> set[str]:
+    """The kinds of right an application pledges (whose office examines it)."""
     return {r["kind"] for r in app.data.get("rights") or []}
+
+
+def pledge_kinds(pledge: Pledge) -> set[str]:
+    return set(pledge.pledge_rights.values_list("right__kind", flat=True))
 
 
 def _now():
@@ -142,7 +115,7 @@ def _related_org_ids(org_id: int | None) -> set[int]:
     return ids
 
 
-def _actor_sides(actor, data: dict, orgs: dict[str, Organisation]) -> dict[str, set[int]]:
+def _actor_sides(actor: Actor, data: dict, orgs: dict[str, Organisation]) -> dict[str, set[int]]:
     """The party organisations the actor's organisation stands for, per side."""
     related = _related_org_ids(getattr(actor, "organisation_id", None))
     sides: dict[str, set[int]] = {side: set() for side in SIDES}
@@ -152,15 +125,10 @@ def _actor_sides(actor, data: dict, orgs: dict[str, Organisation]) -> dict[str, 
     return sides
 
 
-def _is_agent(actor, data: dict) -> bool:
+def _is_agent(actor: Actor, data: dict) -> bool:
     org = getattr(actor, "organisation", None)
     agent = data.get("agent") or ""
     return bool(org and agent and identifiers.normalise_name(agent) == org.name_normalised)
-
-
-def _trusted_filer(actor) -> bool:
-    """Registrars entering a paper application (and the operator's shell) speak from the signed paper."""
-    return actor.is_platform_admin or actor.has_role("registrar")
 
 
 def _required_confirmations(data: dict, orgs: dict[str, Organisation]) -> tuple[dict[str, set[int]], set[str]]:
@@ -200,13 +168,13 @@ def outstanding_confirmations(app: PledgeApplication) -> dict:
             for side, todo in pending_confirmations(app).items()}
 
 
-def sides_actor_may_confirm(actor, app: PledgeApplication) -> list[str]:
+def sides_actor_may_confirm(actor: Actor, app: PledgeApplication) -> list[str]:
     """The sides this user could confirm now (for pages: which confirm buttons to offer)."""
-    if app.status != ApplicationStatus.AWAITING_CONFIRMATION or not getattr(actor, "is_authenticated", False):
+    if app.status != ApplicationStatus.AWAITING_CONFIRMATION or not perm.is_user(actor):
         return []
     pending = pending_confirmations(app)
-    if _trusted_filer(actor):
-        return [s for s in SIDES if pending[s]["paper"] and office_keeps(actor, _kinds_of(app))]
+    if perm.is_registrar(actor):
+        return [s for s in SIDES if pending[s]["paper"] and perm.office_keeps(actor, kinds_of(app))]
     mine = _actor_sides(actor, app.data, _orgs_by_uscc(app.data))
     return [s for s in SIDES if mine[s] & set(pending[s]["orgs"])]
 
@@ -215,7 +183,7 @@ def _fully_confirmed(outstanding: dict) -> bool:
     return not any(v["orgs"] or v["paper"] for v in outstanding.values())
 
 
-def _confirm(app: PledgeApplication, *, side: str, via: str, actor, org_id: int | None = None,
+def _confirm(app: PledgeApplication, *, side: str, via: str, actor: Actor, org_id: int | None = None,
              signed_contract_ref: str = "") -> bool:
     """Record one confirmation once per round; False when it was already there."""
     exists = app.confirmations.filter(round=app.confirmation_round, side=side, org_id=org_id).exists()
@@ -226,7 +194,8 @@ def _confirm(app: PledgeApplication, *, side: str, via: str, actor, org_id: int 
     return not exists
 
 
-def _proceed_when_confirmed(app: PledgeApplication, *, actor, on: dt.date, rights: list[Right] | None = None):
+def _proceed_when_confirmed(app: PledgeApplication, *, actor: Actor, on: dt.date,
+                            rights: list[Right] | None = None):
     """Examine at once when every party has confirmed; otherwise wait for the others (and ask them)."""
     pending = pending_confirmations(app)
     if _fully_confirmed(pending):
@@ -349,7 +318,8 @@ def _rights_of(app: PledgeApplication) -> list[Right]:
     return [ar.right for ar in app.application_rights.select_related("right").prefetch_related("right__events")]
 
 
-def _examine_and_apply(app: PledgeApplication, *, actor, on: dt.date, rights: list[Right] | None = None) -> Decision:
+def _examine_and_apply(app: PledgeApplication, *, actor: Actor, on: dt.date,
+                       rights: list[Right] | None = None) -> Decision:
     """Run the examination on today's snapshot, record the decision and register if it passes."""
     rights = _rights_of(app) if rights is None else rights
     snaps, stored = snapshot_rights(rights, app.data, on)
@@ -413,7 +383,8 @@ def _index_parties(pledge: Pledge, data: dict, *, new: bool = False) -> None:
     PledgeParty.objects.bulk_create(rows)
 
 
-def _register(app: PledgeApplication, rights: list[Right], *, notes: list[dict], actor, on: dt.date) -> Pledge:
+def _register(app: PledgeApplication, rights: list[Right], *, notes: list[dict], actor: Actor,
+              on: dt.date) -> Pledge:
     now = _now()
     debt = app.data["secured_debt"]
     pledge = Pledge.objects.create(
@@ -430,7 +401,8 @@ def _register(app: PledgeApplication, rights: list[Right], *, notes: list[dict],
     return pledge
 
 
-def _history(pledge: Pledge, kind: str, *, actor, on: dt.date, data: dict | None = None) -> PledgeEvent:
+def _history(pledge: Pledge, kind: str, *, actor: Actor | None, on: dt.date,
+             data: dict | None = None) -> PledgeEvent:
     data = json.loads(journal.canonical(data or {}))
     event = PledgeEvent.objects.create(pledge=pledge, type=kind, at=_now(), date=on, data=data or {},
                                        actor=_user(actor))
@@ -441,18 +413,21 @@ def _history(pledge: Pledge, kind: str, *, actor, on: dt.date, data: dict | None
 # --- filing --------------------------------------------------------------------------------------
 
 @transaction.atomic
-def file_application(*, actor, data: dict, idempotency_key: str = "",
+def file_application(*, actor: Actor, data: PledgeFiling | dict, idempotency_key: str = "",
                      signed_by: tuple[int, ...] = ()) -> PledgeApplication:
-    """File an application.  ``signed_by``: organisations that signed the credit contract on the platform
-    (passed by the credit workflow, never taken from a request body)."""
+    """File an application.  ``data``: a :class:`~.filing.PledgeFiling` (code) or the body the API and
+    the pages send; both are read by the one parser.  ``signed_by``: organisations that signed the
+    credit contract on the platform (passed by the credit workflow, never taken from a request body)."""
+    body = data.to_data() if isinstance(data, PledgeFiling) else data
     with journal.buffered():
-        return _file_application(actor=actor, data=data, idempotency_key=idempotency_key,
+        return _file_application(actor=actor, data=body, idempotency_key=idempotency_key,
                                  signed_by=tuple(signed_by))
 
 
-def _file_application(*, actor, data: dict, idempotency_key: str,
+def _file_application(*, actor: Actor, data: dict, idempotency_key: str,
                       signed_by: tuple[int, ...] = ()) -> PledgeApplication:
-    _require_filer(actor)
+    perm.require_role(actor, perm.PLEDGE_FILERS,
+                      _("Only bank users, enterprise users and registrars may file pledge applications."))
     key = limits.text(idempotency_key, field="Idempotency-Key", max_length=100)
     request_hash = _digest(data)
     if key and _user(actor):
@@ -465,9 +440,9 @@ def _file_application(*, actor, data: dict, idempotency_key: str,
         raise ValidationFailed(_("A trademark pledge needs its registration term end."), code="validation_error",
                                fields={"registration_term_end": [_("This field is required.")]})
     orgs = _orgs_by_uscc(cleaned)
-    trusted = _trusted_filer(actor)
+    trusted = perm.is_registrar(actor)
     if trusted:
-        _require_office(actor, {r.kind for r in rights})
+        perm.require_office(actor, {r.kind for r in rights})
     sides = _actor_sides(actor, cleaned, orgs)
     if not trusted and not any(sides.values()) and not _is_agent(actor, cleaned):
         raise PermissionDenied(_("Only a pledgor, a pledgee or their named agent may file this application."),
@@ -481,7 +456,7 @@ def _file_application(*, actor, data: dict, idempotency_key: str,
                 application_no=numbers.next_number(f"application-{on.year}", f"ZY{on.year}", 7), regime=regime,
                 status=ApplicationStatus.REFUSED, data=cleaned, filed_at=_now(), filing_date=on,
                 filed_by=_user(actor), filed_by_org=getattr(actor, "organisation", None),
-                on_behalf=actor.has_role("registrar"), idempotency_key=key if _user(actor) else "",
+                on_behalf=actor.has_role(Role.REGISTRAR), idempotency_key=key if _user(actor) else "",
                 request_hash=request_hash)
     except IntegrityError:
         existing = _replay(actor, key, request_hash) if key and _user(actor) else None
@@ -514,7 +489,7 @@ def _file_application(*, actor, data: dict, idempotency_key: str,
     return app
 
 
-def _replay(actor, key: str, request_hash: str) -> PledgeApplication | None:
+def _replay(actor: Actor, key: str, request_hash: str) -> PledgeApplication | None:
     existing = PledgeApplication.objects.filter(filed_by=actor, idempotency_key=key).first()
     if existing is not None and existing.request_hash != request_hash:
         raise Conflict(_("This Idempotency-Key was used for a different application."),
@@ -523,18 +498,18 @@ def _replay(actor, key: str, request_hash: str) -> PledgeApplication | None:
 
 
 @transaction.atomic
-def confirm(*, actor, application_no: str, side: str, signed_contract_ref: str = "") -> PledgeApplication:
+def confirm(*, actor: Actor, application_no: str, side: str, signed_contract_ref: str = "") -> PledgeApplication:
     """A party confirms a joint application through its own users; a registrar of the right's office
     confirms for parties that are not on the platform, from the signed contract."""
-    _require_user(actor)
+    perm.require_user(actor)
     if side not in SIDES:
         raise ValidationFailed(_("Choose pledgor or pledgee."), fields={"side": [_("Choose pledgor or pledgee.")]})
     app = get_application(actor=actor, application_no=application_no, for_update=True)
     ref = limits.text(signed_contract_ref, field="signed_contract_ref", max_length=limits.limit("MAX_SHORT_TEXT"))
-    if _trusted_filer(actor):
-        _require_office(actor, _kinds_of(app))
+    if perm.is_registrar(actor):
+        perm.require_office(actor, kinds_of(app))
     else:
-        if not actor.role_set & (FILER_ROLES - {"registrar", "admin"}):
+        if not actor.has_role(*perm.PARTY_USERS):
             raise PermissionDenied(_("Only the parties' own users may confirm."), code="confirmer_not_party")
         mine = _actor_sides(actor, app.data, _orgs_by_uscc(app.data))[side]
         if not mine:
@@ -542,7 +517,7 @@ def confirm(*, actor, application_no: str, side: str, signed_contract_ref: str =
                                    code="confirmer_not_party")
     if app.status != ApplicationStatus.AWAITING_CONFIRMATION:
         raise Conflict(_("This application is not awaiting confirmation."), code="not_awaiting_confirmation")
-    if _trusted_filer(actor):
+    if perm.is_registrar(actor):
         if not pending_confirmations(app)[side]["paper"]:
             raise Conflict(_("The parties of this side are on the platform and confirm through their own users."),
                            code="party_confirms_itself")
@@ -569,8 +544,8 @@ def confirm(*, actor, application_no: str, side: str, signed_contract_ref: str =
 APPLICATION_NO = re.compile(r"ZY\d{11}")
 
 
-def get_application(*, actor, application_no: str, for_update: bool = False) -> PledgeApplication:
-    _require_user(actor)
+def get_application(*, actor: Actor, application_no: str, for_update: bool = False) -> PledgeApplication:
+    perm.require_user(actor)
     application_no = str(application_no or "").strip().upper()
     # Application numbers are ZY + year + seven digits; anything else (a NUL included, which PostgreSQL
     # cannot even compare) names no application.
@@ -584,9 +559,9 @@ def get_application(*, actor, application_no: str, for_update: bool = False) -> 
     return (PledgeApplication.objects.select_for_update() if for_update else PledgeApplication.objects).get(pk=pk)
 
 
-def _require_party_or_registrar(actor, app: PledgeApplication) -> None:
-    if _trusted_filer(actor):
-        _require_office(actor, _kinds_of(app))
+def _require_party_or_registrar(actor: Actor, app: PledgeApplication) -> None:
+    if perm.is_registrar(actor):
+        perm.require_office(actor, kinds_of(app))
         return
     orgs = {o.pk for o, _role in _party_orgs(app.data)} | {app.filed_by_org_id}
     if not orgs & _related_org_ids(actor.organisation_id):
@@ -594,7 +569,7 @@ def _require_party_or_registrar(actor, app: PledgeApplication) -> None:
 
 
 @transaction.atomic
-def declare(*, actor, application_no: str, proceed: bool) -> PledgeApplication:
+def declare(*, actor: Actor, application_no: str, proceed: bool) -> PledgeApplication:
     app = get_application(actor=actor, application_no=application_no, for_update=True)
     _require_party_or_registrar(actor, app)
     if app.status != ApplicationStatus.AWAITING_DECLARATION:
@@ -617,7 +592,7 @@ def declare(*, actor, application_no: str, proceed: bool) -> PledgeApplication:
 
 
 @transaction.atomic
-def correct(*, actor, application_no: str, changes: dict) -> PledgeApplication:
+def correct(*, actor: Actor, application_no: str, changes: dict) -> PledgeApplication:
     app = get_application(actor=actor, application_no=application_no, for_update=True)
     _require_party_or_registrar(actor, app)
     if app.status != ApplicationStatus.CORRECTION_REQUIRED:
@@ -632,7 +607,7 @@ def correct(*, actor, application_no: str, changes: dict) -> PledgeApplication:
     if unknown:
         raise ValidationFailed(_("These fields cannot be corrected: %s") % ", ".join(sorted(unknown)),
                                fields={k: [_("Not correctable.")] for k in unknown})
-    trusted = _trusted_filer(actor)
+    trusted = perm.is_registrar(actor)
     own_conf = changes.pop("confirmations", None) or {}
     if trusted and own_conf:
         changes["confirmations"] = own_conf  # a registrar corrects a paper application from the paper
@@ -670,7 +645,7 @@ def correct(*, actor, application_no: str, changes: dict) -> PledgeApplication:
 
 
 @transaction.atomic
-def withdraw(*, actor, application_no: str) -> PledgeApplication:
+def withdraw(*, actor: Actor, application_no: str) -> PledgeApplication:
     app = get_application(actor=actor, application_no=application_no, for_update=True)
     _require_party_or_registrar(actor, app)
     if app.status not in OPEN_STATUSES:
@@ -679,7 +654,7 @@ def withdraw(*, actor, application_no: str) -> PledgeApplication:
     return app
 
 
-def _close_application(app: PledgeApplication, status: str, *, actor, reason_text: str = "",
+def _close_application(app: PledgeApplication, status: str, *, actor: Actor | None, reason_text: str = "",
                        reasons: list | None = None, checker=None) -> None:
     Decision.objects.create(application=app, at=_now(), outcome=status, reasons=reasons or [], automatic=actor is None,
                             actor=_user(actor), checker=_user(checker), reason_text=reason_text)
@@ -716,22 +691,23 @@ def get_pledge(registration_no: str, *, for_update: bool = False) -> Pledge:
     return pledge
 
 
-def _require_pledge_party(actor, pledge: Pledge, roles=("pledgor", "pledgee")) -> set[str]:
-    """The sides (of ``roles``) the actor's organisation stands for on this pledge; a registrar of the
-    right's office stands for both (it acts from the paper both parties signed)."""
-    _require_user(actor)
-    if _trusted_filer(actor):
-        _require_office(actor, set(pledge.pledge_rights.values_list("right__kind", flat=True)))
-        return set(roles)
+def _require_pledge_party(actor: Actor, pledge: Pledge,
+                          sides: tuple[str, ...] = ("pledgor", "pledgee")) -> set[str]:
+    """Which of ``sides`` (pledgor, pledgee, debtor) the actor's organisation stands for on this pledge;
+    a registrar of the right's office stands for all of them (it acts from the paper both parties signed)."""
+    perm.require_user(actor)
+    if perm.is_registrar(actor):
+        perm.require_office(actor, pledge_kinds(pledge))
+        return set(sides)
     related = _related_org_ids(actor.organisation_id)
-    sides = {role for role, org_id in pledge.parties.filter(role__in=roles).values_list("role", "org_id")
-             if org_id in related}
-    if not sides:
-        if roles == ("pledgee",) and pledge.parties.filter(role="pledgor", org_id__in=related).exists():
+    mine = {side for side, org_id in pledge.parties.filter(role__in=sides).values_list("role", "org_id")
+            if org_id in related}
+    if not mine:
+        if sides == ("pledgee",) and pledge.parties.filter(role="pledgor", org_id__in=related).exists():
             raise PermissionDenied(_("Only the pledgee (or a registrar, on the paper both parties signed) may do "
                                      "this."), code="pledgee_only")
         raise PermissionDenied(_("Only the parties to this pledge or a registrar may do this."))
-    return sides
+    return mine
 
 
 def _require_live(pledge: Pledge) -> None:
@@ -744,7 +720,7 @@ def _current_version(pledge: Pledge) -> PledgeVersion:
 
 
 @transaction.atomic
-def change(*, actor, registration_no: str, changes: dict) -> Pledge:
+def change(*, actor: Actor, registration_no: str, changes: dict) -> Pledge:
     pledge = get_pledge(registration_no, for_update=True)
     sides = _require_pledge_party(actor, pledge)
     _require_live(pledge)
@@ -826,10 +802,10 @@ def _check_pledgor_names(pledge: Pledge, pledgors: list[dict], errors: Errors) -
 
 
 @transaction.atomic
-def extend(*, actor, registration_no: str, registration_term_end: dt.date, guarantee_letter: str = "",
+def extend(*, actor: Actor, registration_no: str, registration_term_end: dt.date, guarantee_letter: str = "",
            confirmations: dict | None = None) -> Pledge:
     pledge = get_pledge(registration_no, for_update=True)
-    _require_pledge_party(actor, pledge, roles=("pledgee",))
+    _require_pledge_party(actor, pledge, sides=("pledgee",))
     _require_live(pledge)
     if pledge.regime != Regime.TRADEMARK:
         raise Conflict(_("Only trademark pledges have a registration term to extend."), code="not_extendable")
@@ -841,7 +817,7 @@ def extend(*, actor, registration_no: str, registration_term_end: dt.date, guara
                                fields={"registration_term_end": [_("Must be later than the current term end.")]})
     # Only a registrar, from the paper both parties signed, can say both confirmed; a party's body speaks
     # for itself alone, so a party extending on its own attaches the guarantee letter.
-    joint = _trusted_filer(actor) and bool((confirmations or {}).get("pledgor")) and \
+    joint = perm.is_registrar(actor) and bool((confirmations or {}).get("pledgor")) and \
         bool((confirmations or {}).get("pledgee"))
     if not joint and not (guarantee_letter or "").strip():
         raise ValidationFailed(_("Without both parties' confirmation, the pledgee must attach a guarantee letter."),
@@ -858,7 +834,7 @@ def extend(*, actor, registration_no: str, registration_term_end: dt.date, guara
     return pledge
 
 
-def _end(pledge: Pledge, status: str, *, actor, on: dt.date, data: dict) -> None:
+def _end(pledge: Pledge, status: str, *, actor: Actor | None, on: dt.date, data: dict) -> None:
     pledge.status = status
     pledge.ended_at = _now()
     pledge.end_date = on
@@ -870,11 +846,11 @@ def _end(pledge: Pledge, status: str, *, actor, on: dt.date, data: dict) -> None
 
 
 @transaction.atomic
-def cancel(*, actor, registration_no: str, reason: str) -> Pledge:
+def cancel(*, actor: Actor, registration_no: str, reason: str) -> Pledge:
     pledge = get_pledge(registration_no, for_update=True)
     # Cancelling ends the pledgee's security: the pledgee's act (a pledgor with proof of repayment goes
     # to a registrar).
-    _require_pledge_party(actor, pledge, roles=("pledgee",))
+    _require_pledge_party(actor, pledge, sides=("pledgee",))
     _require_live(pledge)
     if reason not in CANCELLATION_REASONS:
         raise ValidationFailed(_("Choose one of: %s") % ", ".join(CANCELLATION_REASONS), code="validation_error",
@@ -883,7 +859,7 @@ def cancel(*, actor, registration_no: str, reason: str) -> Pledge:
     return pledge
 
 
-def revoke_now(pledge: Pledge, *, actor, checker, reason: str) -> None:
+def revoke_now(pledge: Pledge, *, actor: Actor, checker: Actor, reason: str) -> None:
     """Revocation makes the registration void from the start (fraud, forged documents, court decision)."""
     _require_live(pledge)
     _end(pledge, PledgeStatus.REVOKED, actor=actor, on=business_date.today(),
@@ -904,10 +880,10 @@ def lapse_trademark_pledges(on: dt.date) -> int:
 # --- objections ---------------------------------------------------------------------------------
 
 @transaction.atomic
-def object_to(*, actor, registration_no: str, statement: str, objector_name: str = "",
+def object_to(*, actor: Actor, registration_no: str, statement: str, objector_name: str = "",
               case_notice_ref: str = "") -> Objection:
     pledge = get_pledge(registration_no, for_update=True)
-    _require_pledge_party(actor, pledge, roles=("pledgor", "pledgee", "debtor"))
+    _require_pledge_party(actor, pledge, sides=("pledgor", "pledgee", "debtor"))
     _require_live(pledge)
     # Bounded, and free of control characters (which PostgreSQL cannot store), before anything is written.
     statement = limits.text(statement, field="statement", max_length=4000)
@@ -930,9 +906,10 @@ def object_to(*, actor, registration_no: str, statement: str, objector_name: str
 
 
 @transaction.atomic
-def attach_case_notice(*, actor, registration_no: str, objection_id: int, case_notice_ref: str) -> Objection:
+def attach_case_notice(*, actor: Actor, registration_no: str, objection_id: int,
+                       case_notice_ref: str) -> Objection:
     pledge = get_pledge(registration_no, for_update=True)
-    _require_pledge_party(actor, pledge, roles=("pledgor", "pledgee", "debtor"))
+    _require_pledge_party(actor, pledge, sides=("pledgor", "pledgee", "debtor"))
     objection = pledge.objections.filter(pk=objection_id, removed_at__isnull=True).first()
     if objection is None:
         raise NotFound(_("No such open objection."), code="objection_not_found")
@@ -970,10 +947,10 @@ def live_pledges_on(right: Right) -> list[Pledge]:
 
 
 @transaction.atomic
-def add_webhook(*, actor, url: str):
+def add_webhook(*, actor: Actor, url: str):
     from .models import Webhook
 
-    _require_user(actor)
+    perm.require_user(actor)
     if actor.organisation_id is None:
         raise PermissionDenied(_("Webhooks belong to an organisation."))
     if not (url.startswith("https://") or url.startswith("http://")):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ippledge.core import permissions as perm
 from ippledge.core import ratelimit
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -146,7 +147,7 @@ def my_applications(request):
 
 
 def _can_file(user) -> bool:
-    return user.is_authenticated and (user.is_platform_admin or bool(user.role_set & services.FILER_ROLES))
+    return user.is_authenticated and perm.has_any_role(user, perm.PLEDGE_FILERS)
 
 
 def _party_from_form(form, prefix: str) -> dict:
@@ -258,14 +259,14 @@ def application_detail(request, application_no: str):
 
 @login_required
 def registrar_queue(request):
-    if not (request.user.is_platform_admin or request.user.has_role("registrar")):
+    if not perm.is_registrar(request.user):
         return _denied(request)
     return render(request, "registry/queue.html", {"apps": review.queue(request.user)[:500], "statuses": STATUS_LABELS})
 
 
 @login_required
 def review_case(request, application_no: str):
-    if not (request.user.is_platform_admin or request.user.has_role("registrar")):
+    if not perm.is_registrar(request.user):
         return _denied(request)
     try:
         app = services.get_application(actor=request.user, application_no=application_no)
