@@ -2,7 +2,8 @@
 
 Live-pledge lock: a transfer, licence, open-licence declaration or abandonment of a pledged right
 is refused with 409 ``pledged_right_locked`` unless the pledgee's consent is given (Civil Code 444,
-实施细则 Art. 86).  Risk events on a pledged right notify the pledgees.
+实施细则 Art. 86).  Risk events on a pledged right notify the pledgees.  The right's page lists its live
+pledges through a reader registered here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from ippledge.core.errors import Conflict
 from ippledge.rights import services as rights_services
+from ippledge.rights import views as rights_views
 
 from . import notify
 from .services import live_pledges
@@ -42,7 +44,16 @@ def notify_pledgees(*, right, event, actor) -> None:
                                     "date": event.date.isoformat(), "seq": event.seq})
 
 
+def live_pledges_shown(right) -> list[dict]:
+    """The right's live pledges as its page shows them (public register data: number, pledgees, date)."""
+    return [{"registration_no": p.registration_no, "effective_date": p.effective_date,
+             "pledgees": [party.name for party in p.parties.all() if party.role == "pledgee"]}
+            for p in live_pledges(right).prefetch_related("parties")]
+
+
 if guard_pledged_right not in rights_services.event_guards:
     rights_services.event_guards.append(guard_pledged_right)
 if notify_pledgees not in rights_services.event_listeners:
     rights_services.event_listeners.append(notify_pledgees)
+if live_pledges_shown not in rights_views.live_pledge_readers:
+    rights_views.live_pledge_readers.append(live_pledges_shown)
