@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ippledge.core.querysets import RestrictedQuerySet
-from ippledge.core.roles import OFFICE_RIGHT_KINDS
+from ippledge.core.roles import OFFICE_RIGHT_KINDS, Role
 
 
 class RightKind(models.TextChoices):
@@ -90,7 +90,7 @@ class Right(models.Model):
     def scope(cls, user, action):
         if action == "view":
             return True
-        if user.has_role("registrar") and user.organisation is not None:
+        if user.has_role(Role.REGISTRAR) and user.organisation is not None:
             kinds = OFFICE_RIGHT_KINDS.get(user.organisation.kind, set())
             return Q(kind__in=kinds) if kinds else False
         return False

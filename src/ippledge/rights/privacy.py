@@ -9,8 +9,9 @@ Organisations' numbers and addresses are public and never masked.
 from __future__ import annotations
 
 from ippledge.core import identifiers
+from ippledge.core import permissions as perm
 from ippledge.core.errors import DomainError
-from ippledge.core.roles import OFFICE_RIGHT_KINDS
+from ippledge.core.roles import OFFICE_RIGHT_KINDS, Role
 
 from .models import Right
 
@@ -18,12 +19,13 @@ PERSONAL_ID_TYPES = frozenset({"resident_id", "passport", "other"})
 
 
 def sees_personal_data(user, right: Right) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
+    if not perm.is_user(user):
         return False
     org = getattr(user, "organisation", None)
     if org is None:
         return False
-    if user.has_role("registrar") and right.kind in OFFICE_RIGHT_KINDS.get(org.kind, set()):
+    # An administrator is no registrar here: the operator does not read natural persons' numbers.
+    if user.has_role(Role.REGISTRAR) and right.kind in OFFICE_RIGHT_KINDS.get(org.kind, set()):
         return True
     if not org.uscc:
         return False

@@ -12,18 +12,13 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ippledge.core import audit, business_date, identifiers
-from ippledge.core.errors import (
-    Conflict,
-    DomainError,
-    NotAuthenticated,
-    NotFound,
-    PermissionDenied,
-    ValidationFailed,
-)
+from ippledge.core import permissions as perm
+from ippledge.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from ippledge.core.models import User
-from ippledge.core.roles import OFFICE_RIGHT_KINDS
+from ippledge.core.permissions import Actor
 
 from . import legal_codes, rules
 from .models import LegalEvent, Right, RightHolder, RightKind
@@ -194,15 +189,8 @@ def clean_right(data: dict) -> dict:
 
 # --- actions -------------------------------------------------------------------------------------
 
-def _require_writer(actor, kind: str) -> None:
-    """Registrars of the office that records this kind of right, and admins, write the register."""
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
-    if actor.is_platform_admin:
-        return
-    office_kinds = OFFICE_RIGHT_KINDS.get(getattr(actor.organisation, "kind", ""), set())
-    if not actor.has_role("registrar") or kind not in office_kinds:
-        raise PermissionDenied(_("Only a registrar of the office that records this kind of right may do this."))
+# Registrars of the office that records this kind of right, and admins, write the register.
+WRITER_REFUSED = gettext_noop("Only a registrar of the office that records this kind of right may do this.")
 
 
 def _rebuild_holders(right: Right) -> None:
@@ -219,9 +207,9 @@ def snapshot(right: Right) -> dict:
 
 
 @transaction.atomic
-def create_right(*, actor, data: dict) -> Right:
+def create_right(*, actor: Actor, data: dict) -> Right:
     values = clean_right(data)
-    _require_writer(actor, values["kind"])
+    perm.require_office(actor, {values["kind"]}, _(WRITER_REFUSED))
     if Right.objects.filter(kind=values["kind"], number=values["number"]).exists():
         raise Conflict(_("This right is already in the register."), code="duplicate_right",
                        fields={"number": [_("Already registered.")]})
@@ -302,8 +290,8 @@ def clean_event(right: Right, data: dict) -> tuple[rules.Event, dict]:
 
 
 @transaction.atomic
-def record_event(*, actor, right: Right, data: dict) -> LegalEvent:
-    _require_writer(actor, right.kind)
+def record_event(*, actor: Actor, right: Right, data: dict) -> LegalEvent:
+    perm.require_office(actor, {right.kind}, _(WRITER_REFUSED))
     # Lock the right so concurrent events get distinct sequence numbers and consistent checks.
     right = Right.objects.select_for_update().get(pk=right.pk)
     event, payload = clean_event(right, data)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ippledge.core import business_date, identifiers
+from ippledge.core import permissions as perm
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError, NotFound
 
@@ -30,14 +31,11 @@ def live_pledges(right: Right) -> list[dict]:
 
 
 def _can_write(user, kind: str | None = None) -> bool:
+    """Whether to offer the register's forms: to whom ``services`` lets write this kind (any kind when
+    ``kind`` is None)."""
     if not user.is_authenticated:
         return False
-    if user.is_platform_admin:
-        return True
-    from ippledge.core.roles import OFFICE_RIGHT_KINDS
-
-    kinds = OFFICE_RIGHT_KINDS.get(getattr(user.organisation, "kind", ""), set())
-    return user.has_role("registrar") and (kind in kinds if kind else bool(kinds))
+    return any(perm.office_keeps(user, {k}) for k in ([kind] if kind else RightKind.values))
 
 
 def right_list(request):
