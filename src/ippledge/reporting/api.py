@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
+from ippledge.core import permissions as perm
 from ippledge.core import services as core_services
 from ippledge.core.errors import PermissionDenied
 from ippledge.core.models import AuditEntry
@@ -108,7 +109,7 @@ def scorecard(request, period: str, weights: str = ""):
 
 @router.get("/reports/registry", summary="Registry-side figures: registrations, secured amounts, enterprises")
 def registry_figures(request, period: str):
-    services.require_user(request.auth)
+    perm.require_user(request.auth)
     data = services.registry_figures(period)
     services.pulled(request.auth, "registry", {"period": data["period"]})
     return data
@@ -129,8 +130,7 @@ def sharing_token(request):
 
 @router.get("/reports/pulls", summary="Who pulled which statistics (regulators)")
 def pulls(request, limit: int = 200):
-    if not services.is_regulator(request.auth):
-        raise PermissionDenied(_("Only regulators see the data-sharing audit."))
+    perm.require_role(request.auth, perm.REGULATORS, _("Only regulators see the data-sharing audit."))
     rows = AuditEntry.objects.filter(action="report.pull").select_related("organisation")[: max(1, min(limit, 1000))]
     return [{"at": r.at.isoformat(), "user": r.actor_username, "organisation": r.organisation.name if r.organisation
              else None, "report": r.object_id, "params": r.after, "via": r.via} for r in rows]

@@ -15,15 +15,12 @@ from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, limits, money
+from ippledge.core import permissions as perm
 from ippledge.core.actors import user_or_none as _user
-from ippledge.core.errors import (
-    Conflict,
-    NotAuthenticated,
-    NotFound,
-    PermissionDenied,
-    ValidationFailed,
-)
+from ippledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ippledge.core.models import Organisation
+from ippledge.core.permissions import Actor, require_user
+from ippledge.core.roles import OrgKind
 from ippledge.credit import inputs
 from ippledge.credit.models import CreditPlan, Loan
 from ippledge.registry.models import Decision, Pledge
@@ -33,28 +30,20 @@ from . import sql
 from .engine import rules, statistics
 from .models import BankOverall, CaseStudy, ReportFile
 
-WIDE_READERS = {"regulator_user", "admin"}
+
+def reads_all(actor: Actor) -> bool:
+    """Regulators (and administrators) and the IP office read every bank's figures."""
+    return perm.is_regulator(actor) or getattr(actor.organisation, "kind", "") == OrgKind.IP_OFFICE
 
 
-
-def require_user(actor) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
-
-
-def reads_all(actor) -> bool:
-    return actor.is_platform_admin or actor.has_role("regulator_user") or \
-        getattr(actor.organisation, "kind", "") == "ip_office"
-
-
-def own_bank(actor) -> Organisation | None:
+def own_bank(actor: Actor) -> Organisation | None:
     org = getattr(actor, "organisation", None)
     if org is None or org.kind != "bank":
         return None
     return org.parent or org
 
 
-def bank_for(actor, bank_org_id: int | None) -> Organisation:
+def bank_for(actor: Actor, bank_org_id: int | None) -> Organisation:
     require_user(actor)
     bank = Organisation.objects.filter(pk=bank_org_id, kind="bank").first()
     if bank is None:
@@ -87,7 +76,7 @@ class Scope:
 PER_BANK_DIMENSIONS = ("bank", "branch")
 
 
-def scope_for(actor, bank_org_id: int | None = None, *, own_book: bool = False) -> Scope:
+def scope_for(actor: Actor, bank_org_id: int | None = None, *, own_book: bool = False) -> Scope:
     """The one scope rule: regulators and IP offices read every bank; a bank reads its own figures
     (``bank_org_id`` of itself or its head office) and national aggregates without per-bank rows.
 
@@ -127,19 +116,17 @@ def drill_filters(filters: dict) -> dict:
     return filters
 
 
-def pulled(actor, what: str, params: dict) -> None:
+def pulled(actor: Actor, what: str, params: dict) -> None:
     """The audit of who pulled what (inter-agency data sharing, item 十三)."""
     audit.record(actor=actor, action="report.pull", object_type="report", object_id=what, object_repr=what,
                  after=params)
 
 
 @transaction.atomic
-def submit_overall(*, actor, bank_org_id, period_end, total_loan_balance, npl_balance,
+def submit_overall(*, actor: Actor, bank_org_id, period_end, total_loan_balance, npl_balance,
                    inclusive_loan_balance=None, inclusive_npl_balance=None) -> BankOverall:
     """Values as the caller sent them: read (within the business limits) once the caller may submit."""
-    require_user(actor)
-    if not (actor.is_platform_admin or actor.role_set & {"bank_officer", "bank_reviewer", "bank_approver"}):
-        raise PermissionDenied(_("Banks submit their own overall figures."))
+    perm.require_role(actor, perm.BANK_STAFF, _("Banks submit their own overall figures."))
     bank = bank_for(actor, inputs.whole(bank_org_id, "bank_org_id", low=1, high=2**63 - 1))
     # A bank's whole book may be far larger than one loan: up to a thousand of the largest single amounts.
     cap = limits.limit("MAX_AMOUNT_YUAN") * 1000
@@ -175,7 +162,7 @@ def latest_overall(bank: Organisation, period_end: dt.date) -> BankOverall | Non
     return BankOverall.objects.filter(bank=bank, period_end=period_end).order_by("-submitted_at", "-id").first()
 
 
-def tolerance(*, actor, bank_org_id: int, period_end: dt.date, segment: str = "all") -> dict:
+def tolerance(*, actor: Actor, bank_org_id: int, period_end: dt.date, segment: str = "all") -> dict:
     bank = bank_for(actor, bank_org_id)
     overall = latest_overall(bank, period_end)
     if overall is None:
@@ -204,15 +191,9 @@ def registration_seconds(bank: Organisation, year: int) -> float | None:
     return pystats.median(times) if times else None
 
 
-def is_regulator(actor) -> bool:
-    return actor.is_platform_admin or actor.has_role("regulator_user")
-
-
-def scorecard(*, actor, period: str, weights: str | dict | None = None) -> list[dict]:
+def scorecard(*, actor: Actor, period: str, weights: str | dict | None = None) -> list[dict]:
     """``weights``: a dict or the JSON text a caller sent, read only once the caller may see the scorecard."""
-    require_user(actor)
-    if not is_regulator(actor):
-        raise PermissionDenied(_("Only regulators evaluate banks."))
+    perm.require_role(actor, perm.REGULATORS, _("Only regulators evaluate banks."))
     if isinstance(weights, str):
         weights = limits.text(weights, field="weights", max_length=limits.limit("MAX_SHORT_TEXT"))
     weights = rules.parse_weights(weights)
@@ -246,10 +227,8 @@ LOAN_NO = re.compile(r"[A-Z]{2}[0-9]{6,16}")
 
 
 @transaction.atomic
-def publish_case(*, actor, loan_no, title, body, consent) -> CaseStudy:
-    require_user(actor)
-    if not (actor.is_platform_admin or actor.has_role("regulator_user")):
-        raise PermissionDenied(_("Regulators publish typical cases."))
+def publish_case(*, actor: Actor, loan_no, title, body, consent) -> CaseStudy:
+    perm.require_role(actor, perm.REGULATORS, _("Regulators publish typical cases."))
     consent = inputs.flag(consent, "consent")
     if not consent:
         raise ValidationFailed(_("A typical case needs the borrower's consent."), code="consent_missing",
