@@ -10,7 +10,7 @@ from ippledge.credit import workflow
 from ippledge.credit.models import CreditCase
 
 from .conftest import PASSWORD
-from .test_credit_workflow import PRODUCT, world  # noqa: F401  (fixture)
+from .test_credit_workflow import PRODUCT, valuation_no, world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +36,8 @@ def test_case_through_the_pages(world):  # noqa: F811
     case = CreditCase.objects.get()
     url = f"/credit/cases/{case.case_no}/"
     assert opened.url == url
+    # The bank's valuation of the pledged patent, attached on the rights tab (no approval without one).
+    assert officer.post(url, {"action": "valuation", "valuation_no": valuation_no(w)}).status_code == 302
     for item in case.dd_items.all():
         assert officer.post(url, {"action": "dd", "key": item.key, "result": "ok", "notes": "已核实"}).status_code == 302
     assert officer.post(url, {"action": "submit", "risk_grade": "A"}).status_code == 302

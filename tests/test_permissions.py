@@ -154,6 +154,8 @@ ROUTES = [
      SCOPED),
     ("post", "/api/v1/credit-cases/{case_no}/approval", "/credit-cases/CR20260000001/approval",
      {"decision": "approve"}, SCOPED),
+    ("put", "/api/v1/credit-cases/{case_no}/valuation", "/credit-cases/CR20260000001/valuation",
+     {"valuation_no": "VA20260000001"}, SCOPED),
     # The borrowing enterprise signs its own contract (the case's party check: test_credit_workflow).
     ("post", "/api/v1/credit-cases/{case_no}/contract-signature", "/credit-cases/CR20260000001/contract-signature",
      {}, {"enterprise_user"}),

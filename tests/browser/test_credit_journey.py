@@ -19,6 +19,7 @@ from ippledge.credit import workflow
 from ippledge.credit.lpr import shipped_fixings
 from ippledge.credit.models import Classification, CreditCase, FinancingNeed, LprFixing
 from ippledge.credit.workflow_models import Stage
+from ippledge.valuation import services as valuation
 from tests.test_credit_workflow import PRODUCT, world  # noqa: F401  (fixture)
 
 from .conftest import RESULTS_DIR
@@ -107,8 +108,17 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
 
     case_no = CreditCase.objects.get(need=need).case_no
 
-    # Due diligence: every checklist item recorded on the case page's form, then signed off.
+    # The officer attaches the bank's valuation of the pledged patent (no approval without one).
+    valued = valuation.create_valuation(actor=w["officer"].user, data={
+        "rights": [{"kind": "invention", "number": "ZL201410362077.3"}], "method": "income",
+        "inputs": {"income": ["3000000", "3000000", "3000000"], "discount_rate": "0.1"}})
     open_task(page, case_no)
+    open_tab(page, "Rights and valuation")
+    page.locator("#valuation-no").fill(valued.valuation_no)
+    page.get_by_role("button", name=zh("Attach valuation")).click()
+    expect(page.get_by_test_id("case-valuation")).to_contain_text(valued.valuation_no)
+
+    # Due diligence: every checklist item recorded on the case page's form, then signed off.
     expect_stage(page, Stage.DUE_DILIGENCE)
     open_tab(page, "Due diligence")
     keys = page.locator("#dd-key option").evaluate_all("options => options.map(o => o.value)")
@@ -146,12 +156,12 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     log_in(approver, "approver")
     open_task(approver, case_no)
     open_tab(approver, "Review trail")
-    expect(approver.get_by_test_id("trail").locator(".event-type")).to_have_text(["open", "submit", "pass"])
+    expect(approver.get_by_test_id("trail").locator(".event-type")).to_have_text(["open", "valuation", "submit", "pass"])
     approver.get_by_role("button", name=zh("Approve"), exact=True).click()
     expect_stage(approver, Stage.CONTRACTED)
     open_tab(approver, "Review trail")
     expect(approver.get_by_test_id("trail").locator(".event-type")).to_have_text(
-        ["open", "submit", "pass", "approve", "contract"])
+        ["open", "valuation", "submit", "pass", "approve", "contract"])
     shot(approver, "journey-credit-approved")
 
     # The enterprise signs the contract on its case page: that confirms its pledge, registered at once.
