@@ -174,3 +174,31 @@ def test_the_scans_see_what_they_look_for():
     assert [h.split(" ", 1)[1] for h in helpers] == ["_require_bank asks ['has_role'] itself",
                                                      "reaches into services._require_bank"]
     assert foreign_writes("credit/x.py", code) == ["credit/x.py:11 core.Organisation.objects…update"]
+
+
+# --- the vocabulary's answers are the same in every app ------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_registrar_of_another_office_is_refused_alike_by_the_register_and_the_registry(make_user):
+    """The rights register asked its own question (``permission_denied``); it now asks core's, so a
+    copyright-office registrar recording a patent reads the registry's ``not_your_office``."""
+    from django.utils.translation import gettext
+
+    from ippledge.core.errors import PermissionDenied
+    from ippledge.rights import services as rights
+
+    registrar = make_user("registrar", org_kind="copyright_office")
+    body = {"kind": "invention", "number": "ZL201410362077.3", "title": "一种数据传输方法", "filing_date": "2014-07-28",
+            "owners": [{"name": "深圳示范科技有限公司", "id_type": "uscc", "id_number": "914403001922038216"}]}
+    with pytest.raises(PermissionDenied) as refused:
+        rights.create_right(actor=registrar, data=body)
+    assert refused.value.code == "not_your_office"
+    assert refused.value.message == gettext(rights.WRITER_REFUSED)  # the register's own words
+
+
+def test_the_system_actor_holds_role_members():
+    from ippledge.core import permissions as perm
+    from ippledge.core.actors import SYSTEM
+
+    assert SYSTEM.role_set == {Role.ADMIN} and all(isinstance(r, Role) for r in SYSTEM.role_set)
+    assert perm.is_registrar(SYSTEM) and perm.has_any_role(SYSTEM, perm.BANK_STAFF)
