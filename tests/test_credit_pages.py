@@ -56,5 +56,12 @@ def test_case_through_the_pages(world):  # noqa: F811
         assert officer.get(f"{url}?tab={tab}").status_code == 200
     page = officer.get(f"/credit/loans/{case.loan.loan_no}/").content.decode()
     assert 'data-testid="classification"' in page
+    # Money as yuan to the fen with separators; a bullet loan accrues by actual days (issue 10, 3 and 4).
+    assert '<dd data-testid="balance">1,000,000.00</dd>' in page
+    assert '<span data-testid="convention">ACT/360, actual days</span>' in page
+    assert "<td>1,000,000.00</td>" in officer.get("/credit/").content.decode()
+    # Priced while later LPR fixings are missing from the shipped table: the officer is warned (issue 10.5).
+    contract = officer.get(f"{url}?tab=contract").content.decode()
+    assert case.pricing.get("lpr_warning") and 'data-testid="lpr-warning"' in contract
     assert officer.get("/credit/plans/").status_code == 200
     assert case.case_no in enterprise.get("/credit/portal/").content.decode()

@@ -11,6 +11,7 @@ from ippledge.core import business_date
 from ippledge.core.money import from_fen
 
 from . import lpr, services
+from .engine import schedule as sched
 from .inputs import Day, Decimal_, Flag, Text, TextList, Whole, one_of
 from .models import Loan
 
@@ -123,7 +124,8 @@ def loan_out(loan: Loan, reader=None) -> dict:
                                                                              "uscc": loan.borrower.uscc},
         "amount": str(from_fen(loan.amount)), "currency": loan.currency, "annual_rate": str(loan.annual_rate),
         "start_date": loan.start_date.isoformat(), "maturity_date": loan.maturity_date.isoformat(),
-        "schedule_kind": loan.schedule_kind, "day_count": loan.day_count, "ip_kind": loan.ip_kind,
+        "schedule_kind": loan.schedule_kind, "day_count": loan.day_count,
+        "convention": sched.convention(loan.schedule_kind, loan.day_count), "ip_kind": loan.ip_kind,
         "pledge_registration_no": loan.pledge_registration_no or None, "pledges": _pledges(loan),
         "repaid": services.fully_repaid(loan, states), "pledges_to_cancel": services.pledges_to_cancel(loan, states),
         "case_no": case.case_no if case else None, "ltv_override": ltv_override_out(case) if internal else None,

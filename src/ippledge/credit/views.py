@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ippledge.core import business_date
+from ippledge.core import business_date, money
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError, ValidationFailed
 from ippledge.core.models import Organisation
@@ -129,6 +129,9 @@ def loan_page(request, loan_no: str):
     data = loan_out(loan, request.user)
     data["classification_label"] = Classification(data["classification"]).label
     data["schedule_label"] = ScheduleKind(data["schedule_kind"]).label
+    # Amortising schedules charge outstanding × annual rate ÷ 12 a month; the others accrue by actual days.
+    data["convention_label"] = (_("monthly rate (annual rate ÷ 12)") if data["convention"] == "monthly_rate"
+                                else _("%(basis)s, actual days") % {"basis": data["convention"]})
     data["rate_percent"] = f"{Decimal(data['annual_rate']) * 100:.4f}"
     for h in data["classification_history"]:
         h["after_label"] = Classification(h["after"]).label
@@ -186,8 +189,9 @@ def matching(request):
     except (ValueError, DomainError, FinancingNeed.DoesNotExist, Product.DoesNotExist):
         return render(request, "errors/404.html", status=404)
     names = {p.pk: f"{p.bank.name} · {p.name}" for p in Product.objects.select_related("bank")}
-    need_names = {n.pk: f"{n.enterprise.name} · {n.amount / 100:.2f}" for n in
-                  FinancingNeed.objects.select_related("enterprise")}
+    need_names = {n.pk: f"{n.enterprise.name} · {money.format_yuan(n.amount)}" for n in
+                  FinancingNeed.objects.filter(pk__in={row.get("need_id") for row in rows})
+                  .select_related("enterprise")}
     for row in rows:
         row["name"] = names.get(row.get("product_id")) if need_id else need_names.get(row.get("need_id"))
     return render(request, "credit/matching.html", {

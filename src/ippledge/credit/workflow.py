@@ -1003,7 +1003,7 @@ def _subsidy_value(kind: str, value) -> Decimal:
         return inputs.fraction(value, "value", max_percent=100)
     column = SubsidyScheme._meta.get_field("value")
     cap = 10 ** (column.max_digits - column.decimal_places) - 1
-    return Decimal(inputs.fen(value, "value", max_yuan=min(cap, limits.limit("MAX_AMOUNT_YUAN")))) / 100
+    return money.from_fen(inputs.fen(value, "value", max_yuan=min(cap, limits.limit("MAX_AMOUNT_YUAN"))))
 
 
 @transaction.atomic
