@@ -47,10 +47,10 @@ def renewal_default(kind: str | None, in_force: bool = True) -> bool:
 
 
 def read(value: Any, *, default: bool = False, kind: str | None = None, name: str = INPUT) -> bool:
-    """``renewal_expected`` as given (``True``/``False`` or ``"true"``/``"false"``); ``None``: ``default``.
+    """``renewal_expected`` as given (``True``/``False`` or ``"true"``/``"false"``); absent: ``default``.
 
     With ``kind``, true for a kind whose term cannot be renewed is refused (``invalid_input``)."""
-    if value is None:
+    if value is None or value == "":
         expected = default
     elif isinstance(value, bool):
         expected = value
