@@ -34,12 +34,34 @@ TOKEN_PREFIX = "ipp_"
 
 
 def _org_snapshot(org: Organisation) -> dict:
-    return {"name": org.name, "kind": org.kind, "uscc": org.uscc, "region_code": org.region_code}
+    return {"name": org.name, "kind": org.kind, "uscc": org.uscc, "region_code": org.region_code,
+            "size_class": org.size_class, "industry": org.industry, "parent": org.parent_id, "is_demo": org.is_demo}
+
+
+# A GB/T 4754 industry: a section letter, optionally with its division, group and class digits.
+INDUSTRY_CODE = re.compile(r"[A-T](\d{2,4})?")
+
+
+def _check_profile(kind: str, size_class: str, industry: str, parent: Organisation | None) -> None:
+    sizes = [value for value, _label in Organisation._meta.get_field("size_class").choices]
+    if size_class and size_class not in sizes:
+        raise ValidationFailed(_("Unknown size class."), code="invalid_size_class",
+                               fields={"size_class": [_("Choose one of: %s") % ", ".join(sizes)]})
+    if industry and not INDUSTRY_CODE.fullmatch(industry):
+        raise ValidationFailed(_("Give the industry as a GB/T 4754 code such as C39."), code="invalid_industry",
+                               fields={"industry": [_("Not a GB/T 4754 code.")]})
+    # A branch is of its head office's kind, and a head office is no one's branch.
+    if parent is not None and (parent.kind != kind or parent.parent_id is not None):
+        raise ValidationFailed(_("A branch belongs to a head office of its own kind."), code="invalid_parent",
+                               fields={"parent": [_("Not a head office of this kind.")]})
 
 
 @transaction.atomic
 def create_organisation(*, actor: Actor, name: str, kind: str, uscc: str | None = None,
-                        region_code: str = "") -> Organisation:
+                        region_code: str = "", size_class: str = "", industry: str = "",
+                        parent: Organisation | None = None, is_demo: bool = False) -> Organisation:
+    """``size_class`` (2011 MIIT table), ``industry`` (GB/T 4754), ``parent`` (head office) and
+    ``is_demo`` (the demo region's rows) are profile facts other apps read; only this service writes them."""
     require_admin(actor)
     name = identifiers.clean_display_name(name or "")
     if not name:
@@ -47,6 +69,7 @@ def create_organisation(*, actor: Actor, name: str, kind: str, uscc: str | None 
     if kind not in OrgKind.values:
         raise ValidationFailed(_("Unknown organisation kind."), code="invalid_org_kind",
                                fields={"kind": [_("Choose one of: %s") % ", ".join(OrgKind.values)]})
+    _check_profile(kind, size_class, industry, parent)
     if uscc:
         try:
             uscc = identifiers.normalise_uscc(uscc)
@@ -61,7 +84,9 @@ def create_organisation(*, actor: Actor, name: str, kind: str, uscc: str | None 
     try:
         with transaction.atomic():
             org = Organisation.objects.create(name=name, name_normalised=identifiers.normalise_name(name),
-                                              kind=kind, uscc=uscc or None, region_code=region_code)
+                                              kind=kind, uscc=uscc or None, region_code=region_code,
+                                              size_class=size_class, industry=industry, parent=parent,
+                                              is_demo=is_demo)
     except IntegrityError as exc:  # a concurrent create with the same USCC
         raise Conflict(_("An organisation with this USCC already exists."), code="duplicate_uscc") from exc
     audit.record(actor=actor, action="org.create", obj=org, after=_org_snapshot(org))
