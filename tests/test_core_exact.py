@@ -301,11 +301,18 @@ def test_report_exports_read_cells_through_core(row):
         to_xlsx(title="t", as_of="x", notes=[], sheets=[{"name": "s", "columns": columns, "rows": [row]}])
 
 
-def test_report_exports_still_take_floats_by_their_shortest_form():
+def test_report_exports_still_take_floats_and_totals_beyond_64_bits():
     from ippledge.reporting.exports import to_csv
 
-    text = to_csv([{"key": "p", "kind": "percent"}], [{"p": 4.4}]).decode("utf-8-sig")
-    assert text.splitlines()[1] == "4.40"
+    text = to_csv([{"key": "p", "kind": "percent"}, {"key": "a", "kind": "wan"}],
+                  [{"p": 4.4, "a": 18_000_000_000_600_000_000}]).decode("utf-8-sig")
+    assert text.splitlines()[1] == "4.40,18000000000600.00"
+
+
+def test_a_computed_total_may_drop_the_magnitude_bound_but_not_the_digits_bound():
+    assert exact.decimal(18_000_000_000_600_000_000, "x", magnitude=None) == 18_000_000_000_600_000_000
+    assert refused(exact.decimal, 10 ** 30, "x", magnitude=None).fields["x"] == [exact.OUT_OF_RANGE]
+    assert refused(exact.decimal, "1e400", "x", magnitude=10 ** 24).fields["x"] == [exact.OUT_OF_RANGE]
 
 
 # --------------------------------------------------------------------------- one home
@@ -313,9 +320,9 @@ def test_report_exports_still_take_floats_by_their_shortest_form():
 SRC = Path(__file__).resolve().parent.parent / "src" / "ippledge"
 # Still carrying their own parser or error builder while their owners finish other work (issue 10.11);
 # each is to call core.exact (the lead's list of which helper becomes which core function).
-PENDING_PARSERS = {"credit/engine/schedule.py", "valuation/engine/trace.py", "reporting/engine/rules.py",
+PENDING_PARSERS = {"valuation/engine/trace.py", "reporting/engine/rules.py",
                    "core/money.py"}
-PENDING_BUILDERS = {"credit/engine/schedule.py", "credit/engine/classification.py", "credit/inputs.py",
+PENDING_BUILDERS = {"credit/engine/classification.py", "credit/inputs.py",
                     "valuation/engine/bundle.py", "valuation/engine/lender.py", "valuation/engine/simulation.py",
                     "valuation/engine/factors.py", "reporting/engine/rules.py"}
 

@@ -9,8 +9,10 @@ Every engine reads its numbers here, so "what is a number" has one answer:
   amounts and rates); ``thousands=True`` accepts ``1,234,567.89`` (commas in groups of three only);
 * floats are refused (they are not exact) unless the caller passes ``floats=True`` for a parameter that
   code, not a person, gives; the float is then read by its shortest form (``repr``: 0.1 is 0.1);
-* no business quantity needs more than :data:`MAX_MAGNITUDE` (10¹⁸) or more than :data:`MAX_DIGITS`
+* no business input needs more than :data:`MAX_MAGNITUDE` (10¹⁸) or more than :data:`MAX_DIGITS`
   significant digits (what the default context computes on exactly), so ``"1e400"`` is out of range;
+  a computed total (a book's sum in fen can pass 2⁶³) passes ``magnitude=None`` to keep only the digits
+  bound (below 10²⁸);
 * the caller's bounds (``minimum``/``maximum`` inclusive, ``above``/``below`` exclusive), ``places``
   (counted on the value: ``"1.230"`` has two) and ``integer``.
 
@@ -75,7 +77,7 @@ def _significant(value: Decimal) -> int:
 
 
 def _lex(value: Any, name: str, *, floats: bool, thousands: bool, plain: bool, code: str,
-         message: str | None) -> Decimal:
+         message: str | None, magnitude: Bound) -> Decimal:
     """The value as a finite Decimal within the global bounds; everything else is a field error."""
     def fail(default: str, **params) -> ValidationFailed:
         return invalid(name, message or default, code=code, **({} if message else params))
@@ -105,21 +107,23 @@ def _lex(value: Any, name: str, *, floats: bool, thousands: bool, plain: bool, c
     if not parsed.is_finite():
         raise fail(NOT_A_NUMBER)
     # copy_abs and comparisons are exact (no context), so even 1e999999999999 is judged, not trapped.
-    if parsed.copy_abs() > MAX_MAGNITUDE or _significant(parsed) > MAX_DIGITS:
+    if ((magnitude is not None and parsed.copy_abs() > magnitude) or parsed.adjusted() >= MAX_DIGITS
+            or _significant(parsed) > MAX_DIGITS):
         raise fail(OUT_OF_RANGE)
     return parsed
 
 
 def decimal(value: Any, name: str, *, minimum: Bound = None, maximum: Bound = None, above: Bound = None,
             below: Bound = None, places: int | None = None, integer: bool = False, floats: bool = False,
-            thousands: bool = False, plain: bool = False, code: str = "invalid_input",
-            message: str | None = None, range_message: str | None = None) -> Decimal:
+            thousands: bool = False, plain: bool = False, magnitude: Bound = MAX_MAGNITUDE,
+            code: str = "invalid_input", message: str | None = None, range_message: str | None = None) -> Decimal:
     """An exact number (see the module docstring), returned as given (``"1.50"`` stays ``1.50``).
 
     ``message`` replaces every message about the form of the value, ``range_message`` those about the
     bounds; ``code`` is the error code of both.
     """
-    parsed = _lex(value, name, floats=floats, thousands=thousands, plain=plain, code=code, message=message)
+    parsed = _lex(value, name, floats=floats, thousands=thousands, plain=plain, code=code, message=message,
+                  magnitude=magnitude)
     if integer and _places(parsed):
         raise invalid(name, message or WHOLE, code=code)
     if places is not None and _places(parsed) > places:

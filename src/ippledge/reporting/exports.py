@@ -62,9 +62,10 @@ def _kind(column: dict) -> str:
 
 def _exact(value: Any) -> Decimal:
     """A cell's number (fen, count or percent) read by core.exact, a float by its shortest form.  Cells come
-    from the report's code, not from a person, so one that is not an exact number is a ValueError."""
+    from the report's code, not from a person, so one that is not an exact number is a ValueError; a book's
+    total may pass 2⁶³ fen, so only the 28-digit bound applies."""
     try:
-        return exact.decimal(value, "cell", floats=True)
+        return exact.decimal(value, "cell", floats=True, magnitude=None)
     except ValidationFailed:
         raise ValueError(f"a report cell must be an exact number, got {value!r}") from None
 
