@@ -64,7 +64,7 @@ class Store:
                                      if r == "pledgor"],
                         "pledgees": [{"name": n, "id_type": t, "id_number": i} for r, n, t, i in parties
                                      if r == "pledgee"],
-                        "secured_amount": str(amount), "currency": currency,
+                        "secured_amount": f"{amount // 100}.{amount % 100:02d}", "currency": currency,  # fen stored
                         "history": [{"type": t, "at": str(a), "date": str(d)} for t, a, d in
                                     self.rows(HISTORY, (pid,))]})
         return out

@@ -78,7 +78,7 @@ def build(n_rights: int, n_pledges: int, batch: int = 20_000) -> dict:
         for start in range(0, len(ids), batch):
             chunk = ids[start:start + batch]
             pledges = [Pledge(registration_no=f"Y2025{1}{start + k:07d}", regime="patent", registered_at=now,
-                              effective_date=dt.date(2025, 1, 1), secured_amount="1000000.00")
+                              effective_date=dt.date(2025, 1, 1), secured_amount=100_000_000)  # fen
                        for k, _ in enumerate(chunk)]
             Pledge.objects.bulk_create(pledges, batch_size=2000)
             by_no = dict(Pledge.objects.filter(registration_no__in=[p.registration_no for p in pledges])

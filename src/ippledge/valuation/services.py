@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit, business_date, identifiers, limits, money, numbers
+from ippledge.core import audit, business_date, calendar, identifiers, limits, money, numbers
 from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
@@ -102,14 +102,6 @@ def evaluate_scheme(*, scheme: str, inputs: dict) -> dict:
 
 # --- valuation records ----------------------------------------------------------------------------
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    import calendar
-
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def _find_rights(refs: list, errors: dict) -> list[Right]:
     found = []
     for i, ref in enumerate(refs or []):
@@ -197,7 +189,7 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
             "ltv_caps": _plain(data.get("ltv_caps"), "ltv_caps") if data.get("ltv_caps") else None}
     record = ValuationRecord(subject="bundle" if len(rights) > 1 else "right", purpose=purpose,
                              basis=basis, valuation_date=valuation_date,
-                             valid_until=_add_months(valuation_date, validity),
+                             valid_until=calendar.add_months(valuation_date, validity),
                              created_by=_user(actor), organisation=getattr(actor, "organisation", None),
                              supersedes=supersedes, model_version=MODEL_VERSION)
     result: dict = {}

@@ -44,7 +44,6 @@ same shown total share a rank (1, 1, 3), and keep their input order among themse
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
+from ippledge.core.calendar import month_end
 from ippledge.core.errors import N_, ValidationFailed
 
 HUNDRED = Decimal(100)
@@ -122,7 +122,7 @@ def _make_period(kind: str, year: int, number: int | None = None) -> Period:
     else:
         first, last = 1, 12
         label = f"{year:04d}"
-    end = date(year, last, calendar.monthrange(year, last)[1])
+    end = month_end(year, last)
     return Period(kind=kind, year=year, start=date(year, first, 1), end=end, label=label)
 
 
