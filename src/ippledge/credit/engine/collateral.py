@@ -19,8 +19,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ippledge.core.errors import N_, ValidationFailed
-from ippledge.valuation.engine import lender
-from ippledge.valuation.engine.trace import Trace, dec, fen
+from ippledge.valuation.engine import bundle, lender
+from ippledge.valuation.engine.trace import Trace
 
 
 def _unusable() -> ValidationFailed:
@@ -29,13 +29,11 @@ def _unusable() -> ValidationFailed:
 
 
 def _bundle_limit(result: dict, caps: dict[str, Decimal]) -> dict:
-    rights = result["rights"]
-    sum_ltv = sum((fen(lender.ltv_cap(r["kind"], caps) * dec(r["allocated_value"])) for r in rights), Decimal(0))
-    terms = [("sum_ltv", fen(sum_ltv)),
-             ("bundle_ltv", fen(lender.ltv_cap("bundle", caps) * dec(result["bundle"]["p50"]))),
-             ("liquidation_value", fen(dec(result["limit"]["liquidation_value"])))]
-    binding, max_loan = min(terms, key=lambda t: t[1])
-    return {"max_loan": max_loan, "binding": binding, "terms": dict(terms)}
+    binding, limit, terms = bundle.bundle_limit(
+        allocations=[(r["kind"], r["allocated_value"]) for r in result["rights"]],
+        bundle_p50=result["bundle"]["p50"], liquidation_value=result["limit"]["liquidation_value"],
+        ltv_caps=caps, ltv_bundle=lender.ltv_cap("bundle", caps))
+    return {"max_loan": limit, "binding": binding, "terms": terms}
 
 
 def _single_limit(figures: dict, caps: dict[str, Decimal]) -> dict:

@@ -69,6 +69,21 @@ def _fraction(value: Any, name: str, low: Decimal = Decimal(0)) -> Decimal:
     return parsed
 
 
+def bundle_limit(*, allocations: list[tuple[str, Decimal]], bundle_p50: Decimal, liquidation_value: Decimal,
+                 ltv_caps: dict | None, ltv_bundle: Decimal, product_cap: Decimal | None = None,
+                 ) -> tuple[str, Decimal, dict[str, Decimal]]:
+    """The bundle's loan limit, the one rule for the valuation and for approval under a product's caps:
+    min(Σ LTV cap(kind_i) × allocated value_i, LTV_bundle × bundle P50, liquidation value[, product cap]).
+    Returns (binding term, limit, {term: value}), amounts in yuan to the fen."""
+    sum_ltv = sum((fen(ltv_cap(kind, ltv_caps) * dec(value)) for kind, value in allocations), Decimal(0))
+    terms = {"sum_ltv": fen(sum_ltv), "bundle_ltv": fen(ltv_bundle * dec(bundle_p50)),
+             "liquidation_value": fen(dec(liquidation_value))}
+    if product_cap is not None:
+        terms["product_cap"] = fen(product_cap)
+    binding, limit = min(terms.items(), key=lambda item: item[1])
+    return binding, limit, terms
+
+
 def correlation_matrix(lines: list[str | None], within: float, across: float) -> tuple[np.ndarray, bool]:
     """ρ_uv = within for two units on the same (named) product line, across otherwise; 1 on the diagonal.
 
@@ -316,11 +331,10 @@ def value_bundle(rights: list[dict], *, correlation_within: Any = 0.8, correlati
     # ---- the bundle limit
     vh = fen(hq)
     liquidation = fen(max(Decimal(0), vh * (1 - discount) - costs))
-    bundle_ltv = fen(lb * bundle["p50"])
-    terms = [("sum_ltv", fen(sum_ltv)), ("bundle_ltv", bundle_ltv), ("liquidation_value", liquidation)]
-    if cap_amount is not None:
-        terms.append(("product_cap", fen(cap_amount)))
-    binding, max_loan = min(terms, key=lambda item: item[1])
+    binding, max_loan, terms = bundle_limit(allocations=[(r["kind"], r["allocated_value"]) for r in out_rights],
+                                            bundle_p50=bundle["p50"], liquidation_value=liquidation,
+                                            ltv_caps=ltv_caps, ltv_bundle=lb, product_cap=cap_amount)
+    bundle_ltv = terms["bundle_ltv"]
     pledge_rate = (max_loan / bundle["p50"]).quantize(RATE, rounding=ROUND_HALF_UP) if bundle["p50"] > 0 \
         else Decimal("0.000000")
     trace.step("bundle.sum_ltv", "Σ LTV cap(kind) × allocated value", "Σ 各权利质押率上限 × 分配价值", fen(sum_ltv))
