@@ -9,6 +9,7 @@ from ninja import Router, Schema
 
 from ippledge.core import business_date
 from ippledge.core.money import from_fen
+from ippledge.core.roles import Role
 
 from . import lpr, services
 from .engine import schedule as sched
@@ -79,7 +80,7 @@ def _lender_reads(reader, loan: Loan) -> bool:
     bank (and its head office), the regulator and administrators — not the borrower."""
     if reader is None:
         return True
-    if reader.is_platform_admin or reader.has_role("regulator_user"):
+    if reader.is_platform_admin or reader.has_role(Role.REGULATOR_USER):
         return True
     return bool(reader.organisation_id and reader.organisation_id in (loan.bank_id, loan.bank.parent_id))
 

@@ -4,6 +4,7 @@ classify manually, and the end-of-day classification of the whole book by the 20
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -13,12 +14,12 @@ from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
     DomainError,
-    NotAuthenticated,
     NotFound,
-    PermissionDenied,
     ValidationFailed,
 )
 from ippledge.core.models import Organisation
+from ippledge.core.permissions import BANK_STAFF, require_member
+from ippledge.core.roles import Role
 from ippledge.registry.models import Pledge, PledgeStatus
 
 from . import bulk, inputs
@@ -36,21 +37,16 @@ from .models import (
     ScheduleRow,
 )
 
-BANK_ROLES = {"bank_officer", "bank_reviewer", "bank_approver"}
 IP_KINDS = ("patent", "trademark", "copyright", "bundle", "geographical_indication", "other")
+# Who decides a loan's course (extension, restructuring, manual class): the reviewer and the approver.
+DECIDERS: frozenset[Role] = frozenset({Role.BANK_REVIEWER, Role.BANK_APPROVER})
 RATE_PLACES = 6  # Loan.annual_rate keeps six decimals: a rate with more is refused, not rounded
 
 
-
-def _require_bank(actor, bank: Organisation | None = None, roles: set[str] = BANK_ROLES) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
-    if actor.is_platform_admin:
-        return
-    if not actor.role_set & roles:
-        raise PermissionDenied(_("Only the bank's staff may do this."))
-    if bank is not None and actor.organisation_id not in (bank.pk, bank.parent_id):
-        raise PermissionDenied(_("Only the bank's staff may do this."))
+def require_bank_staff(actor, bank: Organisation | None = None, roles: Iterable[Role] = BANK_STAFF) -> None:
+    """``core.permissions.require_member`` with the credit app's one refusal: the role first, then the bank
+    (its own staff or its head office's); ``bank=None`` asks the role only."""
+    require_member(actor, bank, roles, _("Only the bank's staff may do this."))
 
 
 def _states(loan: Loan) -> list[sched.InstalmentState]:
@@ -168,12 +164,12 @@ def _loan_terms(data: dict, on: dt.date) -> dict:
 def book_loan(*, actor, data: dict, collateral_values: dict[int, int] | None = None) -> Loan:
     """Book a loan, on the registered pledges that secure it (if any).  ``collateral_values``: what the
     loan's valuation gives each pledged right (right id → fen), passed by the credit workflow only."""
-    _require_bank(actor)
+    require_bank_staff(actor)
     bank_id = inputs.optional_id(data.get("bank_org_id"), "bank_org_id")
     bank = Organisation.objects.filter(pk=bank_id, kind="bank").first() if bank_id else None
     if bank is None:
         raise NotFound(_("No such bank."), code="bank_not_found", fields={"bank_org_id": [_("Not found.")]})
-    _require_bank(actor, bank)
+    require_bank_staff(actor, bank)
     terms = _loan_terms(data, business_date.today())
     borrower = _borrower(actor, data)
     park = None
@@ -234,9 +230,9 @@ def _payment_day(value, loan: Loan, on: dt.date) -> dt.date:
 
 @transaction.atomic
 def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
-    _require_bank(actor)  # the role first: a stranger learns nothing of the object
+    require_bank_staff(actor)  # the role first: a stranger learns nothing of the object
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
-    _require_bank(actor, loan.bank)
+    require_bank_staff(actor, loan.bank)
     on = business_date.today()
     check = inputs.Checks()
     day = check(_payment_day, date, loan, on)
@@ -293,9 +289,9 @@ def cancel_pledges(*, actor, loan_no: str) -> list[str]:
     pledgee's act); returns the registrations cancelled."""
     from ippledge.registry import services as registry
 
-    _require_bank(actor)  # the role first: a stranger learns nothing of the object
+    require_bank_staff(actor)  # the role first: a stranger learns nothing of the object
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
-    _require_bank(actor, loan.bank)
+    require_bank_staff(actor, loan.bank)
     todo = pledges_to_cancel(loan)
     if not todo:
         raise Conflict(_("There is no pledge to cancel: the loan is not repaid, or its pledges are cancelled."),
@@ -312,9 +308,9 @@ def cancel_pledges(*, actor, loan_no: str) -> list[str]:
 @transaction.atomic
 def extend(*, actor, loan_no: str, maturity_date, reason: str = "") -> Loan:
     """展期: a new schedule for the outstanding principal to the new maturity; a restructuring."""
-    _require_bank(actor, roles={"bank_reviewer", "bank_approver"})
+    require_bank_staff(actor, roles=DECIDERS)
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
-    _require_bank(actor, loan.bank, {"bank_reviewer", "bank_approver"})
+    require_bank_staff(actor, loan.bank, DECIDERS)
     on = business_date.today()
     new_maturity = inputs.day(maturity_date, "maturity_date", today=on, not_before=loan.start_date,
                               not_after=sched.add_months(loan.start_date, limits.limit("MAX_TERM_MONTHS")))
@@ -345,9 +341,9 @@ def extend(*, actor, loan_no: str, maturity_date, reason: str = "") -> Loan:
 
 @transaction.atomic
 def restructure(*, actor, loan_no: str, kind: str, note: str = "") -> Loan:
-    _require_bank(actor, roles={"bank_reviewer", "bank_approver"})
+    require_bank_staff(actor, roles=DECIDERS)
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
-    _require_bank(actor, loan.bank, {"bank_reviewer", "bank_approver"})
+    require_bank_staff(actor, loan.bank, DECIDERS)
     check = inputs.Checks()
     kind = check(inputs.short, kind, "kind", required=True, max_length=40)
     note = check(inputs.text, note, "note")
@@ -383,9 +379,9 @@ def classify_book(on: dt.date) -> dict:
 @transaction.atomic
 def classify_manually(*, actor, loan_no: str, category: str, reason: str) -> Loan:
     """A reviewer's downgrade (a floor the end of day keeps), or an upgrade the rules allow."""
-    _require_bank(actor, roles={"bank_reviewer", "bank_approver"})
+    require_bank_staff(actor, roles=DECIDERS)
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
-    _require_bank(actor, loan.bank, {"bank_reviewer", "bank_approver"})
+    require_bank_staff(actor, loan.bank, DECIDERS)
     check = inputs.Checks()
     category = check(inputs.choice, category, "category", rules.CATEGORIES)
     # The reason is kept as the classification change's note (300 characters).
@@ -414,9 +410,9 @@ def classify_manually(*, actor, loan_no: str, category: str, reason: str) -> Loa
 @transaction.atomic
 def prepay(*, actor, loan_no: str, date, principal, interest="0") -> Loan:
     """提前还款: principal paid ahead of the schedule; the rest is re-amortised over the remaining term."""
-    _require_bank(actor)  # the role first: a stranger learns nothing of the object
+    require_bank_staff(actor)  # the role first: a stranger learns nothing of the object
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
-    _require_bank(actor, loan.bank)
+    require_bank_staff(actor, loan.bank)
     on = business_date.today()
     check = inputs.Checks()
     day = check(_payment_day, date, loan, on)

@@ -14,6 +14,8 @@ from ippledge.core import business_date, money
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError, ValidationFailed
 from ippledge.core.models import Organisation
+from ippledge.core.permissions import BANK_STAFF
+from ippledge.core.roles import Role
 
 from . import services, workflow
 from .api import loan_out
@@ -32,9 +34,9 @@ def workbench(request):
         by_stage.setdefault(case.stage, []).append(row)
         roles = request.user.role_set
         if (case.stage == "due_diligence" and case.prepared_by_id == request.user.pk) or \
-                (case.stage == "review" and "bank_reviewer" in roles) or \
-                (case.stage == "approval" and "bank_approver" in roles) or \
-                (case.stage == "contracted" and "bank_officer" in roles):
+                (case.stage == "review" and Role.BANK_REVIEWER in roles) or \
+                (case.stage == "approval" and Role.BANK_APPROVER in roles) or \
+                (case.stage == "contracted" and Role.BANK_OFFICER in roles):
             mine.append(row)
     loans = Loan.objects.restrict(request.user, "view").select_related("borrower")[:200]
     return render(request, "credit/workbench.html", {"by_stage": by_stage, "mine": mine, "loans": loans,
@@ -136,7 +138,7 @@ def loan_page(request, loan_no: str):
     for h in data["classification_history"]:
         h["after_label"] = Classification(h["after"]).label
         h["before_label"] = Classification(h["before"]).label if h["before"] else "—"
-    may_cancel = bool(request.user.role_set & services.BANK_ROLES) and \
+    may_cancel = bool(request.user.role_set & BANK_STAFF) and \
         request.user.organisation_id in (loan.bank_id, loan.bank.parent_id)
     return render(request, "credit/loan.html", {"l": data, "error": error, "may_cancel": may_cancel},
                   status=400 if error else 200)

@@ -24,7 +24,10 @@ from ippledge.core.errors import (
     ValidationFailed,
 )
 from ippledge.core.models import Organisation, User
+from ippledge.core.permissions import BANK_STAFF, REGULATORS
+from ippledge.core.roles import Role
 from ippledge.registry import services as registry
+from ippledge.registry.filing import PledgeFiling
 from ippledge.registry.models import PledgeApplication
 from ippledge.rights import rules as right_rules
 from ippledge.rights import services as rights_services
@@ -74,7 +77,7 @@ INNOVATION_GRADES = tuple(f"T{n}" for n in range(1, 11))
 def _product_bank(actor, data: dict) -> Organisation:
     """The bank a product is defined for: the actor's own, or one named by ``bank_org_id`` that the actor
     acts for (its own bank or a branch of it, as for every bank write); an administrator names any."""
-    services._require_bank(actor, roles={"bank_approver", "bank_reviewer"})
+    services.require_bank_staff(actor, roles=services.DECIDERS)
     bank_id = inputs.optional_id(data.get("bank_org_id"), "bank_org_id")
     if bank_id is None:
         bank = None if actor.is_platform_admin else actor.organisation
@@ -83,7 +86,7 @@ def _product_bank(actor, data: dict) -> Organisation:
     if bank is None or bank.kind != "bank":
         raise NotFound(_("No such bank."), code="bank_not_found", fields={"bank_org_id": [_("Not found.")]})
     try:
-        services._require_bank(actor, bank, {"bank_approver", "bank_reviewer"})
+        services.require_bank_staff(actor, bank, services.DECIDERS)
     except PermissionDenied:
         raise PermissionDenied(_("A bank defines products for itself and its branches only."),
                                code="not_your_bank") from None
@@ -198,7 +201,7 @@ def _right_refs(check, value, field: str = "rights") -> list[dict]:
 
 @transaction.atomic
 def publish_need(*, actor, data: dict) -> FinancingNeed:
-    if not (actor.is_platform_admin or actor.has_role("enterprise_user")):
+    if not (actor.is_platform_admin or actor.has_role(Role.ENTERPRISE_USER)):
         raise PermissionDenied(_("Enterprises publish their financing needs."))
     check = inputs.Checks()
     amount = check(inputs.fen, data.get("amount"), "amount")
@@ -255,7 +258,7 @@ def _product_view(p: Product) -> dict:
             "min_innovation_grade": p.min_innovation_grade or None}
 
 
-MATCH_READER_ROLES = frozenset({"bank_officer", "bank_reviewer", "bank_approver", "regulator_user"})
+MATCH_READER_ROLES = BANK_STAFF | REGULATORS
 
 
 def _may_read_matches(actor, need: FinancingNeed | None = None) -> None:
@@ -328,7 +331,7 @@ def open_case(*, actor, product_id, enterprise_id=None, need_id=None, amount=Non
     """Expressing interest opens a case (from a need, by either side) or a bank opens one directly."""
     if not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated(_("Authentication is required."))
-    if not (actor.is_platform_admin or actor.has_role("enterprise_user", "bank_officer")):
+    if not (actor.is_platform_admin or actor.has_role(Role.ENTERPRISE_USER, Role.BANK_OFFICER)):
         raise PermissionDenied(_("A loan officer or the enterprise itself opens a credit case."))
     ids = inputs.Checks()
     product_id = ids(inputs.optional_id, product_id, "product_id")
@@ -342,14 +345,14 @@ def open_case(*, actor, product_id, enterprise_id=None, need_id=None, amount=Non
     enterprise = need.enterprise if need else Organisation.objects.filter(pk=enterprise_id, kind="enterprise").first()
     if enterprise is None:
         raise NotFound(_("No such enterprise."), code="enterprise_not_found")
-    if actor.has_role("enterprise_user") and not actor.is_platform_admin:
+    if actor.has_role(Role.ENTERPRISE_USER) and not actor.is_platform_admin:
         if actor.organisation_id != enterprise.pk:
             raise PermissionDenied(_("An enterprise applies only for itself."))
-        preparer = User.objects.filter(organisation=product.bank, roles__role="bank_officer").order_by("pk").first()
+        preparer = User.objects.filter(organisation=product.bank, roles__role=Role.BANK_OFFICER).order_by("pk").first()
         if preparer is None:
             raise Conflict(_("The bank has no loan officer to take the case."), code="no_officer")
     else:
-        services._require_bank(actor, product.bank, {"bank_officer"})
+        services.require_bank_staff(actor, product.bank, frozenset({Role.BANK_OFFICER}))
         preparer = actor
     check = inputs.Checks()
     if amount is not None:
@@ -463,9 +466,9 @@ def get_case(*, actor, case_no: str, for_update: bool = False) -> CreditCase:
 
 @transaction.atomic
 def update_dd(*, actor, case_no: str, key: str, result: str, notes: str = "", evidence: list | None = None):
-    services._require_bank(actor, roles={"bank_officer"})
+    services.require_bank_staff(actor, roles=frozenset({Role.BANK_OFFICER}))
     case = get_case(actor=actor, case_no=case_no, for_update=True)
-    services._require_bank(actor, case.bank, {"bank_officer"})
+    services.require_bank_staff(actor, case.bank, frozenset({Role.BANK_OFFICER}))
     if case.stage != Stage.DUE_DILIGENCE:
         raise Conflict(_("Due diligence is closed for this case."), code="wrong_stage")
     check = inputs.Checks()
@@ -492,9 +495,9 @@ def update_dd(*, actor, case_no: str, key: str, result: str, notes: str = "", ev
 
 @transaction.atomic
 def submit_for_review(*, actor, case_no: str, risk_grade: str = "B") -> CreditCase:
-    services._require_bank(actor, roles={"bank_officer"})
+    services.require_bank_staff(actor, roles=frozenset({Role.BANK_OFFICER}))
     case = get_case(actor=actor, case_no=case_no, for_update=True)
-    services._require_bank(actor, case.bank, {"bank_officer"})
+    services.require_bank_staff(actor, case.bank, frozenset({Role.BANK_OFFICER}))
     if case.stage != Stage.DUE_DILIGENCE:
         raise Conflict(_("Only a case in due diligence can be submitted."), code="wrong_stage")
     missing = [i.key for i in case.dd_items.all() if not i.result]
@@ -519,9 +522,9 @@ def _separate(actor, case: CreditCase) -> None:
 
 @transaction.atomic
 def review(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase:
-    services._require_bank(actor, roles={"bank_reviewer"})
+    services.require_bank_staff(actor, roles=frozenset({Role.BANK_REVIEWER}))
     case = get_case(actor=actor, case_no=case_no, for_update=True)
-    services._require_bank(actor, case.bank, {"bank_reviewer"})
+    services.require_bank_staff(actor, case.bank, frozenset({Role.BANK_REVIEWER}))
     _separate(actor, case)
     if case.stage != Stage.REVIEW:
         raise Conflict(_("This case is not in review."), code="wrong_stage")
@@ -537,7 +540,7 @@ def review(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase:
 
 # --- collateral: the valuation of the pledged rights and the maximum loan it supports -------------
 
-VALUATION_ROLES = {"bank_officer", "bank_reviewer", "bank_approver"}
+VALUATION_ROLES = BANK_STAFF
 VALUATION_STAGES = (Stage.DUE_DILIGENCE, Stage.REVIEW, Stage.APPROVAL)
 
 
@@ -609,9 +612,9 @@ def valuation_candidates(actor, case: CreditCase) -> list:
 def attach_valuation(*, actor, case_no: str, valuation_no) -> CreditCase:
     """The bank's staff attach the valuation of the pledged rights while the case is in due diligence,
     review or approval; the case keeps the maximum loan it supports under the product's LTV caps."""
-    services._require_bank(actor, roles=VALUATION_ROLES)  # the role first: a stranger learns nothing
+    services.require_bank_staff(actor, roles=VALUATION_ROLES)  # the role first: a stranger learns nothing
     case = get_case(actor=actor, case_no=case_no, for_update=True)
-    services._require_bank(actor, case.bank, VALUATION_ROLES)
+    services.require_bank_staff(actor, case.bank, VALUATION_ROLES)
     if case.stage not in VALUATION_STAGES:
         raise Conflict(_("The case is decided: its valuation can no longer change."), code="wrong_stage")
     record = _readable_valuation(actor, valuation_no)
@@ -673,19 +676,10 @@ def _file_pledges(case: CreditCase, actor, on: dt.date) -> list[PledgeApplicatio
     maturity = _maturity(on, case.term_months)
     apps = []
     for regime, rights in _by_regime(case.rights).items():
-        app = registry.file_application(actor=actor, data={
-            "pledgors": [{"name": case.enterprise.name, "id_type": "uscc", "id_number": case.enterprise.uscc,
-                          "address": case.enterprise.region_code or "—"}],
-            "pledgees": [{"name": case.bank.name, "id_type": "uscc", "id_number": case.bank.uscc or "",
-                          "address": case.bank.region_code or "—"}],
-            "rights": rights,
-            "secured_debt": {"type": "贷款", "amount": str(money.from_fen(case.amount)), "currency": "CNY"},
-            "debt_due_date": maturity.isoformat(),
-            "guarantee_scope": "主债权及利息、违约金、损害赔偿金和实现质权的费用", "contract_no": case.contract_no,
-            "registration_term_end": (maturity + dt.timedelta(days=365)).isoformat() if regime == "trademark"
-            else None,
-            "valuation_ref": case.valuation_no or None,
-            "confirmations": {"pledgor": True, "pledgee": True}}, idempotency_key=f"case-{case.case_no}-{regime}")
+        filing = PledgeFiling.for_loan(pledgor=case.enterprise, pledgee=case.bank, rights=rights,
+                                       amount_fen=case.amount, due_date=maturity, contract_no=case.contract_no,
+                                       valuation_ref=case.valuation_no)
+        app = registry.file_application(actor=actor, data=filing, idempotency_key=f"case-{case.case_no}-{regime}")
         CaseFiling.objects.create(case=case, regime=regime, application_no=app.application_no)
         apps.append(app)
     return apps
@@ -703,9 +697,9 @@ def approve(*, actor, case_no: str, decision: str, note: str = "", ltv_override_
     The bank's filing speaks for the bank only: the pledge is registered the moment the enterprise
     signs the contract on the platform (``sign_contract``), or, for an enterprise without users here, when
     a registrar confirms it from the paper contract."""
-    services._require_bank(actor, roles={"bank_approver"})
+    services.require_bank_staff(actor, roles=frozenset({Role.BANK_APPROVER}))
     case = get_case(actor=actor, case_no=case_no, for_update=True)
-    services._require_bank(actor, case.bank, {"bank_approver"})
+    services.require_bank_staff(actor, case.bank, frozenset({Role.BANK_APPROVER}))
     _separate(actor, case)
     override_reason = inputs.text(ltv_override_reason, "ltv_override_reason",
                                   max_length=CreditCase._meta.get_field("ltv_override_reason").max_length)
@@ -752,7 +746,7 @@ def sign_contract(*, actor, case_no: str) -> CreditCase:
     as pledgor, so each is examined and registered at once and the bank can disburse."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated(_("Authentication is required."))
-    if not actor.has_role("enterprise_user"):
+    if not actor.has_role(Role.ENTERPRISE_USER):
         raise PermissionDenied(_("Only the borrowing enterprise's own users sign its contract."))
     case = get_case(actor=actor, case_no=case_no, for_update=True)
     if case.enterprise_id != actor.organisation_id:
@@ -788,9 +782,9 @@ def collateral_values(case: CreditCase) -> dict[int, int]:
 def disburse(*, actor, case_no: str, schedule: str = "bullet") -> Loan:
     """Disburse only once every pledge of the case is registered; draw the park line and count towards
     the plan.  The loan keeps every registration and what the valuation gives each right."""
-    services._require_bank(actor, roles={"bank_officer", "bank_approver"})
+    services.require_bank_staff(actor, roles=frozenset({Role.BANK_OFFICER, Role.BANK_APPROVER}))
     case = get_case(actor=actor, case_no=case_no, for_update=True)
-    services._require_bank(actor, case.bank, {"bank_officer", "bank_approver"})
+    services.require_bank_staff(actor, case.bank, frozenset({Role.BANK_OFFICER, Role.BANK_APPROVER}))
     schedule = inputs.choice(schedule, "schedule", ScheduleKind.values, default="bullet")
     if case.stage != Stage.CONTRACTED:
         raise Conflict(_("This case is not contracted."), code="wrong_stage")
@@ -829,7 +823,7 @@ def disburse(*, actor, case_no: str, schedule: str = "bullet") -> Loan:
 
 def _maturity(start: dt.date, months: int) -> dt.date:
     """The same day ``months`` later (month-end clamped), as loan contracts count terms."""
-    from .engine.schedule import add_months
+    from ippledge.core.calendar import add_months
 
     return add_months(start, months)
 
@@ -877,9 +871,9 @@ def park_line_usage(line: ParkCreditLine) -> dict:
 
 @transaction.atomic
 def request_exemption(*, actor, loan_no: str, statement: str) -> ExemptionRequest:
-    services._require_bank(actor)  # the role first: a stranger learns nothing of the object
+    services.require_bank_staff(actor)  # the role first: a stranger learns nothing of the object
     loan = services.get_loan(actor=actor, loan_no=loan_no)
-    services._require_bank(actor, loan.bank)
+    services.require_bank_staff(actor, loan.bank)
     statement = inputs.text(statement, "statement", required=True)
     if loan.classification not in NON_PERFORMING:
         # Item 十一: exemption for the staff of a non-performing loan whose duties were done.
@@ -897,11 +891,11 @@ def request_exemption(*, actor, loan_no: str, statement: str) -> ExemptionReques
 
 @transaction.atomic
 def decide_exemption(*, actor, request_id: int, grant: bool, reason: str) -> ExemptionRequest:
-    services._require_bank(actor, roles={"bank_reviewer", "bank_approver"})
+    services.require_bank_staff(actor, roles=services.DECIDERS)
     row = ExemptionRequest.objects.select_for_update().select_related("loan").filter(pk=request_id).first()
     if row is None:
         raise NotFound(_("No such request."), code="exemption_not_found")
-    services._require_bank(actor, row.loan.bank, {"bank_reviewer", "bank_approver"})
+    services.require_bank_staff(actor, row.loan.bank, services.DECIDERS)
     if actor.pk == row.requested_by_id:
         raise PermissionDenied(_("No one decides their own request."), code="separation_of_duties")
     check = inputs.Checks()
@@ -922,7 +916,7 @@ def decide_exemption(*, actor, request_id: int, grant: bool, reason: str) -> Exe
 
 @transaction.atomic
 def record_investment(*, actor, enterprise_id, fund_name, amount, date, stake=None) -> PartnerInvestment:
-    services._require_bank(actor, roles={"bank_officer", "fund_manager"})
+    services.require_bank_staff(actor, roles=frozenset({Role.BANK_OFFICER, Role.FUND_MANAGER}))
     on = business_date.today()
     check = inputs.Checks()
     enterprise_id = check(inputs.optional_id, enterprise_id, "enterprise_id")
@@ -942,20 +936,20 @@ def record_investment(*, actor, enterprise_id, fund_name, amount, date, stake=No
     return row
 
 
-def _bank(actor, bank_org_id, roles: set[str]) -> Organisation:
-    services._require_bank(actor, roles=roles)
+def _bank(actor, bank_org_id, roles: frozenset[Role]) -> Organisation:
+    services.require_bank_staff(actor, roles=roles)
     bank_id = inputs.optional_id(bank_org_id, "bank_org_id")
     bank = Organisation.objects.filter(pk=bank_id, kind="bank").first() if bank_id else None
     if bank is None:
         raise NotFound(_("No such bank."), code="bank_not_found")
-    services._require_bank(actor, bank, roles)
+    services.require_bank_staff(actor, bank, roles)
     return bank
 
 
 @transaction.atomic
 def set_plan(*, actor, bank_org_id, year, households, amount) -> CreditPlan:
     """A bank's dedicated yearly IP-pledge credit plan (单列信贷计划); a new figure replaces the old."""
-    bank = _bank(actor, bank_org_id, {"bank_approver"})
+    bank = _bank(actor, bank_org_id, frozenset({Role.BANK_APPROVER}))
     on = business_date.today()
     check = inputs.Checks()
     # Plans are set for this year or the next; earlier years are kept as they were.
@@ -975,7 +969,7 @@ def grant_park_line(*, actor, bank_org_id, park_name, limit, start_date, end_dat
     """A park intent credit line (园区意向性授信额度) granted by a bank to an industrial park."""
     from .models import Park
 
-    bank = _bank(actor, bank_org_id, {"bank_approver"})
+    bank = _bank(actor, bank_org_id, frozenset({Role.BANK_APPROVER}))
     on = business_date.today()
     check = inputs.Checks()
     name = check(inputs.short, park_name, "park_name", required=True, max_length=Park._meta.get_field("name").max_length)
@@ -1008,7 +1002,7 @@ def _subsidy_value(kind: str, value) -> Decimal:
 
 @transaction.atomic
 def add_subsidy_scheme(*, actor, name, kind, value, cap=None, region_code="") -> SubsidyScheme:
-    if not (getattr(actor, "is_authenticated", False) and (actor.is_platform_admin or actor.has_role("regulator_user"))):
+    if not (getattr(actor, "is_authenticated", False) and (actor.is_platform_admin or actor.has_role(Role.REGULATOR_USER))):
         raise PermissionDenied(_("Subsidy schemes are kept by the operator or a regulator."))
     check = inputs.Checks()
     name = check(inputs.short, name, "name", required=True, max_length=SubsidyScheme._meta.get_field("name").max_length)
@@ -1042,9 +1036,9 @@ def _too_many_files() -> ValidationFailed:
 def may_attach_evidence(*, actor, case_no: str) -> CreditCase:
     """Whether this actor may attach evidence to this case now: the case's own officer, in due diligence
     (after sign-off the file the reviewers and approver saw stays as it was)."""
-    services._require_bank(actor, roles={"bank_officer"})
+    services.require_bank_staff(actor, roles=frozenset({Role.BANK_OFFICER}))
     case = get_case(actor=actor, case_no=case_no)
-    services._require_bank(actor, case.bank, {"bank_officer"})
+    services.require_bank_staff(actor, case.bank, frozenset({Role.BANK_OFFICER}))
     if case.stage != Stage.DUE_DILIGENCE:
         raise Conflict(_("Due diligence is closed for this case: evidence can no longer be attached."),
                        code="wrong_stage")

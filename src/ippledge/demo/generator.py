@@ -857,7 +857,7 @@ def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
 
     bank_spec = next(o for o in demo.organisations if o.kind == "bank" and not o.parent)
     bank = Organisation.objects.get(pk=ids[bank_spec.key])
-    officer = User.objects.filter(organisation=bank, roles__role="bank_officer").order_by("pk").first()
+    officer = User.objects.filter(organisation=bank, roles__role=Role.BANK_OFFICER).order_by("pk").first()
     if officer is None:
         return 0
     rng = _random.Random(demo.seed * 7919)

@@ -20,11 +20,13 @@ from django.db import transaction
 
 from ippledge.core import money
 from ippledge.core.models import Organisation, User
+from ippledge.core.roles import Role
 from ippledge.credit import services as credit
 from ippledge.credit import workflow
 from ippledge.credit.engine import schedule as sched
 from ippledge.credit.models import CreditPlan, Park, ParkCreditLine
 from ippledge.registry import services as registry
+from ippledge.registry.filing import PledgeFiling, RightRef
 from ippledge.registry.models import PledgeApplication
 from ippledge.rights import rules
 from ippledge.rights import services as rights_services
@@ -50,7 +52,7 @@ def confirm_for_parties(application_no: str) -> str:
             registry.confirm(actor=user, application_no=application_no, side=side)
         if todo["paper"]:
             office = "copyright_office" if app.regime == "copyright" else "ip_office"
-            registrar = User.objects.filter(roles__role="registrar", organisation__kind=office).order_by("pk").first()
+            registrar = User.objects.filter(roles__role=Role.REGISTRAR, organisation__kind=office).order_by("pk").first()
             registry.confirm(actor=registrar, application_no=application_no, side=side,
                              signed_contract_ref=f"质押合同 {app.data['contract_no']} 签字页扫描件")
     app.refresh_from_db()
@@ -62,9 +64,9 @@ def _size(rng: random.Random) -> Decimal:
     return Decimal(str(round(min(max(wan, 10), 3000) * 10000, -4)))
 
 
-def _team(bank: Organisation) -> dict[str, User] | None:
+def _team(bank: Organisation) -> dict[Role, User] | None:
     team = {role: User.objects.filter(organisation=bank, roles__role=role).order_by("pk").first()
-            for role in ("bank_officer", "bank_reviewer", "bank_approver")}
+            for role in (Role.BANK_OFFICER, Role.BANK_REVIEWER, Role.BANK_APPROVER)}
     return team if all(team.values()) else None
 
 
@@ -78,7 +80,7 @@ def load_loans(*, seed: int, today: dt.date, count: int = 120, report=None) -> i
     park = Park.objects.get_or_create(name="示范高新技术产业园", defaults={"region_code": "440300"})[0]
     products = {}
     for bank, team in banks:
-        products[bank.pk] = workflow.create_product(actor=team["bank_approver"], data=PRODUCT)
+        products[bank.pk] = workflow.create_product(actor=team[Role.BANK_APPROVER], data=PRODUCT)
         ParkCreditLine.objects.get_or_create(bank=bank, park=park, start_date=dt.date(today.year, 1, 1),
                                              defaults={"limit": 50_000_000_000, "end_date": dt.date(today.year, 12, 31)})
         CreditPlan.objects.get_or_create(bank=bank, year=today.year, defaults={"households": 60,
@@ -133,39 +135,35 @@ def _valuation(officer, right, amount: Decimal) -> str:
 
 def _through_workflow(team, product, enterprise, right, amount, term, park) -> None:
     amount = min(max(amount, money.from_fen(product.min_amount)), money.from_fen(product.max_amount))
-    case = workflow.open_case(actor=team["bank_officer"], product_id=product.pk, enterprise_id=enterprise.pk,
+    case = workflow.open_case(actor=team[Role.BANK_OFFICER], product_id=product.pk, enterprise_id=enterprise.pk,
                               amount=str(amount), term_months=term, rights=[{"kind": right.kind,
                                                                               "number": right.number}],
                               purpose="研发与生产经营周转", park_id=park.pk if park else None,
-                              valuation_no=_valuation(team["bank_officer"], right, amount))
+                              valuation_no=_valuation(team[Role.BANK_OFFICER], right, amount))
     for item in case.dd_items.all():
-        workflow.update_dd(actor=team["bank_officer"], case_no=case.case_no, key=item.key,
+        workflow.update_dd(actor=team[Role.BANK_OFFICER], case_no=case.case_no, key=item.key,
                            result="ok" if item.prefilled != "issue" else "issue", notes="已核对登记簿与原件")
-    workflow.submit_for_review(actor=team["bank_officer"], case_no=case.case_no, risk_grade="B")
-    workflow.review(actor=team["bank_reviewer"], case_no=case.case_no, decision="pass")
-    workflow.approve(actor=team["bank_approver"], case_no=case.case_no, decision="approve",
+    workflow.submit_for_review(actor=team[Role.BANK_OFFICER], case_no=case.case_no, risk_grade="B")
+    workflow.review(actor=team[Role.BANK_REVIEWER], case_no=case.case_no, decision="pass")
+    workflow.approve(actor=team[Role.BANK_APPROVER], case_no=case.case_no, decision="approve",
                      ltv_override_reason=OVERRIDE_REASON if case.amount > case.max_loan else "")
     for filing in case.filings.all():  # one pledge application per registry regime
         confirm_for_parties(filing.application_no)
-    workflow.disburse(actor=team["bank_officer"], case_no=case.case_no,
+    workflow.disburse(actor=team[Role.BANK_OFFICER], case_no=case.case_no,
                       schedule="interest_only" if term > 12 else "bullet")
 
 
 def _historical(rng, team, bank, enterprise, right, amount, term, today, park) -> None:
     start = today - dt.timedelta(days=rng.randrange(60, 420))
     maturity = sched.add_months(start, term)
-    app = registry.file_application(actor=team["bank_officer"], data={
-        "pledgors": [{"name": enterprise.name, "id_type": "uscc", "id_number": enterprise.uscc, "address": "广东省"}],
-        "pledgees": [{"name": bank.name, "id_type": "uscc", "id_number": bank.uscc, "address": "广东省深圳市"}],
-        "rights": [{"kind": right.kind, "number": right.number}],
-        "secured_debt": {"type": "流动资金贷款", "amount": str(amount), "currency": "CNY"},
-        "debt_due_date": maturity.isoformat(), "guarantee_scope": "主债权及利息", "contract_no": f"HIS-{right.pk}",
-        "registration_term_end": (maturity + dt.timedelta(days=365)).isoformat() if right.kind == "trademark" else None,
-        "confirmations": {"pledgor": True, "pledgee": True}})
+    app = registry.file_application(actor=team[Role.BANK_OFFICER], data=PledgeFiling.for_loan(
+        pledgor=enterprise, pledgee=bank, rights=[RightRef(kind=right.kind, number=right.number)],
+        amount_fen=money.to_fen(amount), due_date=maturity, contract_no=f"HIS-{right.pk}", debt_type="流动资金贷款",
+        guarantee_scope="主债权及利息", pledgor_address="广东省", pledgee_address="广东省深圳市"))
     if confirm_for_parties(app.application_no) != "registered":
         raise ValueError(app.status)
     app.refresh_from_db()
-    loan = credit.book_loan(actor=team["bank_officer"], data={
+    loan = credit.book_loan(actor=team[Role.BANK_OFFICER], data={
         "borrower_uscc": enterprise.uscc, "bank_org_id": bank.pk, "amount": str(amount), "annual_rate": "0.0385",
         "start_date": start, "maturity_date": maturity, "schedule": "equal_instalments" if term <= 12 else
         "interest_only", "pledge_registration_no": app.pledge.registration_no,
@@ -177,7 +175,7 @@ def _historical(rng, team, bank, enterprise, right, amount, term, today, park) -
     for row in loan.schedule.filter(current=True).order_by("due_date"):
         if row.due_date > today or (stop is not None and row.due_date >= stop):
             break
-        credit.repay(actor=team["bank_officer"], loan_no=loan.loan_no, date=row.due_date,
+        credit.repay(actor=team[Role.BANK_OFFICER], loan_no=loan.loan_no, date=row.due_date,
                      principal=str(money.from_fen(row.principal)), interest=str(money.from_fen(row.interest)))
     if behaviour > 0.97 and loan.maturity_date > today:
-        credit.restructure(actor=team["bank_reviewer"], loan_no=loan.loan_no, kind="rate_cut", note="经营困难，下调利率")
+        credit.restructure(actor=team[Role.BANK_REVIEWER], loan_no=loan.loan_no, kind="rate_cut", note="经营困难，下调利率")
