@@ -323,7 +323,6 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "ippledge"
 PENDING_PARSERS = {"valuation/engine/trace.py", "reporting/engine/rules.py",
                    "core/money.py"}
 PENDING_BUILDERS = {"credit/engine/classification.py", "credit/inputs.py",
-                    "valuation/engine/bundle.py", "valuation/engine/lender.py", "valuation/engine/simulation.py",
                     "valuation/engine/factors.py", "reporting/engine/rules.py"}
 
 

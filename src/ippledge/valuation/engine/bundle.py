@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ippledge.core.errors import N_, ValidationFailed
+from ippledge.core.exact import invalid as _invalid
 
 from . import MODEL_VERSION, term
 from .lender import ltv_cap, ltv_caps_with
@@ -51,8 +52,6 @@ MAX_RIGHTS = 100
 META_KEYS = ("kind", "number", "product_line", "contribution")
 
 
-def _invalid(name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_input", fields={name: [message]})
 
 
 def _decimal(value: Any, name: str) -> Decimal:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ippledge.core.errors import N_, ValidationFailed
+from ippledge.core.errors import N_
+from ippledge.core.exact import invalid as _invalid
 
 from .trace import Trace, dec, fen
 
@@ -44,8 +45,6 @@ DEFAULT_FORCED_SALE_DISCOUNT = Decimal("0.40")
 DEFAULT_HORIZON_QUANTILE = Decimal("0.10")
 
 
-def _invalid(name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_input", fields={name: [message]})
 
 
 def _amount(value: Any, name: str) -> Decimal:

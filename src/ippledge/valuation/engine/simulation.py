@@ -49,7 +49,8 @@ from typing import Any
 
 import numpy as np
 
-from ippledge.core.errors import N_, ValidationFailed
+from ippledge.core.errors import N_
+from ippledge.core.exact import invalid as _invalid
 
 from . import MODEL_VERSION, term
 from .trace import Trace, dec, fen
@@ -71,8 +72,6 @@ INPUT_KEYS = ("revenue", "growth", "years", "split", "life", "max_years", "renew
 # --------------------------------------------------------------------------------------------
 
 
-def _invalid(name: str, message: str):
-    return ValidationFailed(message, code="invalid_input", fields={name: [message]})
 
 
 def _as_int(value: Any, name: str, low: int, high: int) -> int:
