@@ -16,7 +16,7 @@ from ippledge.core.errors import PermissionDenied
 from ippledge.core.models import AuditEntry
 from ippledge.credit.inputs import Day, Decimal_, Flag, Text, Whole
 
-from . import export_views, services, sql, stats
+from . import export_views, services, sql
 from .engine import rules
 from .models import CaseStudy
 
@@ -79,7 +79,7 @@ def loans_behind(request, period: str, bank_org_id: int | None = None, bank: str
     filters = services.drill_filters({"bank": bank, "branch": branch, "region": region, "city": city, "park": park,
                                       "ip_kind": ip_kind, "size": size, "first_loan": first_loan,
                                       "inclusive": inclusive})
-    data = stats.loans_behind(period=period, filters=filters, bank_ids=scope.bank_ids)
+    data = sql.loans_behind_sql(period=period, filters=filters, bank_ids=scope.bank_ids)
     services.pulled(request.auth, "ip-pledge-loans/loans", {"period": data["period"], **data["filters"]})
     return data
 

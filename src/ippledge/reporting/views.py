@@ -12,8 +12,8 @@ from ippledge.core import business_date, money
 from ippledge.core.errors import DomainError
 from ippledge.core.models import Organisation
 
-from . import charts, services, sql, stats
-from .engine import rules
+from . import charts, services, sql
+from .engine import rules, statistics
 from .models import CaseStudy
 
 
@@ -86,8 +86,8 @@ def loans_behind(request):
     except DomainError:
         return render(request, "errors/403.html", status=403)
     try:
-        filters = services.drill_filters({k: request.GET.get(k, "") for k in stats.DIMENSIONS})
-        data = stats.loans_behind(period=period, filters=filters, bank_ids=scope.bank_ids)
+        filters = services.drill_filters({k: request.GET.get(k, "") for k in statistics.DIMENSIONS})
+        data = sql.loans_behind_sql(period=period, filters=filters, bank_ids=scope.bank_ids)
     except DomainError as exc:
         return render(request, "reporting/loans.html", {"error": exc, "data": None}, status=400)
     services.pulled(user, "ip-pledge-loans/loans", {"period": data["period"], **data["filters"]})
