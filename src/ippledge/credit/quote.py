@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 
 from ippledge.core import money
+from ippledge.core.calendar import add_months
 from ippledge.valuation.engine.trace import render
 
 from . import lpr
 from .engine import pricing
-from .engine.schedule import add_months
 from .models import CreditCase, SubsidyScheme
 
 DAY_COUNT = "ACT/360"

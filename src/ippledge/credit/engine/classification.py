@@ -58,9 +58,8 @@ from typing import Any
 
 import numpy as np
 
+from ippledge.core.calendar import add_months
 from ippledge.core.errors import N_, ValidationFailed
-
-from .schedule import add_months
 
 NORMAL = "normal"
 SPECIAL_MENTION = "special_mention"
@@ -314,7 +313,7 @@ def in_observation(restructured: np.ndarray, started: np.ndarray, periods_paid: 
     since the observation started (届满: the first anniversary itself completes it)."""
     done = np.zeros(len(restructured), dtype=bool)
     idx = np.flatnonzero(restructured & ~np.isnat(started) & (periods_paid >= OBSERVATION_MIN_PERIODS))
-    if len(idx):  # the few restructured loans: the calendar rule is schedule.add_months, once
+    if len(idx):  # the few restructured loans: the calendar rule is core.calendar.add_months, once
         anniversary = np.array([add_months(d, OBSERVATION_MIN_MONTHS) for d in started[idx].tolist()],
                                dtype="datetime64[D]")
         done[idx] = anniversary <= np.datetime64(on, "D")

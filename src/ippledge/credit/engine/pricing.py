@@ -42,6 +42,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ippledge.core import exact
 from ippledge.core.errors import N_
 from ippledge.core.money import quantize
 
@@ -56,23 +57,17 @@ ZERO = Decimal("0.00")
 SUBSIDY_KINDS: tuple[str, ...] = ("rate", "share_of_interest", "amount")
 
 
-# The input rules are the schedule module's: one definition of what an engine number is.
-_invalid, _decimal = schedule._invalid, schedule._decimal
+# The input rules are core.exact's: one definition of what an engine number is.
+_invalid = exact.invalid
 
 
 def _non_negative(value: Any, name: str) -> Decimal:
-    parsed = _decimal(value, name)
-    if parsed < 0:
-        raise _invalid(name, N_("The value must not be negative."))
-    return parsed
+    return exact.non_negative(value, name)
 
 
 def _amount(value: Any, name: str) -> Decimal:
-    """A non-negative amount in whole fen."""
-    amount = _non_negative(value, name)
-    if amount != quantize(amount):
-        raise _invalid(name, N_("Give the amount to the fen (at most two decimals)."))
-    return quantize(amount)
+    """A non-negative amount in whole fen (a negative one is refused as a value, as every pricing input)."""
+    return exact.amount(value, name, range_message=exact.NEGATIVE)
 
 
 def _fraction(value: Any, name: str) -> Decimal:

@@ -37,13 +37,14 @@ unpaid (principal or interest), in calendar days; 0 on the due date itself and b
 
 from __future__ import annotations
 
-from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, localcontext
 from typing import Any, Literal
 
-from ippledge.core.errors import N_, ValidationFailed
+from ippledge.core import exact
+from ippledge.core.calendar import add_months, whole_months  # the one calendar (month-end clamped)
+from ippledge.core.errors import N_
 from ippledge.core.money import quantize
 
 Kind = Literal["bullet", "equal_instalments", "equal_principal", "interest_only"]
@@ -59,39 +60,9 @@ MONTHS_PER_YEAR = Decimal(12)
 
 # --------------------------------------------------------------------------- validation helpers
 
-def _invalid(name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_input", fields={name: [message]})
-
-
-def _decimal(value: Any, name: str) -> Decimal:
-    """A Decimal, int or decimal string; floats and booleans are refused (they are not exact)."""
-    if isinstance(value, bool) or isinstance(value, float) or value is None:
-        raise _invalid(name, N_("Give numbers as decimal strings, not floating-point numbers."))
-    if isinstance(value, Decimal):
-        parsed = value
-    else:
-        try:
-            parsed = Decimal(str(value).strip())
-        except (InvalidOperation, ValueError):
-            raise _invalid(name, N_("Not a number.")) from None
-    if not parsed.is_finite():
-        raise _invalid(name, N_("Not a number."))
-    return parsed
-
-
-def _amount(value: Any, name: str) -> Decimal:
-    """A non-negative amount in whole fen."""
-    amount = _decimal(value, name)
-    if amount < 0:
-        raise _invalid(name, N_("The amount must not be negative."))
-    if amount != quantize(amount):
-        raise _invalid(name, N_("Give the amount to the fen (at most two decimals)."))
-    return quantize(amount)
-
-
 def _date(value: Any, name: str) -> date:
     if not isinstance(value, date):
-        raise _invalid(name, N_("Not a valid date."))
+        raise exact.invalid(name, N_("Not a valid date."))
     return value
 
 
@@ -99,25 +70,10 @@ def _basis(day_count: str) -> Decimal:
     try:
         return DAY_BASIS[day_count]
     except (KeyError, TypeError):
-        raise _invalid("day_count", N_("The day count must be ACT/360 or ACT/365.")) from None
+        raise exact.invalid("day_count", N_("The day count must be ACT/360 or ACT/365.")) from None
 
 
 # --------------------------------------------------------------------------- dates
-
-def add_months(start: date, months: int) -> date:
-    """``start`` moved by whole months, the day clamped to the target month's last day."""
-    year, month0 = divmod(start.month - 1 + months, 12)
-    year += start.year
-    return date(year, month0 + 1, min(start.day, monthrange(year, month0 + 1)[1]))
-
-
-def whole_months(start: date, end: date) -> int:
-    """The largest k with ``add_months(start, k) <= end`` (0 when end is less than a month away)."""
-    k = (end.year - start.year) * 12 + (end.month - start.month)
-    while k > 0 and add_months(start, k) > end:
-        k -= 1
-    return max(k, 0)
-
 
 def monthly_due_dates(start: date, maturity: date) -> list[date]:
     """Every monthly anniversary strictly before maturity, then maturity itself."""
@@ -136,7 +92,7 @@ def convention(kind: str, day_count: str = "ACT/360") -> str:
     """How a schedule of ``kind`` computes interest: ``monthly_rate`` for the amortising kinds, else
     the day-count basis (``ACT/360`` or ``ACT/365``) over actual days."""
     if kind not in KINDS:
-        raise _invalid("kind", N_("Unknown repayment method."))
+        raise exact.invalid("kind", N_("Unknown repayment method."))
     if kind in AMORTISING:
         return MONTHLY_RATE
     _basis(day_count)
@@ -158,11 +114,11 @@ class Instalment:
 def interest_between(principal: Any, annual_rate: Any, start: date, end: date,
                      day_count: DayCount = "ACT/360") -> Decimal:
     """Simple interest for the actual days from ``start`` to ``end``: P × rate × days / basis, to the fen."""
-    principal = _decimal(principal, "principal")
-    annual_rate = _decimal(annual_rate, "annual_rate")
+    principal = exact.decimal(principal, "principal")
+    annual_rate = exact.decimal(annual_rate, "annual_rate")
     start, end = _date(start, "start"), _date(end, "end")
     if end < start:
-        raise _invalid("end", N_("The end date must not be before the start date."))
+        raise exact.invalid("end", N_("The end date must not be before the start date."))
     return quantize(principal * annual_rate * (end - start).days / _basis(day_count))
 
 
@@ -173,22 +129,22 @@ def build_schedule(*, principal: Any, annual_rate: Any, start_date: date, maturi
 
     ``instalments`` is used by the amortising kinds only (it must still be ≥ 1 when given).
     """
-    principal = _amount(principal, "principal")
+    principal = exact.amount(principal, "principal")
     if principal <= 0:
-        raise _invalid("principal", N_("The principal must be more than zero."))
-    rate = _decimal(annual_rate, "annual_rate")
+        raise exact.invalid("principal", N_("The principal must be more than zero."))
+    rate = exact.decimal(annual_rate, "annual_rate")
     if rate < 0:
-        raise _invalid("annual_rate", N_("The interest rate must not be negative."))
+        raise exact.invalid("annual_rate", N_("The interest rate must not be negative."))
     start = _date(start_date, "start_date")
     maturity = _date(maturity_date, "maturity_date")
     if maturity <= start:
-        raise _invalid("maturity_date", N_("The maturity date must be after the start date."))
+        raise exact.invalid("maturity_date", N_("The maturity date must be after the start date."))
     if kind not in KINDS:
-        raise _invalid("kind", N_("Unknown repayment method."))
+        raise exact.invalid("kind", N_("Unknown repayment method."))
     basis = _basis(day_count)
     if instalments is not None and (isinstance(instalments, bool) or not isinstance(instalments, int)
                                     or instalments < 1):
-        raise _invalid("instalments", N_("The number of instalments must be a whole number of at least 1."))
+        raise exact.invalid("instalments", N_("The number of instalments must be a whole number of at least 1."))
 
     if kind == "bullet":
         interest = quantize(principal * rate * (maturity - start).days / basis)
@@ -207,9 +163,9 @@ def build_schedule(*, principal: Any, annual_rate: Any, start_date: date, maturi
     months = max(1, whole_months(start, maturity))
     n = instalments if instalments is not None else months
     if n > 1 and add_months(start, n - 1) >= maturity:
-        raise _invalid("instalments", N_("Too many monthly instalments before the maturity date."))
+        raise exact.invalid("instalments", N_("Too many monthly instalments before the maturity date."))
     if n < months:  # the last period would span several months at one month's rate i
-        raise _invalid("instalments", N_("An amortising schedule pays every month: give one instalment a month "
+        raise exact.invalid("instalments", N_("An amortising schedule pays every month: give one instalment a month "
                                          "up to the maturity date."))
     dues = [add_months(start, k) for k in range(1, n)] + [maturity]
     i = rate / MONTHS_PER_YEAR
@@ -304,8 +260,8 @@ def apply_payments(schedule: list[Instalment],
         try:
             when, principal, interest = payment
         except (TypeError, ValueError):
-            raise _invalid("payments", N_("A payment is (date, principal, interest).")) from None
-        parsed.append((_date(when, "payments"), _amount(principal, "payments") + _amount(interest, "payments"),
+            raise exact.invalid("payments", N_("A payment is (date, principal, interest).")) from None
+        parsed.append((_date(when, "payments"), exact.amount(principal, "payments") + exact.amount(interest, "payments"),
                        index))
     parsed.sort(key=lambda item: (item[0], item[2]))
 
@@ -318,7 +274,7 @@ def apply_payments(schedule: list[Instalment],
             while cursor < len(schedule) and owed[cursor] == [0, 0]:
                 cursor += 1
             if cursor == len(schedule):
-                raise _invalid("payments", N_("The payments are more than the whole schedule."))
+                raise exact.invalid("payments", N_("The payments are more than the whole schedule."))
             to_interest = min(amount, owed[cursor][0])
             to_principal = min(amount - to_interest, owed[cursor][1])
             owed[cursor][0] -= to_interest
