@@ -322,7 +322,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "ippledge"
 # each is to call core.exact (the lead's list of which helper becomes which core function).
 PENDING_PARSERS = {"valuation/engine/trace.py", "reporting/engine/rules.py",
                    "core/money.py"}
-PENDING_BUILDERS = {"credit/engine/classification.py", "credit/inputs.py",
+PENDING_BUILDERS = {"credit/inputs.py",
                     "valuation/engine/factors.py", "reporting/engine/rules.py"}
 
 

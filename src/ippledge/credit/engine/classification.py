@@ -58,8 +58,9 @@ from typing import Any
 
 import numpy as np
 
+from ippledge.core import exact
 from ippledge.core.calendar import add_months
-from ippledge.core.errors import N_, ValidationFailed
+from ippledge.core.errors import N_, ValidationFailed  # noqa: F401 - callers catch rules.ValidationFailed
 
 NORMAL = "normal"
 SPECIAL_MENTION = "special_mention"
@@ -119,8 +120,7 @@ CONTAGION: dict[int, tuple[str, int]] = {1: ("debtor_npl_elsewhere", R_SPECIAL_M
                                          2: ("contagion", R_SUBSTANDARD)}
 
 
-def _invalid(name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_input", fields={name: [message]})
+_invalid = exact.invalid  # the one field-error builder
 
 
 def rank(category: str) -> int:
