@@ -58,7 +58,7 @@ def test_case_through_the_pages(world):  # noqa: F811
     assert 'data-testid="classification"' in page
     # Money as yuan to the fen with separators; a bullet loan accrues by actual days (issue 10, 3 and 4).
     assert '<dd data-testid="balance">1,000,000.00</dd>' in page
-    assert '<span data-testid="convention">ACT/360, actual days</span>' in page
+    assert '<span data-testid="convention">ACT/360，按实际天数</span>' in page  # the default language
     assert "<td>1,000,000.00</td>" in officer.get("/credit/").content.decode()
     # Priced while later LPR fixings are missing from the shipped table: the officer is warned (issue 10.5).
     contract = officer.get(f"{url}?tab=contract").content.decode()
