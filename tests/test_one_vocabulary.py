@@ -37,8 +37,10 @@ PRIVATE_REQUIRE_ALLOWED = {
     "valuation/services.py": "valuation app: _require(actor, roles, message), to become require_role",
 }
 FOREIGN_WRITES_ALLOWED = {
-    "demo/generator.py": "demo (helper A): flags the demo organisations with Organisation.objects.update",
-    "demo/loans.py": "demo (helper A): parks, park credit lines and credit plans by get_or_create",
+    "demo/generator.py": "demo: profile facts and the demo flag by Organisation.objects.update; "
+                         "core.services.create_organisation now takes them (size_class, industry, parent, is_demo)",
+    "demo/loans.py": "demo: park, park credit lines and credit plans by get_or_create; credit.workflow's "
+                     "grant_park_line / set_plan are the writers (grant_park_line has no park region yet)",
 }
 
 ROLE_NAMES = frozenset(Role.values)
