@@ -30,11 +30,8 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "ippledge"
 # --- allow-lists: files other helpers own, to be converted by them (the lead removes each line) ------
 RAW_ROLES_ALLOWED = {
     "demo/generator.py": "demo: the documented demo logins are named after their roles (admin, registrar…)",
-    "valuation/models.py": "valuation app: scope rules by role name",
-    "valuation/services.py": "valuation app: VALUERS / ROSTER_MANAGERS and _require role sets",
 }
 PRIVATE_REQUIRE_ALLOWED = {
-    "valuation/services.py": "valuation app: _require(actor, roles, message), to become require_role",
 }
 FOREIGN_WRITES_ALLOWED = {
     "demo/generator.py": "demo: profile facts and the demo flag by Organisation.objects.update; "

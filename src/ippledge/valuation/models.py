@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ippledge.core.querysets import RestrictedQuerySet
+from ippledge.core.roles import Role
 
 
 class RosterStatus(models.TextChoices):
@@ -139,7 +140,7 @@ class ValuationRecord(models.Model):
             rule = Q(organisation_id=user.organisation_id)
             if uscc:
                 rule |= Q(valuation_rights__right__holders__id_number=uscc)
-            if user.has_role("appraiser") and user.organisation.kind == "appraisal_agency":
+            if user.has_role(Role.APPRAISER) and user.organisation.kind == "appraisal_agency":
                 rule |= Q(agency__organisation_id=user.organisation_id)
             return rule
         return Q(organisation_id=user.organisation_id)
@@ -194,7 +195,7 @@ class InnovationScore(models.Model):
         operator.  The API, the pages and ``restrict()`` all use it."""
         if user is None or not getattr(user, "is_authenticated", False):
             return False
-        if user.is_platform_admin or user.has_role("regulator_user", *SCORE_READER_ROLES):
+        if user.is_platform_admin or user.has_role(Role.REGULATOR_USER, *SCORE_READER_ROLES):
             return True
         return Q(pk=user.organisation_id) if user.organisation_id else False
 
@@ -208,4 +209,4 @@ class InnovationScore(models.Model):
         return Q(enterprise__in=Organisation.objects.filter(rule))
 
 
-SCORE_READER_ROLES = ("bank_officer", "bank_reviewer", "bank_approver", "appraiser")
+SCORE_READER_ROLES = (Role.BANK_OFFICER, Role.BANK_REVIEWER, Role.BANK_APPROVER, Role.APPRAISER)

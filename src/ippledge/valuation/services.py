@@ -12,16 +12,17 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, calendar, identifiers, limits, money, numbers
+from ippledge.core import permissions as perm
 from ippledge.core.actors import user_or_none as _user
 from ippledge.core.errors import (
     Conflict,
     DomainError,
-    NotAuthenticated,
     NotFound,
     PermissionDenied,
     ValidationFailed,
 )
 from ippledge.core.models import Organisation
+from ippledge.core.roles import Role
 from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
 from ippledge.rights.rules import in_force_for_pledge
@@ -40,7 +41,7 @@ from .models import (
     ValuationStatus,
 )
 
-VALUERS = {"bank_officer", "bank_reviewer", "bank_approver", "appraiser", "admin"}
+VALUERS = perm.BANK_STAFF | {Role.APPRAISER, Role.ADMIN}
 VALIDITY_MONTHS = 12
 
 
@@ -77,13 +78,6 @@ def _plain(value, field: str, depth: int = 0):
     if isinstance(value, str):
         return plain_text(value, field, max_length=limits.limit("MAX_TEXT"))
     return value
-
-
-def _require(actor, roles: set[str], message: str) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
-    if not (actor.is_platform_admin or actor.role_set & roles):
-        raise PermissionDenied(message)
 
 
 # --- pure computations (no storage) --------------------------------------------------------------
@@ -161,7 +155,7 @@ def _kind_of(rights: list[Right]) -> str:
 
 @transaction.atomic
 def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = None) -> ValuationRecord:
-    _require(actor, VALUERS | {"enterprise_user"}, _("Only bank users, appraisers and enterprises record valuations."))
+    perm.require_role(actor, VALUERS | {Role.ENTERPRISE_USER}, _("Only bank users, appraisers and enterprises record valuations."))
     errors: dict[str, list[str]] = {}
     refs = limits.items(data.get("rights"), field="rights", max_items=limits.limit("MAX_RIGHTS"))
     rights = _find_rights(refs, errors)
@@ -366,9 +360,9 @@ def sign_off(*, actor, valuation_no: str) -> ValuationRecord:
     if record.basis != Basis.NEGOTIATED or record.status != ValuationStatus.PENDING_SIGNOFF:
         raise Conflict(_("This valuation is not waiting for a sign-off."), code="not_pending_signoff")
     kind = getattr(actor.organisation, "kind", "")
-    if kind == "bank" and actor.has_role("bank_officer", "bank_reviewer", "bank_approver"):
+    if kind == "bank" and actor.has_role(*perm.BANK_STAFF):
         record.bank_signoff = actor
-    elif kind == "enterprise" and actor.has_role("enterprise_user"):
+    elif kind == "enterprise" and actor.has_role(Role.ENTERPRISE_USER):
         owners = {h for r in record.rights.all() for h in r.holders.values_list("id_number", flat=True)}
         if actor.organisation.uscc not in owners:
             raise PermissionDenied(_("Only the enterprise that owns the rights signs for the enterprise."))
@@ -392,7 +386,7 @@ def valid_reference(valuation_no: str, rights: list[Right], on: dt.date) -> bool
 
 # --- rosters ---------------------------------------------------------------------------------------
 
-ROSTER_MANAGERS = {"admin", "regulator_user"}
+ROSTER_MANAGERS = frozenset({Role.ADMIN, Role.REGULATOR_USER})
 
 
 def _clean_list(value, field: str) -> list[str]:
@@ -407,7 +401,7 @@ def _clean_list(value, field: str) -> list[str]:
 
 @transaction.atomic
 def admit_agency(*, actor, data: dict) -> AppraisalAgency:
-    _require(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
+    perm.require_role(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
     field = AppraisalAgency._meta.get_field
     texts = {k: plain_text(data.get(k), k, max_length=field(k).max_length, required=True)
              for k in ("name", "licence_no", "qualification")}
@@ -429,7 +423,7 @@ def admit_agency(*, actor, data: dict) -> AppraisalAgency:
 @transaction.atomic
 def set_roster_status(*, actor, agency_id: int | None = None, expert_id: int | None = None, status: str,
                       reason: str) -> AppraisalAgency | Expert:
-    _require(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
+    perm.require_role(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
     if status not in RosterStatus.values:
         raise ValidationFailed(_("Choose admitted, suspended or exited."), fields={"status": [_("Not allowed.")]})
     reason = plain_text(reason, "reason", max_length=RosterEvent._meta.get_field("reason").max_length)
@@ -453,7 +447,7 @@ def set_roster_status(*, actor, agency_id: int | None = None, expert_id: int | N
 
 @transaction.atomic
 def add_expert(*, actor, data: dict) -> Expert:
-    _require(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
+    perm.require_role(actor, ROSTER_MANAGERS, _("Only the platform operator or a regulator manages the rosters."))
     field = Expert._meta.get_field
     name = plain_text(data.get("name"), "name", max_length=field("name").max_length, required=True)
     title = plain_text(data.get("title"), "title", max_length=field("title").max_length)
@@ -488,7 +482,7 @@ PRICE_SOURCES = ("transfer", "disposal", "licence")
 @transaction.atomic
 def record_realised_price(*, actor, right: Right, price, date: dt.date, source: str) -> RealisedPrice:
     # Regulators read these records; registrars (transfers), banks (disposals) and the operator write them.
-    _require(actor, {"admin", "registrar", "bank_officer"},
+    perm.require_role(actor, {Role.ADMIN, Role.REGISTRAR, Role.BANK_OFFICER},
              _("Only registrars, banks and the operator record realised prices."))
     fen = _fen(limits.amount(price, field="price"))
     today = business_date.today()
@@ -603,10 +597,10 @@ def register_facts(org: Organisation, on: dt.date) -> dict:
 @transaction.atomic
 def evaluate_enterprise(*, actor, enterprise_id: int, scheme: str, inputs: dict) -> InnovationScore:
     # Regulators read evaluations (the banks' and the enterprises' records); they do not make them.
-    _require(actor, VALUERS | {"enterprise_user"},
+    perm.require_role(actor, VALUERS | {Role.ENTERPRISE_USER},
              _("Only banks, appraisers and the enterprise itself evaluate an enterprise."))
     org = readable_enterprise(actor=actor, enterprise_id=enterprise_id)
-    if actor.has_role("enterprise_user") and not actor.is_platform_admin and actor.organisation_id != org.pk:
+    if actor.has_role(Role.ENTERPRISE_USER) and not actor.is_platform_admin and actor.organisation_id != org.pk:
         raise PermissionDenied(_("An enterprise evaluates only itself."))
     if inputs is not None and not isinstance(inputs, dict):
         raise ValidationFailed(_("Give the inputs as an object."), fields={"inputs": [_("Give the inputs as an object.")]})
