@@ -362,8 +362,13 @@ def test_the_migration_carries_cases_and_loans_over(world):  # noqa: F811
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    from ippledge.credit.models import CaseFiling
+    from ippledge.credit.lpr import shipped_fixings
+    from ippledge.credit.models import CaseFiling, LprFixing
 
+    # An earlier transactional test (a browser journey) flushed the rows the migrations seed, such as
+    # the shipped LPR fixings this loan is priced with: put them back.
+    LprFixing.objects.bulk_create([LprFixing(fixing_date=d, tenor=t, rate=r, source="chinamoney")
+                                   for d, t, r in shipped_fixings()], ignore_conflicts=True)
     loan_no, reg = _repaid_loan(world)
     application_no = CreditCase.objects.get().pledge_application_no
     executor = MigrationExecutor(connection)

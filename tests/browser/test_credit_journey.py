@@ -191,7 +191,7 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     page.get_by_role("link", name=loan_no).click()
     expect(page.locator("h1")).to_contain_text(loan_no)
     expect(page.get_by_test_id("dpd")).to_have_text("0")
-    expect(page.get_by_test_id("balance")).to_have_text("1000000.00")
+    expect(page.get_by_test_id("balance")).to_have_text("1,000,000.00")  # to the fen, with separators
     expect_classification(page, "normal")
     expect(page.locator("main")).to_contain_text("2026-04-02")  # the first monthly instalment
     screenshot("journey-credit-loan-normal")
