@@ -2,6 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from ippledge.core import vocabulary
+
 DD_LABELS = {
     "ownership": _("Ownership of the rights"),
     "legal_state": _("Legal state"),
@@ -12,3 +14,6 @@ DD_LABELS = {
     "annuity": _("Annuity status"),
 }
 RESULT_LABELS = {"ok": _("No problem"), "issue": _("Problem found"), "unknown": _("Not known from the register")}
+
+vocabulary.register("dd_item", DD_LABELS)
+vocabulary.register("dd_result", RESULT_LABELS)

@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from ippledge.core import vocabulary
 from ippledge.rights.models import RightKind
 
 KIND_LABELS = dict(RightKind.choices)
@@ -29,3 +30,7 @@ REASON_LABELS = {
     "foreign_party_needs_agent": _("Foreign party needs an agent"), "contract_unlawful": _("Contract unlawful"),
     "other": _("Other"),
 }
+
+vocabulary.register("right_kind", KIND_LABELS)
+vocabulary.register("registry_status", STATUS_LABELS)
+vocabulary.register("refusal_reason", REASON_LABELS)

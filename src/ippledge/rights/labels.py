@@ -2,6 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from ippledge.core import vocabulary
+
 EVENT_LABELS = {
     "granted": _("Granted"),
     "annuity_paid": _("Annuity paid"),
@@ -33,3 +35,6 @@ EVENT_LABELS = {
 }
 
 OUTCOME_LABELS = {"invalid": _("wholly invalid"), "partly_invalid": _("partly invalid"), "maintained": _("maintained")}
+
+vocabulary.register("legal_event", EVENT_LABELS)
+vocabulary.register("invalidation_outcome", OUTCOME_LABELS)

@@ -1,4 +1,4 @@
-"""Template helpers: translated domain errors, state labels, money."""
+"""Template helpers: translated domain errors, enum labels, regions, Beijing times, money."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def field_errors(exc, name: str) -> list[str]:
 
 @register.filter
 def moment(value) -> str:
-    """An ISO timestamp (as the API gives it) shown in Beijing time."""
+    """A timestamp (aware datetime or ISO string, as the API gives it) in Beijing time with its label:
+    ``2026-12-02 18:13:30 北京时间`` (the API keeps the exact instant)."""
     import datetime as dt
     from zoneinfo import ZoneInfo
 
@@ -40,7 +41,27 @@ def moment(value) -> str:
         return ""
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    return value.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.datetime):
+        shown = value.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S")
+    else:  # a business date has no time of day and no zone
+        return value.isoformat()
+    return f"{shown} {gettext('Beijing time')}"
+
+
+@register.filter
+def label(code, vocabulary_name: str) -> str:
+    """``{{ code|label:"refusal_reason" }}``: the translated label from :mod:`ippledge.core.vocabulary`."""
+    from ippledge.core import vocabulary
+
+    return vocabulary.label(vocabulary_name, code)
+
+
+@register.filter
+def region(code) -> str:
+    """``{{ "440300"|region }}`` → 广东省深圳市 / Shenzhen, Guangdong (GB/T 2260)."""
+    from ippledge.core.regions import region_name
+
+    return region_name(code)
 
 
 @register.filter
