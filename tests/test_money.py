@@ -66,7 +66,8 @@ def test_format_yuan_groups_thousands_with_two_decimals(fen, shown):
 
 
 def test_format_wan_is_exact():
-    assert money.format_wan(1234567890123457) == "1234567890.12"
+    assert money.format_wan(1234567890123457) == "1,234,567,890.12"  # grouped, as pages show it
+    assert money.format_wan(67653000000) == "67,653.00"
     assert money.format_wan(-50000) == "-0.05"
     assert money.wan(125000) == D("0.13") and money.wan(-125000) == D("-0.13")
 

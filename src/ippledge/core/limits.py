@@ -30,6 +30,7 @@ DEFAULTS: dict[str, int] = {
     "MAX_TEXT": 2000,                       # free text (reasons, notes, statements)
     "MAX_SHORT_TEXT": 200,                  # names, contract numbers, references
     "MAX_LIST": 1000,                       # any other list in a request body
+    "EXPORT_ROWS": 100_000,                 # rows in one CSV/Excel export of a work list
     "MAX_STAFF": 10_000_000,                # an enterprise's staff: more than the largest employer
     "MAX_HOUSEHOLDS": 10_000_000,           # borrowers in a bank's yearly credit plan
     "MIN_YEAR": 1985,                       # the Patent Law took effect on 1985-04-01

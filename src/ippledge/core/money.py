@@ -78,5 +78,6 @@ def wan(fen: int) -> Decimal:
 
 
 def format_wan(fen: int) -> str:
-    """Fen as 万元 with two decimals, as Chinese bank reports show amounts."""
-    return str(wan(fen))
+    """Fen as pages show 万元: thousands separators and two decimals, as Chinese bank reports show
+    amounts (676,530,000,00 fen → "67,653.00").  Files for machines write ``str(wan(fen))``."""
+    return f"{wan(fen):,.2f}"

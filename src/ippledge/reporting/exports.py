@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter
 
 from ippledge.core import exact
 from ippledge.core.errors import ValidationFailed
-from ippledge.core.money import format_wan
+from ippledge.core.money import wan
 
 from .engine.rules import percent_str
 
@@ -192,7 +192,7 @@ def _csv_text(kind: str, value: Any) -> str:
         amount = _exact(value)
         if amount != amount.to_integral_value():
             raise ValueError(f"amounts are given in whole fen, got {value!r}")
-        return format_wan(int(amount))
+        return str(wan(int(amount)))
     if kind == "percent":
         return percent_str(_exact(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)) or ""
     if kind == "count":
