@@ -8,6 +8,7 @@ from django.test import Client
 
 from ippledge.credit import workflow
 from ippledge.credit.models import CreditCase
+from ippledge.rights.models import Right
 
 from .conftest import PASSWORD
 from .test_credit_workflow import PRODUCT, valuation_no, world  # noqa: F401  (fixture)
@@ -25,8 +26,11 @@ def test_case_through_the_pages(world):  # noqa: F811
     w = world
     product = workflow.create_product(actor=w["approver"].user, data=PRODUCT)
     enterprise = _client("ent")
+    patent = Right.objects.get(kind="invention")
+    portal = enterprise.get("/credit/portal/").content.decode()
+    assert f'value="invention:{patent.number}"' in portal  # the rights the register says the enterprise holds
     r = enterprise.post("/credit/portal/", {"amount": "1000000", "term_months": "12", "purpose": "研发",
-                                            "rights": "invention ZL201410362077.3"})
+                                            "rights": f"invention:{patent.number}"})
     assert r.status_code == 302
     need = w["ent"].user.organisation.financing_needs.get()
     officer = _client("officer")
@@ -59,7 +63,7 @@ def test_case_through_the_pages(world):  # noqa: F811
     # Money as yuan to the fen with separators; a bullet loan accrues by actual days (issue 10, 3 and 4).
     assert '<dd data-testid="balance">1,000,000.00</dd>' in page
     assert '<span data-testid="convention">ACT/360，按实际天数</span>' in page  # the default language
-    assert "<td>1,000,000.00</td>" in officer.get("/credit/").content.decode()
+    assert '<td class="num">1,000,000.00</td>' in officer.get("/credit/").content.decode()
     # Priced while later LPR fixings are missing from the shipped table: the officer is warned (issue 10.5).
     contract = officer.get(f"{url}?tab=contract").content.decode()
     assert case.pricing.get("lpr_warning") and 'data-testid="lpr-warning"' in contract

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from ippledge.core import audit, business_date, limits, money, numbers
 from ippledge.core.actors import user_or_none as _user
@@ -515,6 +516,30 @@ def submit_for_review(*, actor, case_no: str, risk_grade: str = "B") -> CreditCa
     return case
 
 
+# The enterprise hears of every decision on its case in its notifications (registry.notify, the platform's
+# in-app list and webhooks): what was decided and where the case stands, never the bank's internal notes.
+DECISION_MESSAGES = {
+    "pass": _lazy("Credit case %(case)s passed the risk review and awaits approval."),
+    "return": _lazy("Credit case %(case)s was returned by the bank for further work."),
+    "decline": _lazy("Credit case %(case)s was declined by the bank."),
+    "approve": _lazy("Credit case %(case)s was approved: sign the contract on the case page."),
+    "disburse": _lazy("Credit case %(case)s was disbursed as loan %(loan)s."),
+}
+
+
+def _tell_enterprise(case: CreditCase, decision: str, loan_no: str = "") -> None:
+    from django.conf import settings
+    from django.utils import translation
+
+    from ippledge.registry import notify
+
+    with translation.override(settings.LANGUAGE_CODE):  # stored text: in the platform's language
+        message = str(DECISION_MESSAGES[decision]) % {"case": case.case_no, "loan": loan_no}
+    notify.notify(org=case.enterprise, kind=f"credit_case.{decision}", message=message,
+                  data={"case_no": case.case_no, "decision": decision, "stage": case.stage,
+                        **({"loan_no": loan_no} if loan_no else {})})
+
+
 def _separate(actor, case: CreditCase) -> None:
     if actor.pk in (case.prepared_by_id, case.dd_signed_by_id):
         raise PermissionDenied(_("No one reviews or approves a case they prepared."), code="separation_of_duties")
@@ -535,6 +560,7 @@ def review(*, actor, case_no: str, decision: str, note: str = "") -> CreditCase:
     if decision != "pass" and not note:
         raise ValidationFailed(_("Give the reason."), fields={"note": [_("This field is required.")]})
     _step(case, targets[decision], decision, actor, note)
+    _tell_enterprise(case, decision)
     return case
 
 
@@ -707,11 +733,13 @@ def approve(*, actor, case_no: str, decision: str, note: str = "", ltv_override_
         raise Conflict(_("This case is not waiting for approval."), code="wrong_stage")
     if decision == "return":
         _step(case, Stage.REVIEW, "return", actor, note)
+        _tell_enterprise(case, "return")
         return case
     if decision == "decline":
         if not note.strip():
             raise ValidationFailed(_("Give the reason."), fields={"note": [_("This field is required.")]})
         _step(case, Stage.DECLINED, "decline", actor, note)
+        _tell_enterprise(case, "decline")
         return case
     if decision != "approve":
         raise ValidationFailed(_("Choose approve, return or decline."), fields={"decision": [_("Not allowed.")]})
@@ -726,6 +754,7 @@ def approve(*, actor, case_no: str, decision: str, note: str = "", ltv_override_
     _step(case, Stage.APPROVED, "approve", actor, note)
     apps = _file_pledges(case, actor, on)
     _step(case, Stage.CONTRACTED, "contract", actor, _statuses(apps))
+    _tell_enterprise(case, "approve")
     return case
 
 
@@ -818,6 +847,7 @@ def disburse(*, actor, case_no: str, schedule: str = "bullet") -> Loan:
     case.loan = loan
     case.save(update_fields=["loan"])
     _step(case, Stage.DISBURSED, "disburse", actor, loan.loan_no)
+    _tell_enterprise(case, "disburse", loan.loan_no)
     return loan
 
 
