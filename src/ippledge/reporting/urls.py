@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("public/", views.public_statistics, name="public"),
     path("loans/", views.loans_behind, name="loans"),
+    path("overall/", views.submit_overall, name="overall"),
 ]
