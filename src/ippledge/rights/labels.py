@@ -38,3 +38,20 @@ OUTCOME_LABELS = {"invalid": _("wholly invalid"), "partly_invalid": _("partly in
 
 vocabulary.register("legal_event", EVENT_LABELS)
 vocabulary.register("invalidation_outcome", OUTCOME_LABELS)
+
+# A right's derived legal state and its flags (rules.derive), as the register's pages name them.
+LEGAL_STATE_LABELS = {
+    "in_force": _("In force"), "pending": _("Pending"), "annuity_grace": _("Annuity overdue (grace period)"),
+    "terminated": _("Terminated"), "invalidated": _("Invalidated"), "partly_invalidated": _("Partly invalidated"),
+    "expired": _("Expired"), "expired_renewable": _("Expired, renewable"), "revoked": _("Revoked"),
+    "cancelled": _("Cancelled"),
+}
+
+FLAG_LABELS = {
+    "invalidation_pending": _("Invalidation pending"), "suspended": _("Suspended"),
+    "preserved": _("Preserved by court"), "seized": _("Seized"), "ownership_dispute": _("Ownership dispute"),
+    "litigation": _("In litigation"), "licensed": _("Licensed"), "open_licence": _("Open licence"),
+}
+
+vocabulary.register("legal_state", LEGAL_STATE_LABELS)
+vocabulary.register("right_flag", FLAG_LABELS)
