@@ -1,19 +1,24 @@
-"""Valuation pages: calculator with trace, record with its distribution chart, rosters, enterprise radar."""
+"""Valuation pages: a form per method with units, the result page titled as a valuation, its PDF
+report, the work lists (valuations, agencies, experts) and the enterprise radar."""
 
 from __future__ import annotations
 
-import json
+import io
+import re
 
 import pytest
 from django.test import Client
 
 from ippledge.core.actors import SYSTEM
-from ippledge.valuation import services
+from ippledge.valuation import forms, services
 
 from .conftest import PASSWORD
 from .registry_fixtures import PLEDGOR, make_patent
 
 pytestmark = pytest.mark.django_db
+
+INCOME = {"method": "income", "income": "1000000\n1000000\n1000000", "split_rate": "25", "tax_rate": "25",
+          "discount_rate": "10", "factor_mode": "exact"}
 
 
 @pytest.fixture
@@ -24,25 +29,98 @@ def officer(make_user):
     return client
 
 
-def test_calculator_shows_value_and_trace(officer):
-    page = officer.get("/valuation/")
-    assert page.status_code == 200 and 'data-testid="calculator"' in page.content.decode()
-    inputs = {"income": ["1000000", "1000000", "1000000"], "split_rate": "0.25", "tax_rate": "0.25",
-              "discount_rate": "0.10"}
-    r = officer.post("/valuation/", {"method": "income", "inputs": json.dumps(inputs), "factor_mode": "exact"})
+def _initial(method: str) -> dict:
+    """What the calculator's form for ``method`` shows before anything is typed, as a browser posts it."""
+    form = forms.form_for(method)
+    data = {"method": method}
+    for name in form.fields:
+        value = form[name].value()
+        if value not in (None, ""):
+            data[name] = str(value)
+    return data
+
+
+def _pdf_text(body: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(body)).pages).replace("\x00", "")
+
+
+def test_calculator_income_form_shows_value_in_yuan_and_trace(officer):
+    page = officer.get("/valuation/").content.decode()
+    assert 'data-testid="calculator"' in page and 'name="split_rate"' in page
+    assert "（%）" in page or "(%)" in page  # the rate's unit next to its label
+    r = officer.post("/valuation/", INCOME)
     html = r.content.decode()
-    assert r.status_code == 200 and "466284.75" in html and 'data-testid="trace"' in html
-    bad = officer.post("/valuation/", {"method": "income", "inputs": "not json"})
-    assert bad.status_code == 400 and 'role="alert"' in bad.content.decode()
+    assert r.status_code == 200, html[:2000]
+    assert "466,284.75" in html and 'data-testid="trace"' in html and 'data-testid="result"' in html
+    # The trace names the method and the period's bound in words, never by code.
+    assert not re.search(r">\s*(income_stream|exact|income)\s*<", html)
+
+
+def test_calculator_errors_sit_next_to_the_fields_without_paths(officer):
+    bad = officer.post("/valuation/", {**INCOME, "discount_rate": "ten", "income": "100 abc"})
+    html = bad.content.decode()
+    assert bad.status_code == 400 and 'role="alert"' in html
+    assert html.count('class="field-error"') >= 2
+    assert "inputs.income" not in html and "income[0]" not in html and "{'" not in html
+
+
+def test_every_method_computes_from_its_form(officer):
+    for method in forms.FORMS:
+        if method == "bundle":
+            continue
+        r = officer.post("/valuation/", _initial(method))
+        html = r.content.decode()
+        assert r.status_code == 200, (method, re.findall(r'field-error[^>]*>([^<]*)', html), html[-1500:])
+        assert 'data-testid="headline"' in html, method
 
 
 def test_monte_carlo_in_the_calculator_draws_the_distribution(officer):
-    inputs = {"revenue": {"dist": "lognormal", "mean": "1000000", "sigma": "0.3"}, "growth": "0.03", "years": 5,
-              "split": "0.25", "life": 5, "rate": "0.12", "hazard": "0.02", "tax_rate": "0.25", "paths": 2000,
-              "seed": 7}
-    r = officer.post("/valuation/", {"method": "monte_carlo_income", "inputs": json.dumps(inputs)})
-    assert r.status_code == 200, r.content.decode()[:3000]
-    assert "<svg" in r.content.decode()
+    data = {**_initial("monte_carlo_income"), "paths": "2000", "seed": "7"}
+    r = officer.post("/valuation/", data)
+    html = r.content.decode()
+    assert r.status_code == 200, html[-2000:]
+    assert "<svg" in html and 'data-testid="range"' in html
+
+
+def test_calculator_saves_a_record_for_a_right_and_the_result_page_and_pdf(officer):
+    make_patent()
+    r = officer.post("/valuation/", {**INCOME, "save": "1", "rights": "ZL201410362077.3"})
+    assert r.status_code == 302 and "/valuation/records/VA" in r.url, r.content.decode()[-2000:]
+    page = officer.get(r.url).content.decode()
+    number = r.url.rstrip("/").rsplit("/", 1)[1]
+    assert 'data-testid="market-value"' in page and "466,284.75" in page and number in page
+    assert 'data-testid="lender-values"' in page and 'data-testid="inputs"' in page
+    assert f"/valuation/records/{number}/report.pdf" in page
+    pdf = officer.get(f"/valuation/records/{number}/report.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    text = _pdf_text(pdf.content)
+    assert number in text and "466,284.75" in text
+    assert "市场价值" in text and "最高可贷额度" in text
+    for code in ("income_stream", "ltv_cap", "pending_signoff", "internal", "invention"):
+        assert code not in text, code
+
+
+def test_calculator_refuses_an_unknown_right_next_to_the_field(officer):
+    r = officer.post("/valuation/", {**INCOME, "save": "1", "rights": "ZL209999999999.9"})
+    html = r.content.decode()
+    assert r.status_code == 400 and 'class="field-error"' in html and "ZL209999999999.9" in html
+
+
+def test_negotiated_valuation_form_and_signatures_in_the_report(officer):
+    make_patent()
+    r = officer.post("/valuation/records/new/", {"basis": "negotiated", "rights": "ZL201410362077.3",
+                                                  "market_value": "2,000,000", "agreement_rule": "两家评估均值"})
+    assert r.status_code == 302, r.content.decode()[-2000:]
+    page = officer.get(r.url).content.decode()
+    assert 'data-testid="signoffs"' in page and "2,000,000.00" in page
+    number = r.url.rstrip("/").rsplit("/", 1)[1]
+    text = _pdf_text(officer.get(f"/valuation/records/{number}/report.pdf").content)
+    assert number in text and "两家评估均值" in text and "2,000,000.00" in text
+    bad = officer.post("/valuation/records/new/", {"basis": "external", "rights": "ZL201410362077.3",
+                                                    "market_value": "100"})
+    assert bad.status_code == 400 and bad.content.decode().count('class="field-error"') >= 3
 
 
 def test_record_page_with_chart_and_rosters(officer, make_user):
@@ -56,11 +134,43 @@ def test_record_page_with_chart_and_rosters(officer, make_user):
     client.post("/login/", {"username": "valuer2", "password": PASSWORD})
     page = client.get(f"/valuation/records/{record.valuation_no}/").content.decode()
     assert 'data-testid="distribution"' in page and "<svg" in page and 'data-testid="trace"' in page
-    agency = services.admit_agency(actor=SYSTEM, data={"name": "示范评估", "licence_no": "X1", "qualification": "资质"})
-    assert "示范评估" in Client().get("/valuation/agencies/").content.decode()
-    assert 'data-testid="track-record"' in Client().get(f"/valuation/agencies/{agency.pk}/").content.decode()
+    agency = services.admit_agency(actor=SYSTEM, data={"name": "示范评估", "licence_no": "X1", "qualification": "资质",
+                                                       "ip_kinds": ["invention"]})
+    roster = Client().get("/valuation/agencies/").content.decode()
+    assert "示范评估" in roster and 'data-testid="listing-agencies"' in roster
+    detail = Client().get(f"/valuation/agencies/{agency.pk}/").content.decode()
+    assert 'data-testid="track-record"' in detail and "admission" not in detail
     services.add_expert(actor=SYSTEM, data={"name": "王专家", "fields_ipc": ["H04L"]})
     assert "王专家" in Client().get("/valuation/experts/?field=H04L").content.decode()
+
+
+def test_valuation_list_filters_sorts_and_exports(officer, make_user):
+    make_patent()
+    officer.post("/valuation/", {**INCOME, "save": "1", "rights": "ZL201410362077.3"})
+    page = officer.get("/valuation/records/?sort=-market_value").content.decode()
+    assert 'data-testid="listing-valuations"' in page and "466,284.75" in page
+    csv = officer.get("/valuation/records/?export=csv")
+    body = csv.content.decode("utf-8-sig")
+    assert csv.status_code == 200 and "466284.75" in body and "VA" in body and ",internal," not in body
+    assert "466,284.75" not in officer.get("/valuation/records/?basis=negotiated").content.decode()
+
+
+def test_agency_page_lists_its_valuations_for_its_appraiser(make_user, make_org):
+    make_patent()
+    org = make_org("appraisal_agency", name="示范评估机构")
+    appraiser = make_user("appraiser", username="appr", org=org)
+    agency = services.admit_agency(actor=SYSTEM, data={"name": "示范评估机构", "licence_no": "Y1",
+                                                       "qualification": "资产评估资格", "organisation_id": org.pk})
+    record = services.create_valuation(actor=appraiser, data={
+        "rights": [{"kind": "invention", "number": "ZL201410362077.3"}], "basis": "external",
+        "market_value": "1500000", "agency_id": agency.pk, "report_no": "R-1", "appraisers": ["张三"]})
+    client = Client()
+    client.post("/login/", {"username": "appr", "password": PASSWORD})
+    roster = client.get("/valuation/agencies/").content.decode()
+    assert 'data-testid="own-agency"' in roster and f"/valuation/agencies/{agency.pk}/" in roster
+    detail = client.get(f"/valuation/agencies/{agency.pk}/").content.decode()
+    assert record.valuation_no in detail and 'data-testid="agency-valuations"' in detail
+    assert ">1<" in detail  # the track record counts it
 
 
 def test_enterprise_page_radar(officer, make_org):
@@ -72,13 +182,7 @@ def test_enterprise_page_radar(officer, make_org):
     page = officer.get(f"/valuation/enterprises/{org.pk}/").content.decode()
     assert 'data-testid="radar"' in page and 'data-testid="score"' in page
     assert 'data-testid="top-factors"' in page
-
-
-def test_calculator_saves_a_record_for_a_right(officer):
-    make_patent()
-    inputs = {"income": ["1000000", "1000000", "1000000"], "split_rate": "0.25", "tax_rate": "0.25",
-              "discount_rate": "0.10"}
-    r = officer.post("/valuation/", {"method": "income", "inputs": json.dumps(inputs), "save": "1",
-                                     "rights": "invention ZL201410362077.3"})
-    assert r.status_code == 302 and "/valuation/records/VA" in r.url
-    assert 'data-testid="market-value"' in officer.get(r.url).content.decode()
+    assert ">composite<" not in page and "北京时间" in page
+    bad = officer.post(f"/valuation/enterprises/{org.pk}/", {"scheme": "composite", "staff_total": "10",
+                                                             "tech_staff": "20"})
+    assert bad.status_code == 400 and 'class="field-error"' in bad.content.decode()

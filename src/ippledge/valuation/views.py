@@ -1,68 +1,163 @@
-"""Valuation pages: the calculator, valuation records, rosters, enterprise innovation scores."""
+"""Valuation pages: the calculator (a form per method), valuation results and their PDF report, the
+work lists of valuations, agencies and experts, the agency roster with its track record, and
+enterprise innovation scores.  Thin: forms read what a person typed, services decide."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from ippledge.core import vocabulary
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError
+from ippledge.core.identifiers import PATENT_KINDS, format_patent_number
+from ippledge.core.listing import Column, Filter, Listing
 
-from . import charts, services
+from . import charts, forms, labels, report, services
 from .api import agency_out, valuation_out
-from .examples import EXAMPLES, METHOD_LABELS
-from .models import AppraisalAgency, ValuationRecord
+from .examples import METHOD_LABELS
+from .models import AppraisalAgency, Basis, ValuationRecord
+
+QUANTILES = ("p5", "p10", "p50", "p90")
+# Methods grouped as the calculator's menu shows them.
+METHOD_GROUPS = (
+    (gettext_lazy("Income approach"), ("income", "relief_from_royalty", "excess_return", "incremental_income",
+                                       "mpeem")),
+    (gettext_lazy("Range and bundles"), ("monte_carlo_income", "bundle")),
+    (gettext_lazy("Market and cost approaches"), ("market", "cost")),
+    (gettext_lazy("Rates"), ("equivalent_investment_split", "discount_build_up")),
+    (gettext_lazy("Information only"), ("black_scholes", "binomial")),
+)
+
+
+def _number(kind: str, number: str) -> str:
+    return format_patent_number(number) if kind in PATENT_KINDS else number
+
+
+def headline(result: dict) -> dict | None:
+    """The one figure a method gives: an amount (yuan) or a rate (per cent)."""
+    for key, unit in (("p50", "yuan"), ("value", "yuan"), ("price", "yuan"), ("split_rate", "%"),
+                      ("discount_rate", "%")):
+        if result.get(key) is not None:
+            value = Decimal(str(result[key]))
+            return {"key": key, "yuan": value if unit == "yuan" else None,
+                    "percent": (value * 100).quantize(Decimal("0.0001")).normalize() if unit == "%" else None}
+    return None
+
+
+def _points(result: dict) -> list[tuple[str, Decimal]]:
+    return [(k.upper(), Decimal(str(result[k]))) for k in QUANTILES if result.get(k) is not None]
 
 
 @login_required
 def calculator(request):
     method = request.POST.get("method") or request.GET.get("method") or "income"
-    inputs_text = request.POST.get("inputs") or json.dumps(EXAMPLES.get(method, {}), ensure_ascii=False, indent=2)
-    factor_mode = request.POST.get("factor_mode", "exact")
-    rights_text = request.POST.get("rights", "")
-    result, error = None, None
-    if request.method == "POST":
+    if method not in forms.FORMS:
+        method = "income"
+    posted = request.method == "POST"
+    saving = posted and (bool(request.POST.get("save")) or method == "bundle")
+    form = forms.FORMS[method](request.POST) if posted else forms.form_for(method)
+    extra = forms.SaveForm(request.POST if posted else None, require_rights=saving and method != "bundle")
+    result = None
+    if posted and form.is_valid() & extra.is_valid():
+        inputs = form.to_inputs()
+        options = {"factor_mode": extra.cleaned_data.get("factor_mode") or "exact"} if form.discounts else {}
         try:
-            inputs = json.loads(inputs_text)
-            if not isinstance(inputs, dict):
-                raise ValueError
-        except ValueError:
-            error = DomainError(_("The inputs must be a JSON object."), code="invalid_input")
-        else:
-            try:
-                if request.POST.get("save") or method == "bundle":
-                    current_channel.set("web")
-                    rights = [{"kind": parts[0], "number": parts[1]} for parts in
-                              (line.split(None, 1) for line in rights_text.splitlines()) if len(parts) == 2]
-                    record = services.create_valuation(actor=request.user, data={
-                        "rights": rights, "method": method, "inputs": inputs,
-                        "options": {"factor_mode": factor_mode}})
-                    return redirect("valuation:record", valuation_no=record.valuation_no)
-                result = services.compute(method=method, inputs=inputs, options={"factor_mode": factor_mode})
-            except DomainError as exc:
-                error = exc
-    headline = None
+            if saving:
+                current_channel.set("web")
+                rights = form.cleaned_data["rights_inputs"] if method == "bundle" else extra.cleaned_data["rights"]
+                record = services.create_valuation(actor=request.user, data={
+                    "rights": [{"kind": r["kind"], "number": r["number"]} for r in rights], "method": method,
+                    "inputs": inputs, "options": options})
+                return redirect("valuation:record", valuation_no=record.valuation_no)
+            result = services.compute(method=method, inputs=inputs, options=options)
+        except DomainError as exc:
+            forms.apply_domain_error(form, exc)
+            if any(k == "rights" or k.startswith("rights[") for k in getattr(exc, "fields", {}) or {}):
+                forms.apply_domain_error(extra, exc, mapping=lambda k: "rights")
+    failed = posted and result is None
+    context = {"method": method, "method_label": METHOD_LABELS[method], "form": form, "extra": extra,
+               "groups": [(title, [(m, METHOD_LABELS[m]) for m in methods]) for title, methods in METHOD_GROUPS],
+               "information_only": method in ("black_scholes", "binomial"), "always_saved": method == "bundle"}
     if result:
-        headline = next(((k, result[k]) for k in ("value", "split_rate", "price", "p50") if k in result), None)
-    chart = ""
-    if result and "p50" in result:
-        chart = charts.range_chart([(k.upper(), Decimal(str(result[k]))) for k in ("p5", "p10", "p50", "p90")
-                                    if result.get(k) is not None])
-    return render(request, "valuation/calculator.html", {
-        "method": method, "methods": METHOD_LABELS, "inputs_text": inputs_text, "factor_mode": factor_mode,
-        "rights_text": rights_text,
-        "result": result, "headline": headline, "error": error, "chart": chart,
-        "examples_json": json.dumps(EXAMPLES, ensure_ascii=False)}, status=400 if error else 200)
+        points = _points(result)
+        context.update(result=result, headline=headline(result), points=points,
+                       chart=charts.range_chart(points) if "p50" in result else "",
+                       steps=labels.trace_rows(result.get("trace")))
+    return render(request, "valuation/calculator.html", context, status=400 if failed else 200)
+
+
+def _record_listing(request, rows) -> Listing:
+    return Listing(
+        request, rows.prefetch_related("valuation_rights__right").select_related("agency"), name="valuations",
+        columns=[
+            Column("valuation_no", _("Valuation number"), sort="valuation_no",
+                   link=lambda v: reverse("valuation:record", args=[v.valuation_no])),
+            Column("rights", _("Rights"), lambda v: "、".join(_number(link.right.kind, link.right.number)
+                                                              for link in v.valuation_rights.all())),
+            Column("basis", _("Basis"), kind="label:valuation.ValuationRecord.basis", sort="basis"),
+            Column("method", _("Method"), kind="label:valuation_method", sort="method"),
+            Column("market_value", _("Market value (yuan)"), kind="fen", sort="market_value"),
+            Column("max_loan", _("Maximum loan (yuan)"), kind="fen", sort="max_loan"),
+            Column("valuation_date", _("Valuation date"), kind="date", sort="valuation_date"),
+            Column("valid_until", _("Valid until"), kind="date", sort="valid_until"),
+            Column("status", _("Status"), kind="label:valuation.ValuationRecord.status", sort="status"),
+        ],
+        filters=[Filter("q", _("Number or right"), ("valuation_no", "valuation_rights__right__number"), kind="search"),
+                 Filter("basis", _("Basis"), "basis", vocabulary="valuation.ValuationRecord.basis"),
+                 Filter("status", _("Status"), "status", vocabulary="valuation.ValuationRecord.status"),
+                 Filter("from", _("Valued from"), "valuation_date__gte", kind="date_from"),
+                 Filter("to", _("Valued until"), "valuation_date__lte", kind="date_to")],
+        default_sort="-valuation_date")
 
 
 @login_required
 def records(request):
-    rows = ValuationRecord.objects.restrict(request.user, "view").distinct()[:200]
-    return render(request, "valuation/records.html", {"rows": [valuation_out(v) for v in rows]})
+    listing = _record_listing(request, ValuationRecord.objects.restrict(request.user, "view").distinct())
+    if (response := listing.export_response()) is not None:
+        return response
+    return render(request, "valuation/records.html", {"listing": listing})
+
+
+def record_context(record: ValuationRecord) -> dict:
+    """What the result page and the PDF report show of one valuation, labelled and formatted."""
+    v = valuation_out(record)
+    result = v["result"] or {}
+    lender = result.get("lender") or {}
+    points = _points(result)
+    if not points:
+        points = [(label, Decimal(value)) for label, value in
+                  (("P10", v["p10"]), (_("Value"), v["market_value"]), ("P90", v["p90"])) if value]
+    steps = labels.trace_rows(v["trace"])
+    rate = lender.get("pledge_rate", lender.get("implied_pledge_rate"))
+    history, cursor = [], record
+    while cursor is not None:
+        history.append(cursor)
+        cursor = cursor.supersedes
+    return {
+        "record": record, "v": v, "points": points, "lender": lender,
+        "pledge_rate_pct": (Decimal(str(rate)) * 100).quantize(Decimal("0.01")) if rate not in (None, "") else None,
+        "ltv_cap_pct": (Decimal(str(lender["ltv_cap"])) * 100).quantize(Decimal("0.01"))
+        if lender.get("ltv_cap") not in (None, "") else None,
+        "discount_pct": (Decimal(str(lender["forced_sale_discount"])) * 100).quantize(Decimal("0.01"))
+        if lender.get("forced_sale_discount") not in (None, "") else None,
+        "binding": vocabulary.label("lender_binding", lender.get("binding")) if lender.get("binding") else "",
+        "method_label": vocabulary.label("valuation_method", record.method) if record.method else "",
+        "inputs": [s for s in steps if s["input"]], "steps": [s for s in steps if not s["input"]],
+        "rights": [{"kind": link.right.kind, "number": link.right.number, "shown": _number(link.right.kind,
+                                                                                             link.right.number),
+                    "title": getattr(link.right, "display_title", "") or "",
+                    "allocated": link.allocated_value}
+                   for link in record.valuation_rights.select_related("right")],
+        "history": history, "negotiated": record.basis == Basis.NEGOTIATED,
+    }
 
 
 @login_required
@@ -79,39 +174,129 @@ def record_detail(request, valuation_no: str):
             return redirect("valuation:record", valuation_no=valuation_no)
         except DomainError as exc:
             error = exc
-    v = valuation_out(record)
-    result = v["result"] or {}
-    points = [(k.upper(), Decimal(str(result[k]))) for k in ("p5", "p10", "p50", "p90") if result.get(k) is not None]
-    if not points:
-        points = [(label, Decimal(value)) for label, value in
-                  (("P10", v["p10"]), (_("Value"), v["market_value"]), ("P90", v["p90"])) if value]
-    history = []
-    cursor = record
-    while cursor is not None:
-        history.append(cursor)
-        cursor = cursor.supersedes
-    return render(request, "valuation/record.html", {"v": v, "chart": charts.range_chart(points), "points": points,
-                                                     "history": history, "error": error,
-                                                     "lender": result.get("lender") or {}},
-                  status=400 if error else 200)
+    context = record_context(record)
+    context.update(error=error, chart=charts.range_chart(context["points"]))
+    return render(request, "valuation/record.html", context, status=400 if error else 200)
+
+
+@login_required
+def record_pdf(request, valuation_no: str):
+    try:
+        record = services.get_valuation(actor=request.user, valuation_no=valuation_no)
+    except DomainError:
+        return render(request, "errors/404.html", status=404)
+    body = report.valuation_report_pdf(record_context(record), request=request)
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{record.valuation_no}.pdf"'
+    return response
+
+
+@login_required
+def record_new(request):
+    """A valuation made elsewhere: an agency's appraisal report, or a value agreed with the enterprise."""
+    form = forms.RecordedValuationForm(request.POST or None,
+                                       initial={"basis": request.GET.get("basis", "negotiated")})
+    if request.method == "POST" and form.is_valid():
+        current_channel.set("web")
+        try:
+            record = services.create_valuation(actor=request.user, data=form.to_data())
+            return redirect("valuation:record", valuation_no=record.valuation_no)
+        except DomainError as exc:
+            forms.apply_domain_error(form, exc, mapping=lambda k: {"agency_id": "agency"}.get(
+                k.split("[")[0], k.split("[")[0]))
+    return render(request, "valuation/record_new.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+def _agency_listing(request, rows) -> Listing:
+    return Listing(
+        request, rows.annotate(valuation_count=Count("valuations")), name="agencies",
+        columns=[
+            Column("name", _("Name"), sort="name", link=lambda a: reverse("valuation:agency", args=[a.pk])),
+            Column("licence_no", _("Licence number"), sort="licence_no"),
+            Column("specialities_ipc", _("Fields (IPC)"), lambda a: ", ".join(a.specialities_ipc)),
+            Column("ip_kinds", _("IP kinds"), lambda a: "、".join(vocabulary.label("rights.Right.kind", k)
+                                                                 for k in a.ip_kinds)),
+            Column("valuation_count", _("Valuations"), kind="number", sort="valuation_count"),
+            Column("admitted_on", _("Admitted on"), kind="date", sort="admitted_on"),
+            Column("status", _("Status"), kind="label:valuation.AppraisalAgency.status", sort="status"),
+        ],
+        filters=[Filter("q", _("Name or licence"), ("name", "licence_no"), kind="search"),
+                 Filter("status", _("Status"), "status", vocabulary="valuation.AppraisalAgency.status")],
+        default_sort="name")
+
+
+def _manages_roster(user) -> bool:
+    return getattr(user, "is_authenticated", False) and (user.is_platform_admin or
+                                                         user.has_role(*services.ROSTER_MANAGERS))
 
 
 def agencies(request):
-    return render(request, "valuation/agencies.html", {"agencies": AppraisalAgency.objects.all()})
+    listing = _agency_listing(request, AppraisalAgency.objects.all())
+    if (response := listing.export_response()) is not None:
+        return response
+    user = request.user
+    own = None
+    unrostered = []
+    if getattr(user, "is_authenticated", False) and getattr(user, "organisation", None) is not None \
+            and user.organisation.kind == "appraisal_agency":
+        own = AppraisalAgency.objects.filter(organisation=user.organisation).first() or False
+    if _manages_roster(user):
+        from ippledge.core.models import Organisation
+
+        unrostered = list(Organisation.objects.filter(kind="appraisal_agency").exclude(
+            pk__in=AppraisalAgency.objects.exclude(organisation=None).values("organisation_id")).order_by("name"))
+    return render(request, "valuation/agencies.html", {"listing": listing, "own": own, "unrostered": unrostered})
+
+
+def _agency_valuations(request, agency: AppraisalAgency) -> Listing | None:
+    """The agency's valuations as the reader may see them (its own appraisers see all of them)."""
+    if not getattr(request.user, "is_authenticated", False):
+        return None
+    rows = ValuationRecord.objects.restrict(request.user, "view").filter(agency=agency).distinct()
+    return _record_listing(request, rows)
 
 
 def agency_detail(request, agency_id: int):
     agency = AppraisalAgency.objects.filter(pk=agency_id).first()
     if agency is None:
         return render(request, "errors/404.html", status=404)
-    return render(request, "valuation/agency.html", {"a": agency_out(agency, detail=True)})
+    listing = _agency_valuations(request, agency)
+    if listing is not None and (response := listing.export_response()) is not None:
+        return response
+    a = agency_out(agency, detail=True)
+    return render(request, "valuation/agency.html", {
+        "agency": agency, "a": a, "listing": listing,
+        "ip_kinds": [vocabulary.label("rights.Right.kind", k) for k in agency.ip_kinds],
+        "history": list(agency.history.select_related("actor"))})
 
 
 def experts(request):
-    field = request.GET.get("field", "")
-    party = request.GET.get("party_org_id")
-    rows = services.find_experts(field=field, party_org_ids=[int(party)] if party and party.isdigit() else [])
-    return render(request, "valuation/experts.html", {"rows": rows, "field": field})
+    field = request.GET.get("field", "")[:20]
+    party = request.GET.get("party_org_id", "")
+    rows = services.find_experts(field=field, party_org_ids=[int(party)] if party.isdigit() else [])
+    listing = Listing(
+        request, rows, name="experts",
+        columns=[
+            Column("name", _("Name"), "expert.name", sort=True),
+            Column("title", _("Title"), "expert.title", sort=True),
+            Column("organisation", _("Organisation"), lambda r: r["expert"].organisation.name
+                   if r["expert"].organisation else "—", sort=True),
+            Column("fields", _("Fields (IPC)"), lambda r: ", ".join(r["expert"].fields_ipc)),
+            Column("regions", _("Regions"), lambda r: "、".join(_region(c) for c in r["expert"].regions)),
+            Column("conflict", _("Same organisation as a party"), "conflict", kind="bool", sort=True),
+        ],
+        filters=[Filter("q", _("Name or organisation"), ("expert.name", "expert.organisation.name"), kind="search")],
+        default_sort="name")
+    if (response := listing.export_response()) is not None:
+        return response
+    return render(request, "valuation/experts.html", {"listing": listing, "field": field})
+
+
+def _region(code: str) -> str:
+    from ippledge.core.regions import region_name
+
+    return region_name(str(code))
 
 
 def _radar_parts(result: dict) -> list[tuple[str, float, float]]:
@@ -121,11 +306,23 @@ def _radar_parts(result: dict) -> list[tuple[str, float, float]]:
             continue
         score = part.get("points", part.get("score"))
         maximum = part.get("max", part.get("maximum", part.get("weight")))
+        label = labels.bilingual(str(part.get("label") or key), str(part.get("label_zh") or part.get("label") or key))
         try:
-            out.append((str(part.get("label_zh") or part.get("label") or key), float(score), float(maximum)))
+            out.append((label, float(score), float(maximum)))
         except (TypeError, ValueError):
             continue
     return out
+
+
+def _parts_table(result: dict) -> list[dict]:
+    rows = []
+    for key, part in (result.get("parts") or {}).items():
+        if isinstance(part, dict):
+            rows.append({"label": labels.bilingual(str(part.get("label") or key),
+                                                   str(part.get("label_zh") or part.get("label") or key)),
+                         "points": part.get("points", part.get("score")),
+                         "max": part.get("max", part.get("maximum", part.get("weight")))})
+    return rows
 
 
 @login_required
@@ -134,21 +331,24 @@ def enterprise_scores(request, org_id: int):
         org, history = services.scores_for(actor=request.user, enterprise_id=org_id, limit=50)
     except DomainError:
         return render(request, "errors/404.html", status=404)
-    error = None
-    if request.method == "POST":
+    form = forms.EnterpriseScoreForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
         current_channel.set("web")
-        inputs = {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "scheme") and v != ""}
         try:
             services.evaluate_enterprise(actor=request.user, enterprise_id=org.pk,
-                                         scheme=request.POST.get("scheme", "composite"), inputs=inputs)
+                                         scheme=form.cleaned_data["scheme"], inputs=form.to_inputs())
             return redirect("valuation:enterprise", org_id=org.pk)
         except DomainError as exc:
-            error = exc
+            forms.apply_domain_error(form, exc, mapping=lambda k: k.replace("inputs.", "").split("[")[0])
     latest = next((s for s in history if s.scheme == "composite"), history[0] if history else None)
     parts = _radar_parts(latest.result) if latest else []
     from ippledge.core import business_date
 
+    factors = [{"label": labels.bilingual(str(f.get("factor", "")), str(f.get("zh") or f.get("factor", ""))),
+                "points": f.get("points")} for f in ((latest.result or {}).get("top_factors") or [] if latest else [])]
     return render(request, "valuation/enterprise.html", {
-        "org": org, "history": history, "latest": latest, "radar": charts.radar_chart(parts), "parts": parts,
-        "facts": services.register_facts(org, business_date.today()), "error": error},
-        status=400 if error else 200)
+        "org": org, "history": history, "latest": latest, "radar": charts.radar_chart(parts),
+        "parts": _parts_table(latest.result) if latest else [], "top_factors": factors, "form": form,
+        "facts": services.register_facts(org, business_date.today())},
+        status=400 if request.method == "POST" else 200)
+

@@ -1,0 +1,104 @@
+"""Translated labels of valuation codes outside a choices field (methods, factor modes, which bound set
+the income period, which limit set the loan, innovation schemes, option kinds), and the one way a
+calculation trace is read by a person: each step in the active language, its value without codes."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from ippledge.core import money, vocabulary
+
+from .examples import METHOD_LABELS
+
+vocabulary.register("valuation_method", {**METHOD_LABELS, "negotiated": _("Negotiated valuation"),
+                                         "external": _("External appraisal report")})
+vocabulary.register("factor_mode", {"exact": _("Exact"), "table4": _("4-decimal tables (as in appraisal reports)")})
+vocabulary.register("period_bound", {"economic_life": _("Economic life"),
+                                     "remaining_legal_years": _("Remaining legal term"),
+                                     "income_stream": _("Years of forecast income")})
+vocabulary.register("lender_binding", {"ltv_cap": _("Loan-to-value cap"), "liquidation_value": _("Liquidation value"),
+                                       "product_cap": _("Product cap")})
+vocabulary.register("innovation_scheme", {
+    "composite": _("Platform composite"), "tech_sme": _("Tech-based SME"),
+    "high_tech_ip": _("High-tech enterprise (IP section)"), "innovative_sme": _("Innovative SME"),
+    "zjtx": _("Specialised, refined, distinctive and novel SME")})
+vocabulary.register("valuation_purpose", {"pledge": _("Pledge financing")})
+vocabulary.register("option_kind", {"call": _("Call (right to buy)"), "put": _("Put (right to sell)")})
+vocabulary.register("exercise_style", {"european": _("European (at expiry)"), "american": _("American (any time)")})
+vocabulary.register("revenue_dist", {"lognormal": _("Lognormal"), "triangular": _("Triangular"),
+                                     "fixed": _("Fixed")})
+
+# The parts of a structured input (a distribution, a comparable transaction) as a trace shows them.
+PART_LABELS = {"dist": _("distribution"), "mean": _("mean"), "sigma": _("log standard deviation"),
+               "sd": _("standard deviation"), "low": _("low"), "mode": _("most likely"), "high": _("high"),
+               "value": _("value"), "price": _("price"), "factors": _("adjustment factors"),
+               "per_year": _("yearly shocks"), "quality": _("quality score")}
+
+# Trace steps whose value is a code, and the vocabulary that names it.
+CODED_STEPS = {"method": "valuation_method", "options.factor_mode": "factor_mode", "period.bound": "period_bound",
+               "lender.binding": "lender_binding", "lender.kind": "rights.Right.kind",
+               "input.lender.kind": "rights.Right.kind", "input.option": "option_kind", "input.style": "exercise_style"}
+# Steps whose formula explains codes rather than arithmetic.
+NO_FORMULA = {"options.factor_mode"}
+
+
+def chinese() -> bool:
+    return (get_language() or "zh-hans").lower().startswith("zh")
+
+
+def amount_text(text: str) -> str:
+    """A trace value that is an amount to the fen (two decimals, at least one yuan) with thousands
+    separators; rates and counts stay as they are."""
+    if not isinstance(text, str) or "." not in text or len(text.split(".")[1]) != 2:
+        return text
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    return money.format_yuan(money.fen(value)) if abs(value) >= 1 else text
+
+
+def value_text(value, key: str = "") -> str:
+    if key in CODED_STEPS:
+        return vocabulary.label(CODED_STEPS[key], value)
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if value is None:
+        return "—"
+    if isinstance(value, list | tuple):
+        return "、".join(value_text(v) for v in value) if chinese() else ", ".join(value_text(v) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{PART_LABELS[k] if k in PART_LABELS else k}: "
+                        f"{vocabulary.label('revenue_dist', v) if k == 'dist' else value_text(v)}"
+                        for k, v in value.items())
+    return amount_text(str(value))
+
+
+def formula_text(formula: str) -> str:
+    """A formula as printed, with the engine's names of the income period's bounds in words."""
+    if not formula:
+        return ""
+    for code, text in vocabulary.labels("period_bound").items():
+        formula = formula.replace(code, str(text))
+    return formula
+
+
+def trace_rows(trace: list[dict]) -> list[dict]:
+    """A calculation trace as a person reads it: label in the active language, value, formula."""
+    zh = chinese()
+    rows = []
+    for step in trace or []:
+        key = step.get("key", "")
+        rows.append({"label": step.get("zh") if zh else step.get("en"),
+                     "value": value_text(step.get("value"), key),
+                     "formula": "" if key in NO_FORMULA else formula_text(step.get("formula", "")),
+                     "input": key.startswith("input.")})
+    return rows
+
+
+def bilingual(en: str, zh: str) -> str:
+    """A label the engine gives in both languages, in the active one."""
+    return zh if chinese() else en
