@@ -8,22 +8,38 @@ from django.utils.translation import gettext_lazy as _
 from .permissions import BANK_STAFF, PARTY_USERS, PLEDGE_FILERS, REGISTRARS
 from .roles import Role
 
-# (url name, label, roles that see it; None = everyone)
+
+def _exchange_staff(user, roles) -> bool:
+    """IP-exchange users have no role of their own yet (it comes with the disposal issue)."""
+    from .desk import is_exchange_user
+
+    return is_exchange_user(user)
+
+
+def _notified(user, roles) -> bool:
+    return bool(roles & (PARTY_USERS | {Role.INSURER_USER, Role.FUND_MANAGER})) or _exchange_staff(user, roles)
+
+
+# (url name, label, who sees it: None = everyone, a set of roles, or ``f(user, roles) -> bool``)
 NAVIGATION = [
     ("home", _("Home"), None),
+    ("admin_desk", _("Administration"), frozenset({Role.ADMIN})),
+    ("desk_insurer", _("Insurer desk"), frozenset({Role.INSURER_USER})),
+    ("desk_fund", _("Risk fund desk"), frozenset({Role.FUND_MANAGER})),
+    ("desk_exchange", _("Exchange desk"), _exchange_staff),
     ("rights:list", _("IP-rights register"), None),
     ("rights:new", _("Record a right"), REGISTRARS | {Role.ADMIN}),
     ("registry:public_search", _("Pledge search"), None),
     ("registry:applications", _("Pledge applications"), PLEDGE_FILERS),
     ("registry:queue", _("Registrar queue"), REGISTRARS | {Role.ADMIN}),
+    ("valuation:records", _("My valuations"), frozenset({Role.APPRAISER})),
     ("valuation:calculator", _("Valuation"), PARTY_USERS | {Role.APPRAISER, Role.ADMIN, Role.REGULATOR_USER}),
     ("valuation:agencies", _("Appraisal agencies"), None),
     ("credit:workbench", _("Credit workbench"), BANK_STAFF | {Role.ADMIN, Role.REGULATOR_USER}),
     ("credit:portal", _("Financing"), frozenset({Role.ENTERPRISE_USER})),
-    ("credit:lpr", _("LPR fixings"), frozenset({Role.ADMIN})),
     ("reporting:dashboard", _("Statistics"), BANK_STAFF | {Role.REGULATOR_USER, Role.ADMIN}),
     ("reporting:public", _("Public statistics"), None),
-    ("registry:notifications", _("Notifications"), PARTY_USERS),
+    ("registry:notifications", _("Notifications"), _notified),
 ]
 
 
@@ -34,7 +50,7 @@ def shell(request):
         roles = roles | {Role.ADMIN}
     nav = []
     for name, label, allowed in NAVIGATION:
-        if allowed is None or roles & allowed:
+        if allowed is None or (allowed(user, roles) if callable(allowed) else roles & allowed):
             nav.append({"url": reverse(name), "label": label, "active": False})
     # Highlight the one entry whose URL is the longest prefix of the current path.
     matches = [item for item in nav if request.path == item["url"] or
@@ -44,6 +60,7 @@ def shell(request):
     from . import business_date
 
     return {"nav_items": nav, "user_roles": sorted(roles), "shell_business_date": business_date.today,
+            "shell_simulated_date": business_date.override,
             "language_next": _language_next(request)}
 
 

@@ -26,7 +26,16 @@ from .errors import (
     Throttled,
     ValidationFailed,
 )
-from .models import ApiToken, BusinessDateChange, LoginFailure, LoginThrottle, Organisation, User, UserRole
+from .models import (
+    ApiToken,
+    BusinessDateChange,
+    Holiday,
+    LoginFailure,
+    LoginThrottle,
+    Organisation,
+    User,
+    UserRole,
+)
 from .permissions import Actor, require_admin, require_user
 from .roles import ROLE_ORG_KINDS, OrgKind, Role
 
@@ -377,3 +386,116 @@ def set_business_date(*, actor: Actor, date: dt.date | None) -> dt.date:
     audit.record(actor=actor, action="business_date.set", object_type="core.businessdate", object_id="1",
                  before={"date": before}, after={"date": date})
     return business_date.today()
+
+
+# --- administration: organisations, users and roles, the business calendar ------------------------
+
+@transaction.atomic
+def update_organisation(*, actor: Actor, org_id: int, name: str | None = None, region_code: str | None = None,
+                        size_class: str | None = None, industry: str | None = None,
+                        is_active: bool | None = None) -> Organisation:
+    """Change an organisation's profile (kind, USCC and head office stay: they are its identity)."""
+    require_admin(actor)
+    org = Organisation.objects.select_for_update().filter(pk=org_id).first()
+    if org is None:
+        raise NotFound(_("Organisation not found."), code="org_not_found")
+    before = _org_snapshot(org) | {"is_active": org.is_active}
+    if name is not None:
+        name = identifiers.clean_display_name(name)
+        if not name:
+            raise ValidationFailed(_("A name is required."), fields={"name": [_("This field is required.")]})
+        if len(name) > Organisation._meta.get_field("name").max_length:
+            raise ValidationFailed(_("The name is too long."), code="too_long", fields={"name": [_("Too long.")]})
+        org.name, org.name_normalised = name, identifiers.normalise_name(name)
+    if region_code is not None:
+        region_code = region_code.strip()
+        if region_code and not (len(region_code) == 6 and region_code.isascii() and region_code.isdigit()):
+            raise ValidationFailed(_("Give a six-digit administrative division code (GB/T 2260)."),
+                                   code="invalid_region", fields={"region_code": [_("Not a GB/T 2260 code.")]})
+        org.region_code = region_code
+    _check_profile(org.kind, org.size_class if size_class is None else size_class,
+                   org.industry if industry is None else industry, org.parent)
+    if size_class is not None:
+        org.size_class = size_class
+    if industry is not None:
+        org.industry = industry
+    if is_active is not None:
+        org.is_active = bool(is_active)
+    org.save()
+    audit.record(actor=actor, action="org.update", obj=org, before=before,
+                 after=_org_snapshot(org) | {"is_active": org.is_active})
+    return org
+
+
+def _managed_user(actor: Actor, user_id: int) -> User:
+    require_admin(actor)
+    user = User.objects.select_for_update().select_related("organisation").filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(_("User not found."), code="user_not_found")
+    return user
+
+
+@transaction.atomic
+def set_user_roles(*, actor: Actor, user_id: int, roles: list[str]) -> User:
+    """Replace a user's roles; each must suit the user's organisation.  An administrator cannot take the
+    administrator role from themselves (someone else must)."""
+    user = _managed_user(actor, user_id)
+    roles = _validate_roles(list(roles or []), user.organisation)
+    before = sorted(user.role_set)
+    if user.pk == actor.pk and Role.ADMIN in before and Role.ADMIN not in roles and not user.is_superuser:
+        raise Conflict(_("You cannot take the administrator role from yourself."), code="cannot_demote_self",
+                       fields={"roles": [_("Keep the administrator role.")]})
+    UserRole.objects.filter(user=user).exclude(role__in=roles).delete()
+    UserRole.objects.bulk_create([UserRole(user=user, role=r) for r in roles if r not in before])
+    user._role_cache = None
+    audit.record(actor=actor, action="user.roles", obj=user, object_repr=user.username,
+                 before={"roles": before}, after={"roles": roles})
+    return user
+
+
+@transaction.atomic
+def set_user_active(*, actor: Actor, user_id: int, active: bool) -> User:
+    """Deactivate a user (they can no longer log in; their API tokens are revoked) or reactivate one.
+    Nobody deactivates themselves."""
+    user = _managed_user(actor, user_id)
+    if not active and user.pk == actor.pk:
+        raise Conflict(_("You cannot deactivate your own account."), code="cannot_deactivate_self")
+    if user.is_active != bool(active):
+        user.is_active = bool(active)
+        user.save(update_fields=["is_active"])
+        audit.record(actor=actor, action="user.activate" if active else "user.deactivate", obj=user,
+                     object_repr=user.username, before={"is_active": not active}, after={"is_active": active})
+        if not active:
+            revoke_all_tokens(user=user, reason="deactivated", actor=actor)
+    return user
+
+
+@transaction.atomic
+def set_holiday(*, actor: Actor, date: dt.date, is_working_day: bool = False, name: str = "") -> Holiday:
+    """Record a public holiday (or, ``is_working_day``, a weekend make-up working day, 调休) in the
+    business calendar; an entry for the same date is replaced."""
+    from . import business_date, limits
+
+    require_admin(actor)
+    limits.business_date(date, field="date", today=business_date.today())
+    name = limits.text(name, field="name", max_length=Holiday._meta.get_field("name").max_length)
+    entry = Holiday.objects.filter(date=date).first()
+    before = None if entry is None else {"is_working_day": entry.is_working_day, "name": entry.name}
+    entry, _created = Holiday.objects.update_or_create(date=date, defaults={"is_working_day": bool(is_working_day),
+                                                                             "name": name})
+    audit.record(actor=actor, action="calendar.set", obj=entry, object_repr=date.isoformat(), before=before,
+                 after={"is_working_day": entry.is_working_day, "name": entry.name})
+    return entry
+
+
+@transaction.atomic
+def remove_holiday(*, actor: Actor, date: dt.date) -> None:
+    """Take a date out of the business calendar: it is a working day again if it is a weekday."""
+    require_admin(actor)
+    entry = Holiday.objects.filter(date=date).first()
+    if entry is None:
+        raise NotFound(_("This date is not in the business calendar."), code="holiday_not_found")
+    before = {"is_working_day": entry.is_working_day, "name": entry.name}
+    entry.delete()
+    audit.record(actor=actor, action="calendar.remove", object_type="core.holiday", object_id=date.isoformat(),
+                 object_repr=date.isoformat(), before=before)

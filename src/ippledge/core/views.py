@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from django.contrib.auth import login as django_login
 from django.contrib.auth import logout as django_logout
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import business_date, services
+from . import business_date, desk, services
 from .audit import current_channel
 from .errors import DomainError
+from .roles import Role
 
 
 def home(request):
@@ -36,13 +38,42 @@ def login_view(request):
             django_login(request, user)
             if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
                 next_url = ""
-            return redirect(next_url or "home")
+            # No explicit destination: every user lands on their own desk (issue 11.13).
+            return redirect(next_url or desk.desk_url(user))
     status = 200 if error is None else (429 if error.status == 429 else 400)
     response = render(request, "core/login.html", {"error": error, "username": username, "next": next_url},
                       status=status)
     if getattr(error, "retry_after", None):
         response["Retry-After"] = str(error.retry_after)
     return response
+
+
+@login_required
+def my_desk(request):
+    """``/desk/``: the page the user works from (see :mod:`ippledge.core.desk`)."""
+    return redirect(desk.desk_url(request.user))
+
+
+def _role_desk(request, *, kind: str, allowed):
+    if not allowed(request.user):
+        return render(request, "errors/403.html", status=403)
+    return render(request, "core/desk_role.html", {"kind": kind})
+
+
+@login_required
+def insurer_desk(request):
+    return _role_desk(request, kind="insurer",
+                      allowed=lambda u: u.is_platform_admin or u.has_role(Role.INSURER_USER))
+
+
+@login_required
+def fund_desk(request):
+    return _role_desk(request, kind="fund", allowed=lambda u: u.is_platform_admin or u.has_role(Role.FUND_MANAGER))
+
+
+@login_required
+def exchange_desk(request):
+    return _role_desk(request, kind="exchange", allowed=lambda u: u.is_platform_admin or desk.is_exchange_user(u))
 
 
 @require_POST
