@@ -33,6 +33,7 @@ def add_domain_error(form: forms.Form, exc, field_for: Callable[[str], str | Non
     errors (to reword them).  Messages are the service's translated
     text; the paths and codes are never shown."""
     lookup = field_for if callable(field_for) else (lambda path: field_for.get(path))
+    form.domain_error = exc  # the page's summary keeps its code as a data attribute, never as text
     placed = False
     for path, messages in (fields if fields is not None else getattr(exc, "fields", None) or {}).items():
         name = lookup(path)

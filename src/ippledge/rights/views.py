@@ -6,17 +6,18 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from ippledge.core import business_date, identifiers
+from ippledge.core import business_date, identifiers, vocabulary
 from ippledge.core import permissions as perm
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError, NotFound
+from ippledge.core.listing import Column, Filter, Listing
 
 from . import privacy, rules, services
+from .forms import EventForm, RightForm, add_domain_error
 from .labels import EVENT_LABELS, OUTCOME_LABELS
 from .models import Right, RightKind
 
@@ -38,28 +39,55 @@ def _can_write(user, kind: str | None = None) -> bool:
     return any(perm.office_keeps(user, {k}) for k in ([kind] if kind else RightKind.values))
 
 
+def _number(right: Right) -> str:
+    return identifiers.format_patent_number(right.number) if right.kind in rules.PATENT_KINDS else right.number
+
+
+def _state(right: Right, today: dt.date):
+    return rules.derive(services.facts_of(right), [services._event(e) for e in right.events.all()], today)
+
+
 def right_list(request):
     # A search box is free text: drop what no name or number contains (PostgreSQL refuses NUL).
     q = "".join(c for c in request.GET.get("q", "") if c.isprintable()).strip()[:200]
-    kind = request.GET.get("kind") or None
-    if kind not in RightKind.values:
-        kind = None
     if q:
-        rights = services.search(q=q, kind=kind, limit=200)
+        rights = services.search(q=q, limit=500)
     else:
-        qs = Right.objects.prefetch_related("holders", "events").order_by("-id")
-        rights = qs.filter(kind=kind) if kind else qs
-    page = Paginator(rights, 25).get_page(request.GET.get("page"))
+        rights = Right.objects.prefetch_related("holders", "events")
     today = business_date.today()
-    rows = []
-    for right in page.object_list:
-        right_events = list(right.events.all())
-        state = rules.derive(services.facts_of(right), [services._event(e) for e in right_events], today)
-        rows.append({"right": right, "state": state, "number": identifiers.format_patent_number(right.number)
-                     if right.kind in rules.PATENT_KINDS else right.number})
-    return render(request, "rights/list.html", {
-        "page": page, "rows": rows, "q": q, "kind": kind, "kinds": RightKind.choices,
-        "can_write": _can_write(request.user)})
+    states: dict[int, object] = {}
+    pledged: dict[int, list[dict]] = {}
+
+    def state(right):
+        if right.pk not in states:
+            states[right.pk] = _state(right, today)
+        return states[right.pk]
+
+    def pledges(right) -> list[dict]:
+        if right.pk not in pledged:
+            pledged[right.pk] = live_pledges(right)
+        return pledged[right.pk]
+
+    def pledge_link(right) -> str | None:
+        found = pledges(right)
+        return reverse("registry:public_record", args=[found[0]["registration_no"]]) if found else None
+
+    listing = Listing(request, rights, name="rights", columns=[
+        Column("number", _("Number"), value=_number, sort="number",
+               link=lambda r: reverse("rights:detail", args=[r.kind, r.number])),
+        Column("kind", _("Kind"), kind="label:rights.Right.kind", sort="kind"),
+        Column("title", _("Title"), value=lambda r: r.display_title, sort="title"),
+        Column("holders", _("Holders"), value=lambda r: "、".join(h.name for h in r.holders.all())),
+        Column("term_end", _("Term end"), kind="date", value=lambda r: state(r).term_end),
+        Column("legal_state", _("Legal state"), kind="label:legal_state", value=lambda r: state(r).legal_state),
+        Column("flags", _("Flags"), value=lambda r: "、".join(vocabulary.label("right_flag", f)
+                                                           for f in state(r).flags)),
+        Column("pledges", _("Live pledges"), value=lambda r: "、".join(p["registration_no"] for p in pledges(r)),
+               link=pledge_link),
+    ], filters=[Filter("kind", _("Kind"), "kind", vocabulary="rights.Right.kind")])
+    if (response := listing.export_response()) is not None:
+        return response
+    return render(request, "rights/list.html", {"listing": listing, "q": q, "can_write": _can_write(request.user)})
 
 
 def right_detail(request, kind: str, number: str):
@@ -73,22 +101,19 @@ def right_detail(request, kind: str, number: str):
             as_of = dt.date.fromisoformat(request.GET["as_of"])
         except ValueError:
             pass
-    error, form = None, {}
+    form = EventForm()
     if request.method == "POST":
         if not _can_write(request.user, right.kind):
             return render(request, "errors/403.html", status=403)
         current_channel.set("web")
-        form = request.POST.dict()
-        data = {k: v for k, v in form.items() if k not in ("csrfmiddlewaretoken",) and v != ""}
-        if "new_owner_name" in data:
-            data["new_owners"] = [{"name": data.pop("new_owner_name"), "id_type": data.pop("new_owner_id_type", "uscc"),
-                                   "id_number": data.pop("new_owner_id_number", "")}]
-        try:
-            services.record_event(actor=request.user, right=right, data=data)
-        except DomainError as exc:
-            error = exc
-        else:
-            return redirect(reverse("rights:detail", args=[right.kind, right.number]))
+        form = EventForm(request.POST)
+        if form.is_valid():
+            try:
+                services.record_event(actor=request.user, right=right, data=form.service_data())
+            except DomainError as exc:
+                add_domain_error(form, exc, {})
+            else:
+                return redirect(reverse("rights:detail", args=[right.kind, right.number]))
     state = services.state_of(right, as_of)
     owners = [services.owner_dict(o) for o in state.owners]
     if not privacy.sees_personal_data(request.user, right):
@@ -99,27 +124,22 @@ def right_detail(request, kind: str, number: str):
                    for e in sorted(right.events.all(), key=lambda e: (e.date, e.seq), reverse=True)],
         "number": identifiers.format_patent_number(right.number) if right.kind in rules.PATENT_KINDS else right.number,
         "can_write": _can_write(request.user, right.kind),
-        "event_types": [(t, EVENT_LABELS.get(t, t)) for t in sorted(rules.EVENT_TYPES)],
-        "live_pledges": live_pledges(right), "error": error, "form": form}, status=400 if error else 200)
+        "live_pledges": live_pledges(right), "form": form}, status=400 if form.errors else 200)
 
 
 @login_required
 def right_new(request):
     if not _can_write(request.user):
         return render(request, "errors/403.html", status=403)
-    error, form = None, {}
+    form = RightForm()
     if request.method == "POST":
         current_channel.set("web")
-        form = request.POST.dict()
-        data = {k: v for k, v in form.items() if not k.startswith("owner_") and k != "csrfmiddlewaretoken"}
-        data["owners"] = [{"name": form.get("owner_name", ""), "id_type": form.get("owner_id_type", "uscc"),
-                           "id_number": form.get("owner_id_number", ""), "country": form.get("owner_country") or "CN",
-                           "address": form.get("owner_address", "")}]
-        try:
-            right = services.create_right(actor=request.user, data=data)
-        except DomainError as exc:
-            error = exc
-        else:
-            return redirect(reverse("rights:detail", args=[right.kind, right.number]))
-    return render(request, "rights/new.html", {"kinds": RightKind.choices, "error": error, "form": form},
-                  status=400 if error else 200)
+        form = RightForm(request.POST)
+        if form.is_valid():
+            try:
+                right = services.create_right(actor=request.user, data=form.service_data())
+            except DomainError as exc:
+                add_domain_error(form, exc, RightForm.SERVICE_FIELDS)
+            else:
+                return redirect(reverse("rights:detail", args=[right.kind, right.number]))
+    return render(request, "rights/new.html", {"form": form}, status=400 if form.errors else 200)
