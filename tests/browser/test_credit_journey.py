@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from ippledge.core import eod
 from ippledge.core import services as core
 from ippledge.credit import workflow
+from ippledge.credit.labels import CASE_ACTION_LABELS, MATCH_REASON_LABELS
 from ippledge.credit.lpr import shipped_fixings
 from ippledge.credit.models import Classification, CreditCase, FinancingNeed, LprFixing
 from ippledge.credit.workflow_models import Stage
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.browser
 
 OPENED_ON = dt.date(2026, 3, 2)  # a Monday; the 1-year LPR in force is the 2026-02-24 fixing
 MISSED_BY = dt.date(2026, 4, 3)  # the day after the first monthly instalment fell due, unpaid
-RIGHTS = "invention ZL201410362077.3"
 
 
 def shot(page: Page, name: str) -> None:
@@ -76,11 +76,11 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     # The enterprise publishes its financing need on the portal.
     enterprise = new_page()
     log_in(enterprise, "ent", next_url="/credit/portal/")
-    enterprise.locator("#amount").fill("1000000")
-    enterprise.locator("#term").fill("12")
-    enterprise.locator("#purpose").fill("研发投入")
-    enterprise.locator("#rights").fill(RIGHTS)
-    enterprise.locator("main form button.button").click()
+    enterprise.locator("#id_amount").fill("1000000")
+    enterprise.locator("#id_term_months").fill("12")
+    enterprise.locator("#id_purpose").fill("研发投入")
+    enterprise.get_by_label(re.compile(r"201410362077")).check()  # the rights the register says it holds
+    enterprise.get_by_test_id("need-form").get_by_role("button", name=zh("Publish")).click()
     expect(enterprise).to_have_url(re.compile(r"/credit/portal/$"))
     expect(enterprise.get_by_role("alert")).to_have_count(0)
     matching_link = enterprise.get_by_role("link", name=zh("Matching products"))
@@ -98,8 +98,8 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     first = matches.locator("tbody tr").first
     expect(first.locator("td").nth(0)).to_contain_text(product.name)
     # Without a valuation of the patent the collateral counts at 0, so the product ranks but is not eligible.
-    expect(first.locator("td").nth(3)).to_contain_text("amount_in_range")
-    expect(first.locator("td").nth(3)).to_contain_text("kinds_eligible")
+    expect(first.locator("td").nth(4)).to_contain_text(zh(MATCH_REASON_LABELS["amount_in_range"]))
+    expect(first.locator("td").nth(4)).to_contain_text(zh(MATCH_REASON_LABELS["kinds_eligible"]))
     screenshot("journey-credit-matches")
 
     # The officer expresses interest from the match, which opens the credit case.
@@ -114,7 +114,7 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
         "inputs": {"income": ["3000000", "3000000", "3000000"], "discount_rate": "0.1"}})
     open_task(page, case_no)
     open_tab(page, "Rights and valuation")
-    page.locator("#valuation-no").fill(valued.valuation_no)
+    page.locator("#attach-valuation_no").select_option(valued.valuation_no)
     page.get_by_role("button", name=zh("Attach valuation")).click()
     expect(page.get_by_test_id("case-valuation")).to_contain_text(valued.valuation_no)
 
@@ -138,7 +138,7 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     for i in range(len(keys)):
         expect(rows.nth(i).locator("td").nth(2)).to_have_text(zh("No problem"))
     screenshot("journey-credit-due-diligence")
-    page.locator("#grade").fill("B")
+    page.locator("#risk_grade").select_option("B")
     page.get_by_role("button", name=zh("Sign off and submit for review")).click()
     expect_stage(page, Stage.REVIEW)
 
@@ -147,7 +147,7 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     log_in(reviewer, "reviewer")
     open_task(reviewer, case_no)
     open_tab(reviewer, "Review trail")
-    expect(reviewer.get_by_test_id("trail")).to_contain_text("submit")
+    expect(reviewer.get_by_test_id("trail")).to_contain_text(zh(CASE_ACTION_LABELS["submit"]))
     reviewer.get_by_role("button", name=zh("Pass"), exact=True).click()
     expect_stage(reviewer, Stage.APPROVAL)
 
@@ -156,12 +156,14 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     log_in(approver, "approver")
     open_task(approver, case_no)
     open_tab(approver, "Review trail")
-    expect(approver.get_by_test_id("trail").locator(".event-type")).to_have_text(["open", "valuation", "submit", "pass"])
+    expect(approver.get_by_test_id("trail").locator(".event-type")).to_have_text(
+        [zh(CASE_ACTION_LABELS[a]) for a in ("open", "valuation", "submit", "pass")])
+    approver.on("dialog", lambda dialog: dialog.accept())  # the approval is confirmed
     approver.get_by_role("button", name=zh("Approve"), exact=True).click()
     expect_stage(approver, Stage.CONTRACTED)
     open_tab(approver, "Review trail")
     expect(approver.get_by_test_id("trail").locator(".event-type")).to_have_text(
-        ["open", "valuation", "submit", "pass", "approve", "contract"])
+        [zh(CASE_ACTION_LABELS[a]) for a in ("open", "valuation", "submit", "pass", "approve", "contract")])
     shot(approver, "journey-credit-approved")
 
     # The enterprise signs the contract on its case page: that confirms its pledge, registered at once.
@@ -181,6 +183,7 @@ def test_need_to_loan_to_special_mention(page: Page, new_page, world, screenshot
     assert application_no, "approval filed no pledge application"
     expect(contract.get_by_role("link", name=application_no)).to_be_visible()
     contract.locator("select[name=schedule]").select_option("equal_instalments")
+    page.on("dialog", lambda dialog: dialog.accept())  # the disbursement is confirmed
     contract.get_by_role("button", name=zh("Disburse")).click()
     expect_stage(page, Stage.DISBURSED)
     screenshot("journey-credit-disbursed")
