@@ -7,6 +7,7 @@ are put next to the form's fields (``rights.forms.add_domain_error``), never as 
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +25,7 @@ from ippledge.core.roles import OFFICE_RIGHT_KINDS, OrgKind
 from ippledge.rights import services as rights_services
 from ippledge.rights.forms import DateInput, add_domain_error
 from ippledge.rights.labels import FLAG_LABELS, LEGAL_STATE_LABELS
-from ippledge.rights.models import Right, RightHolder
+from ippledge.rights.models import Right, RightHolder, RightKind
 
 from .models import ReviewProposal
 
@@ -401,9 +402,37 @@ def _written_is(kind: str, number: str, written: str) -> bool:
         return False
 
 
-class SearchForm(forms.Form):
-    """The public search's criteria; the search service reads and bounds them (a bad USCC is its 422)."""
+REGISTRATION_NO = re.compile(r"Y\d{5}\d{7}")
 
+
+def _one_box(text: str) -> dict:
+    """What a single search box (the home page's) most likely holds: a registration number, a USCC or
+    ID number, a right's number, or else a party's name."""
+    compact = "".join(text.split()).upper()
+    if REGISTRATION_NO.fullmatch(compact):
+        return {"registration_no": compact}
+    if len(compact) == 18:
+        for check in (identifiers.normalise_uscc, identifiers.normalise_resident_id):
+            try:
+                check(compact)
+                return {"party_id": compact}
+            except DomainError:
+                continue
+    # Every kind's number is mostly digits; a name has few or none (some kinds' numbers are free text).
+    for kind in RightKind.values if sum(c.isdigit() for c in compact) >= 5 else ():
+        try:
+            identifiers.normalise_right_number(kind, text)
+            return {"right": text}
+        except DomainError:
+            continue
+    return {"party": text}
+
+
+class SearchForm(forms.Form):
+    """The public search's criteria; the search service reads and bounds them (a bad USCC is its 422).
+    ``q`` is the home page's one box, read as whichever criterion it looks like."""
+
+    q = forms.CharField(max_length=200, required=False)
     right = forms.CharField(label=_("Right number"), max_length=200, required=False,
                             widget=forms.TextInput(attrs={"placeholder": "ZL201410362077.3"}))
     party = forms.CharField(label=_("Party name"), max_length=200, required=False)
@@ -417,4 +446,7 @@ class SearchForm(forms.Form):
         d = self.cleaned_data if self.is_valid() else {}
         raw = {k: (d.get(k) or "") for k in ("right", "party", "party_id", "registration_no", "as_of")}
         raw["close"] = "1" if d.get("close") else ""
+        q = (d.get("q") or "").strip()
+        if q and not any(raw[k] for k in ("right", "party", "party_id", "registration_no")):
+            raw.update(_one_box(q))
         return raw
