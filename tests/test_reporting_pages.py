@@ -11,7 +11,7 @@ import io
 import re
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import translation
 
 from ippledge.core import services as core
@@ -33,13 +33,13 @@ def zh(text) -> str:
 
 
 @pytest.fixture
-def book(db):
-    """Bank A (a branch in Shenzhen books its loans) lends 20 and 30 万元 on patents and 50 万元 on a
+def book(db, settings):
+    """On business day 2026-10-15, bank A lends 20 and 30 万元 on patents and 50 万元 on a
     trademark to firms in Guangdong, one loan written down to doubtful; bank B lends 10 万元 in Beijing."""
     admin_org = core.create_organisation(actor=SYSTEM, name="平台", kind="platform_operator")
     admin = core.create_user(actor=SYSTEM, username="admin", password=PASSWORD, org_id=admin_org.pk, roles=["admin"])
-    with override_settings(ALLOW_BUSINESS_DATE=True):
-        core.set_business_date(actor=admin, date=TODAY)
+    settings.ALLOW_BUSINESS_DATE = True
+    core.set_business_date(actor=admin, date=TODAY)
     banks = {k: core.create_organisation(actor=SYSTEM, name=f"银行{k}", kind="bank", uscc=uscc(body))
              for k, body in (("A", "91110000100000589"), ("B", "91110000100000590"))}
     users = {k: core.create_user(actor=SYSTEM, username=f"officer{k}", password=PASSWORD, org_id=banks[k].pk,
