@@ -208,3 +208,23 @@ def test_new_right_form_errors_name_no_internal_paths(make_user):
     page = r.content.decode()
     assert 'id="id_owner_id_number-error"' in page
     assert "owners[0]" not in page
+
+
+def test_certificate_and_notice_pdfs_print_labels_not_codes(make_user, orgs):
+    import io
+
+    from pypdf import PdfReader
+
+    _registered_for_review(make_user, orgs)
+    reg = Pledge.objects.get().registration_no
+    public = Client()
+    r = public.post("/registry/certificates/new/", {"right": "ZL201410362077.3"})
+    number = r.url.split("no=")[1].split("&")[0]
+    code = r.url.split("code=")[1]
+    for url in (f"/registry/certificates/{number}.pdf?code={code}", f"/registry/pledges/{reg}/notice.pdf"):
+        body = public.get(url).content
+        printed = "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+        printed = re.sub(r"\s+", "", printed)
+        assert "元" in printed and "ZL201410362077.3" in printed, url
+        for raw in ("registered", "invention", "CNY", "UTC"):
+            assert raw not in printed, (url, raw)

@@ -7,8 +7,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
+from django.utils import translation
 
-from ippledge.core import money
+from ippledge.core import identifiers, money, vocabulary
 from ippledge.core.pdf import Document
 
 from .models import Pledge, SearchCertificate
@@ -21,6 +22,11 @@ KIND_ZH = {"invention": "发明专利", "utility_model": "实用新型专利", "
 STATUS_ZH = {"registered": "已登记（有效）", "cancelled": "已注销", "lapsed": "已失效", "revoked": "已撤销"}
 REGIME_TITLE = {"patent": "专利权质押登记通知书", "trademark": "商标专用权质权登记证", "copyright": "著作权质权登记证书",
                 "disclosure": "知识产权质押信息公示证明"}
+# The public history's events as a printed record names them.
+HISTORY_ZH = {"registered": "质押登记", "changed": "变更登记", "extended": "延期登记", "cancelled": "注销登记",
+              "lapsed": "登记失效", "revoked": "撤销登记", "objection_filed": "异议登记", "objection_removed": "异议注销",
+              "objection_case_notice": "附加法院或仲裁机构受理通知"}
+CURRENCY_ZH = {"CNY": "元", "USD": "美元", "EUR": "欧元", "HKD": "港元"}
 CANCEL_REASON_ZH = {"repaid": "债务已履行或提前清偿", "enforced": "质权已实现", "waived": "质权人放弃质权",
                     "contract_void": "主合同无效或被撤销", "other": "其他原因"}
 
@@ -35,13 +41,35 @@ def _absolute(request, path: str) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
+def _label(vocabulary_name: str, code) -> str:
+    """A code's label from the shared vocabulary, in Chinese (the documents are Chinese)."""
+    with translation.override("zh-hans"):
+        return vocabulary.label(vocabulary_name, code)
+
+
 def _amount(yuan: str | None, currency: str) -> str:
-    """A secured amount as the record gives it (yuan string), shown like every page: 1,234.57 CNY."""
-    return f"{money.format_yuan(money.to_fen(yuan))} {currency}" if yuan not in (None, "") else ""
+    """A secured amount as the record gives it (yuan string), shown like every page: 1,234.57 元."""
+    if yuan in (None, ""):
+        return ""
+    return f"{money.format_yuan(money.to_fen(yuan))} {CURRENCY_ZH.get(currency or 'CNY', currency)}"
+
+
+def _number(kind: str, number: str) -> str:
+    """A right's number as people write it (patents with ZL and the dot)."""
+    return identifiers.format_patent_number(number) if kind in identifiers.PATENT_KINDS else number
 
 
 def _rights_rows(rights: list[dict]) -> list[list[str]]:
-    return [[KIND_ZH.get(r["kind"], r["kind"]), r["number"], r.get("title", "")] for r in rights]
+    return [[KIND_ZH.get(r["kind"]) or _label("right_kind", r["kind"]), _number(r["kind"], r["number"]),
+             r.get("title", "")] for r in rights]
+
+
+def _history(event_type: str) -> str:
+    return HISTORY_ZH.get(event_type) or _label("registry_status", event_type)
+
+
+def _status(status: str) -> str:
+    return STATUS_ZH.get(status) or _label("registry_status", status)
 
 
 def certificate_pdf(cert: SearchCertificate, *, request=None) -> bytes:
@@ -61,7 +89,7 @@ def certificate_pdf(cert: SearchCertificate, *, request=None) -> bytes:
                        f"?no={cert.certificate_no}&code={cert.verification_code}")
     doc.qr(verify, caption="扫码或访问验证页面核验本证明")
     for r in cert.results:
-        doc.section(f"登记号 {r['registration_no']} · {STATUS_ZH.get(r['status'], r['status'])}")
+        doc.section(f"登记号 {r['registration_no']} · {_status(r['status'])}")
         doc.fields([
             ("登记时间", _when(r["registered_at"])),
             ("出质人", "、".join(f"{p['name']}（{p['id_number']}）" for p in r["pledgors"])),
@@ -70,7 +98,7 @@ def certificate_pdf(cert: SearchCertificate, *, request=None) -> bytes:
         ])
         doc.grid(["权利类型", "号码", "名称"], _rights_rows(r["rights"]), [35, 45, 90])
         if r["history"]:
-            doc.grid(["日期", "事项"], [[h["date"], h["type"]] for h in r["history"]], [35, 135])
+            doc.grid(["日期", "事项"], [[h["date"], _history(h["type"])] for h in r["history"]], [35, 135])
     doc.ln(4)
     doc.paragraph("本证明如实记载出具时点登记系统中符合查询条件的全部质押登记信息。任何人可凭证明编号和验证码"
                   "在平台验证页面取得与本证明内容相同的查询结果。", size=9)
@@ -104,12 +132,13 @@ def registration_notice_pdf(pledge: Pledge, *, request=None) -> bytes:
     if pledge.regime == "copyright":
         doc.paragraph("著作权质权自登记之日起设立。")
     elif pledge.disclosure_only:
-        doc.paragraph("本记录为信息公示，相关权利类型尚无法定质押登记程序（no statutory registration）。")
+        doc.paragraph("本记录为信息公示，相关权利类型尚无法定质押登记程序。")
     else:
         doc.paragraph("经审查，上述质押合同符合登记条件，予以登记。质权自登记之日起设立。")
     for note in pledge.notes or []:
         if note.get("code") == "invalidation_pending_at_registration":
-            doc.paragraph(f"注：权利 {note.get('right')} 在登记时处于无效宣告程序中。", size=9)
+            kind, _sep, number = str(note.get("right") or "").partition(":")
+            doc.paragraph(f"注：权利 {_number(kind, number)} 在登记时处于无效宣告程序中。", size=9)
     doc.qr(_absolute(request, reverse("registry:public_record", args=[pledge.registration_no])),
            caption="扫码查看公示记录")
     return doc.render()
@@ -126,7 +155,7 @@ def cancellation_notice_pdf(pledge: Pledge, *, request=None) -> bytes:
         ("原登记生效日", pledge.effective_date.strftime("%Y年%m月%d日")),
         ("终止日期", pledge.end_date.strftime("%Y年%m月%d日") if pledge.end_date else ""),
         ("事由", CANCEL_REASON_ZH.get(reason, reason)),
-        ("状态", STATUS_ZH.get(pledge.status, pledge.status)),
+        ("状态", _status(pledge.status)),
     ])
     if pledge.status == "revoked":
         doc.paragraph("该质押登记被撤销，自始无效。")
