@@ -224,7 +224,7 @@ def test_certificate_and_notice_pdfs_print_labels_not_codes(make_user, orgs):
     for url in (f"/registry/certificates/{number}.pdf?code={code}", f"/registry/pledges/{reg}/notice.pdf"):
         body = public.get(url).content
         printed = "".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
-        printed = re.sub(r"\s+", "", printed)
+        printed = re.sub(r"[\s\x00]+", "", printed)
         assert "元" in printed and "ZL201410362077.3" in printed, url
         for raw in ("registered", "invention", "CNY", "UTC"):
             assert raw not in printed, (url, raw)
