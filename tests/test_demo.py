@@ -10,13 +10,13 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
-from ippledge.core import identifiers, services
+from ippledge.core import business_date, identifiers, services
 from ippledge.core.models import Organisation, User
-from ippledge.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded, load_demo, plan
+from ippledge.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded, describe, load_demo, plan
 from ippledge.rights.models import LegalEvent, Right, RightKind
 from ippledge.rights.services import state_of
 
-TODAY = dt.date(2026, 3, 1)
+TODAY = dt.date(2026, 3, 1)  # for the pure plan; a load works on the business date, as ``ippledge demo`` does
 SMALL = {"enterprises": 30, "rights": 200}
 
 
@@ -47,7 +47,7 @@ def test_plan_never_dates_anything_after_today_or_before_filing():
 def _loaded(seed: int) -> tuple[list, list]:
     """Load into the test database, read back what identifies the region, and roll it all back."""
     with transaction.atomic():
-        load_demo(seed=seed, today=TODAY, **SMALL)
+        load_demo(seed=seed, today=business_date.today(), **SMALL)
         numbers = sorted(Right.objects.values_list("kind", "number"))
         usccs = sorted(Organisation.objects.filter(is_demo=True).exclude(uscc=None).values_list("uscc", flat=True))
         transaction.set_rollback(True)
@@ -64,10 +64,13 @@ def test_two_loads_with_the_same_seed_are_identical(fast_hashing):
 
 @pytest.mark.django_db
 def test_demo_region_is_valid_and_shows_every_kind_and_state(fast_hashing):
+    today = business_date.today()
     assert not demo_loaded()
-    summary = load_demo(seed=2026, today=TODAY, **SMALL)
+    bars: dict[str, list[tuple[int, int]]] = {}
+    summary = load_demo(seed=2026, today=today, progress=lambda stage, done, total: bars.setdefault(stage, []).append(
+        (done, total)), **SMALL)
     assert demo_loaded()
-    demo = plan(seed=2026, today=TODAY, **SMALL)
+    demo = plan(seed=2026, today=today, **SMALL)
 
     # Everything planned was written through the services, marked as demo data.
     assert summary.rights == Right.objects.count() == SMALL["rights"]
@@ -97,7 +100,7 @@ def test_demo_region_is_valid_and_shows_every_kind_and_state(fast_hashing):
     # Legal states a demo must be able to show.
     states, flags = Counter(), Counter()
     for right in Right.objects.prefetch_related("events"):
-        state = state_of(right, TODAY)
+        state = state_of(right, today)
         states[state.legal_state] += 1
         flags.update(state.flags)
     assert {"in_force", "terminated", "annuity_grace"} <= set(states)
@@ -111,6 +114,66 @@ def test_demo_region_is_valid_and_shows_every_kind_and_state(fast_hashing):
         assert user.has_role(role), username
     assert User.objects.get(username="enterprise").organisation.kind == "enterprise"
     assert User.objects.get(username="registrar_copyright").organisation.kind == "copyright_office"
+
+    _showcase_is_what_the_summary_says(summary, bars, today)
+
+
+def _showcase_is_what_the_summary_says(summary, bars, today) -> None:
+    """Point 11.15: cases in flight at every stage, rosters, typical cases, overall figures, and a progress
+    output that counts what was made (it stopped at 59/60 and then said 34 pledges)."""
+    from ippledge.credit.models import Loan
+    from ippledge.credit.workflow_models import CreditCase, FinancingNeed
+    from ippledge.demo import showcase
+    from ippledge.registry.models import Pledge, PledgeApplication
+    from ippledge.reporting.models import BankOverall, CaseStudy
+    from ippledge.valuation.models import AppraisalAgency, Expert, RealisedPrice, ValuationRecord
+
+    # Every bar ends full, and a bar's total is what its stage made.
+    for stage, reports in bars.items():
+        done, total = reports[-1]
+        assert done == total and [d for d, _t in reports] == sorted(d for d, _t in reports), stage
+    assert bars["loans"][-1][1] == summary.loans
+    assert bars["cases"][-1][1] == sum(summary.cases.values()) - summary.cases["disbursed"]  # in flight
+    # The summary is what the database holds.
+    assert summary.loans == Loan.objects.count()
+    assert summary.cases == dict(Counter(CreditCase.objects.values_list("stage", flat=True)))
+    assert summary.needs == dict(Counter(FinancingNeed.objects.values_list("status", flat=True)))
+    assert summary.applications == PledgeApplication.objects.count()
+    assert summary.pledges == Pledge.objects.count() == PledgeApplication.objects.filter(status="registered").count()
+    assert summary.valuations == ValuationRecord.objects.count()
+    assert (summary.agencies, summary.experts) == (AppraisalAgency.objects.count(), Expert.objects.count())
+    assert summary.realised_prices == RealisedPrice.objects.count()
+    assert summary.typical_cases == CaseStudy.objects.count() > 0
+    assert summary.overall_figures == BankOverall.objects.count()
+    text = describe(summary)
+    assert f"{summary.pledges} pledges registered" in text and f"{summary.loans} loans" in text
+
+    # Cases in flight at every stage of the workflow, at the first bank (the documented logins').
+    bank = User.objects.get(username="bank_officer").organisation
+    stages = set(CreditCase.objects.filter(bank=bank).values_list("stage", flat=True))
+    assert stages == {"due_diligence", "review", "approval", "declined", "contracted", "disbursed"}
+    assert set(FinancingNeed.objects.values_list("status", flat=True)) == {"open", "matched"}
+    assert CreditCase.objects.filter(steps__action="return").exists()  # returned by the reviewer, with a note
+    # An enterprise with a login has a contract to sign (the ``enterprise`` login's own firm where it holds a
+    # right a bank takes, as in the full-sized region); another contract is signed and waits for disbursement.
+    waiting = CreditCase.objects.filter(stage="contracted", need__isnull=False).get()
+    assert waiting.enterprise.users.filter(roles__role="enterprise_user").exists()
+    assert PledgeApplication.objects.filter(application_no__in=waiting.filings.values("application_no"),
+                                            status="awaiting_confirmation").exists()
+    assert CreditCase.objects.filter(stage="contracted", filings__isnull=False).exclude(pk=waiting.pk).exists()
+    # A case matched from a need waits for the officer to pick its valuation from the list.
+    matched = CreditCase.objects.filter(need__isnull=False, stage="due_diligence").get()
+    assert not matched.valuation_no
+    # Valuations of every basis the cases use; agencies rostered with reports in their name.
+    assert set(ValuationRecord.objects.values_list("basis", flat=True)) >= {"internal", "external"}
+    assert AppraisalAgency.objects.filter(status="admitted", organisation__isnull=False).count() == 3
+    assert all(agency.valuations.exists() for agency in AppraisalAgency.objects.all())
+    assert Expert.objects.filter(status="suspended").count() == 1
+    # Each bank's overall figures for each quarter end the dashboards compare against.
+    ends = showcase.quarter_ends(today)
+    assert all(end <= today and end.day > 27 for end in ends)
+    for head in Organisation.objects.filter(kind="bank", parent__isnull=True):
+        assert sorted(BankOverall.objects.filter(bank=head).values_list("period_end", flat=True)) == ends
 
 
 @pytest.mark.django_db

@@ -28,16 +28,11 @@ from ippledge.core.roles import Role
 SRC = Path(__file__).resolve().parent.parent / "src" / "ippledge"
 
 # --- allow-lists: files other helpers own, to be converted by them (the lead removes each line) ------
-RAW_ROLES_ALLOWED = {
-    "demo/generator.py": "demo: the documented demo logins are named after their roles (admin, registrar…)",
+RAW_ROLES_ALLOWED: dict[str, str] = {
 }
 PRIVATE_REQUIRE_ALLOWED = {
 }
-FOREIGN_WRITES_ALLOWED = {
-    "demo/generator.py": "demo: profile facts and the demo flag by Organisation.objects.update; "
-                         "core.services.create_organisation now takes them (size_class, industry, parent, is_demo)",
-    "demo/loans.py": "demo: park, park credit lines and credit plans by get_or_create; credit.workflow's "
-                     "grant_park_line / set_plan are the writers (grant_park_line has no park region yet)",
+FOREIGN_WRITES_ALLOWED: dict[str, str] = {
 }
 
 ROLE_NAMES = frozenset(Role.values)

@@ -38,18 +38,19 @@ from . import words
 DEMO_PASSWORD = "ippledge-demo"
 DEMO_ACTOR_NAME = "demo"
 
-# (username, role, description) of the logins shown by ``ippledge demo``; all use DEMO_PASSWORD.
+# (username, role, description) of the logins shown by ``ippledge demo``; all use DEMO_PASSWORD.  A
+# login that a demo region has one of is named after its role (``registrar``, ``bank_officer``…).
 DEMO_LOGINS: list[tuple[str, str, str]] = [
-    ("admin", Role.ADMIN.value, "平台运营方 管理员"),
-    ("registrar", Role.REGISTRAR.value, "知识产权登记中心 专利商标"),
+    (Role.ADMIN.value, Role.ADMIN.value, "平台运营方 管理员"),
+    (Role.REGISTRAR.value, Role.REGISTRAR.value, "知识产权登记中心 专利商标"),
     ("registrar_copyright", Role.REGISTRAR.value, "版权登记中心 登记员"),
-    ("bank_officer", Role.BANK_OFFICER.value, "示范商业银行 客户经理"),
-    ("bank_reviewer", Role.BANK_REVIEWER.value, "示范商业银行 风险审查"),
-    ("bank_approver", Role.BANK_APPROVER.value, "示范商业银行 审批人"),
+    (Role.BANK_OFFICER.value, Role.BANK_OFFICER.value, "示范商业银行 客户经理"),
+    (Role.BANK_REVIEWER.value, Role.BANK_REVIEWER.value, "示范商业银行 风险审查"),
+    (Role.BANK_APPROVER.value, Role.BANK_APPROVER.value, "示范商业银行 审批人"),
     ("enterprise", Role.ENTERPRISE_USER.value, "第一家示范企业"),
-    ("appraiser", Role.APPRAISER.value, "示范资产评估 评估师"),
+    (Role.APPRAISER.value, Role.APPRAISER.value, "示范资产评估 评估师"),
     ("insurer", Role.INSURER_USER.value, "示范财产保险 保险业务"),
-    ("fund_manager", Role.FUND_MANAGER.value, "风险补偿基金 管理人"),
+    (Role.FUND_MANAGER.value, Role.FUND_MANAGER.value, "风险补偿基金 管理人"),
     ("regulator", Role.REGULATOR_USER.value, "金融监管 示范监管分局"),
 ]
 
@@ -110,8 +111,17 @@ class DemoSummary:
     rights: int = 0
     events: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
-    pledges: int = 0
+    pledges: int = 0  # registered (the register's own and the loans')
+    applications: int = 0  # pledge applications filed (a case's waits for the enterprise to sign)
     loans: int = 0
+    cases: dict[str, int] = field(default_factory=dict)  # credit cases by stage
+    needs: dict[str, int] = field(default_factory=dict)  # financing needs by status
+    valuations: int = 0
+    agencies: int = 0
+    experts: int = 0
+    realised_prices: int = 0
+    typical_cases: int = 0
+    overall_figures: int = 0
     seconds: float = 0.0
 
 
@@ -249,9 +259,9 @@ class _Planner:
     def institutions(self) -> None:
         o = self._org
         o("operator", "示范区知识产权质押融资服务平台（运营方）", OrgKind.PLATFORM_OPERATOR, None)
-        self._user("admin", "operator", Role.ADMIN, "平台管理员")
+        self._user(Role.ADMIN.value, "operator", Role.ADMIN, "平台管理员")
         o("ip_office", "示范区知识产权登记中心（专利商标）", OrgKind.IP_OFFICE, "12", "440300")
-        self._user("registrar", "ip_office", Role.REGISTRAR, "专利商标登记员")
+        self._user(Role.REGISTRAR.value, "ip_office", Role.REGISTRAR, "专利商标登记员")
         o("copyright_office", "示范区版权登记中心", OrgKind.COPYRIGHT_OFFICE, "12", "440300")
         self._user("registrar_copyright", "copyright_office", Role.REGISTRAR, "版权登记员")
         o("regulator", "国家金融监督管理总局示范监管分局", OrgKind.REGULATOR, "11", "440300")
@@ -276,11 +286,11 @@ class _Planner:
         o("guarantor", "示范融资担保有限公司", OrgKind.GUARANTOR, "91", "440300")
         self._user("guarantor", "guarantor", Role.INSURER_USER, "示范融资担保 担保业务")
         o("risk_fund", "示范区知识产权质押融资风险补偿基金", OrgKind.RISK_FUND, "12", "440300")
-        self._user("fund_manager", "risk_fund", Role.FUND_MANAGER, "风险补偿基金管理人")
+        self._user(Role.FUND_MANAGER.value, "risk_fund", Role.FUND_MANAGER, "风险补偿基金管理人")
         agencies = ("示范资产评估有限公司", "华岭示范资产评估事务所（特殊普通合伙）", "知衡示范知识产权评估有限公司")
         for i, name in enumerate(agencies, start=1):
             o(f"agency{i}", name, OrgKind.APPRAISAL_AGENCY, "91", ("440300", "440100", "440300")[i - 1])
-            self._user("appraiser" if i == 1 else f"appraiser{i}", f"agency{i}", Role.APPRAISER, f"{name} 评估师")
+            self._user(Role.APPRAISER.value if i == 1 else f"{Role.APPRAISER.value}{i}", f"agency{i}", Role.APPRAISER, f"{name} 评估师")
         o("exchange", "示范知识产权交易中心有限公司", OrgKind.IP_EXCHANGE, "91", "440300")
 
     # ---- enterprises, associations, persons ---------------------------------------------------
@@ -772,13 +782,6 @@ def _check_free(demo: DemoPlan) -> None:
                        % ", ".join(taken + ([f"{clash} USCC"] if clash else [])), code="demo_conflict")
 
 
-def _update_in_chunks(pks: list[int], **values) -> None:
-    from ippledge.core.models import Organisation
-
-    for i in range(0, len(pks), 500):  # below SQLite's historical limit of 999 query parameters
-        Organisation.objects.filter(pk__in=pks[i:i + 500]).update(**values)
-
-
 def write(demo: DemoPlan, *, progress: ProgressFn | None = None) -> DemoSummary:
     """Record the plan through the services, in one transaction."""
     from django.db import transaction
@@ -794,23 +797,16 @@ def write(demo: DemoPlan, *, progress: ProgressFn | None = None) -> DemoSummary:
     with transaction.atomic():
         _check_free(demo)
         ids: dict[str, int] = {}
+        made: dict[str, Organisation] = {}
         total = len(demo.organisations)
         for i, spec in enumerate(demo.organisations, start=1):
-            org = core_services.create_organisation(actor=actor, name=spec.name, kind=spec.kind, uscc=spec.uscc,
-                                                    region_code=spec.region_code)
-            ids[spec.key] = org.pk
+            org = core_services.create_organisation(
+                actor=actor, name=spec.name, kind=spec.kind, uscc=spec.uscc, region_code=spec.region_code,
+                size_class=spec.size_class, industry=spec.industry,
+                parent=made[spec.parent] if spec.parent else None, is_demo=True)
+            made[spec.key], ids[spec.key] = org, org.pk
             if i % 50 == 0 or i == total:
                 report("organisations", i, total)
-        # Profile facts create_organisation does not take (is_demo is not editable at all).
-        _update_in_chunks(list(ids.values()), is_demo=True)
-        profiles: dict[tuple[str, str], list[int]] = {}
-        for spec in demo.organisations:
-            if spec.size_class or spec.industry:
-                profiles.setdefault((spec.size_class, spec.industry), []).append(ids[spec.key])
-            if spec.parent:
-                Organisation.objects.filter(pk=ids[spec.key]).update(parent_id=ids[spec.parent])
-        for (size_class, industry), pks in sorted(profiles.items()):
-            _update_in_chunks(pks, size_class=size_class, industry=industry)
         summary.organisations = total
 
         total = len(demo.users)
@@ -833,27 +829,59 @@ def write(demo: DemoPlan, *, progress: ProgressFn | None = None) -> DemoSummary:
                 report("rights", i, total)
         summary.rights = total
         summary.by_kind = dict(sorted(kinds.items()))
-        summary.pledges = _pledges(demo, ids, report)
-        from .loans import load_loans
-
-        summary.loans = load_loans(seed=demo.seed, today=demo.today, count=max(10, len(demo.rights) // 40),
-                                   report=report)
+        summary.pledges = summary.applications = _pledges(demo, ids, report)
+        _showcase(demo, summary, report)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+def _showcase(demo: DemoPlan, summary: DemoSummary, report: ProgressFn) -> None:
+    """The rosters, the loan book with cases in flight at every stage, typical cases and overall figures."""
+    from . import showcase
+    from .loans import load_loans
+
+    agencies, summary.experts = showcase.rosters(seed=demo.seed, today=demo.today)
+    summary.agencies = len(agencies)
+    reports, summary.realised_prices = showcase.appraisals(seed=demo.seed, today=demo.today, agencies=agencies)
+    report("rosters", 1, 1)
+    book = load_loans(seed=demo.seed, today=demo.today, count=max(6, len(demo.rights) // 40), agencies=agencies,
+                      report=report)
+    summary.loans, summary.cases, summary.needs = book.loans, book.cases, book.needs
+    summary.valuations = reports + book.valuations
+    summary.applications += book.applications
+    summary.pledges += book.pledges
+    summary.typical_cases = showcase.typical_cases(today=demo.today)
+    summary.overall_figures = showcase.overall_figures(seed=demo.seed, today=demo.today)
+    report("reports", 1, 1)
+
+
+def describe(summary: DemoSummary) -> str:
+    """What a load made, as ``ippledge demo`` prints it: every figure is a count of rows written."""
+    def listing(counts: dict[str, int]) -> str:
+        return ", ".join(f"{key.replace('_', ' ')} {n}" for key, n in counts.items() if n) or "none"
+
+    return (f"Loaded {summary.organisations} organisations, {summary.users} users, {summary.rights} IP rights "
+            f"({listing(summary.by_kind)}) and {summary.events} legal events; "
+            f"{summary.applications} pledge applications filed, {summary.pledges} pledges registered; "
+            f"{summary.loans} loans; credit cases by stage: {listing(summary.cases)}; "
+            f"financing needs: {listing(summary.needs)}; {summary.valuations} valuations; "
+            f"{summary.agencies} appraisal agencies and {summary.experts} experts on the rosters, "
+            f"{summary.realised_prices} realised prices; {summary.typical_cases} typical cases; "
+            f"{summary.overall_figures} overall bank figures; in {summary.seconds:.1f} s.")
+
+
 def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
-    """Register pledges on about one in fifty of the in-force patents, through the registry's own
-    filing service as the first bank's loan officer, so the public register has records to show."""
+    """Register pledges on about one in fifty of the patents a bank would take, through the registry's
+    own filing service as the first bank's loan officer, so the public register has records to show.
+    Returns how many were registered: every one filed (the bar counts what is made)."""
     import random as _random
 
     from ippledge.core.models import Organisation, User
     from ippledge.registry import services as registry
+    from ippledge.registry.filing import Party, PledgeFiling, RightRef, SecuredDebt
     from ippledge.rights import rules
-    from ippledge.rights import services as rights_services
-    from ippledge.rights.models import Right
 
-    from .loans import confirm_for_parties
+    from .loans import confirm_for_parties, pledgeable
 
     bank_spec = next(o for o in demo.organisations if o.kind == "bank" and not o.parent)
     bank = Organisation.objects.get(pk=ids[bank_spec.key])
@@ -861,30 +889,28 @@ def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
     if officer is None:
         return 0
     rng = _random.Random(demo.seed * 7919)
-    candidates = [r for r in Right.objects.filter(kind__in=rules.PATENT_KINDS).prefetch_related("events")
-                  .order_by("pk") if len(r.owners) == 1 and r.owners[0]["id_type"] == "uscc"]
-    chosen = [r for r in candidates if rng.random() < 0.02]
-    count = 0
-    for i, right in enumerate(chosen, start=1):
-        state = rights_services.state_of(right, demo.today)
-        if state.legal_state != "in_force" or state.flags or not state.term_end:
-            continue
-        owner = state.owners[0]
-        due = min(state.term_end, demo.today + dt.timedelta(days=365 + rng.randrange(0, 730)))
-        app = registry.file_application(actor=officer, data={
-            "pledgors": [{"name": owner.name, "id_type": owner.id_type, "id_number": owner.id_number,
-                          "address": owner.address or "广东省", "country": "CN"}],
-            "pledgees": [{"name": bank.name, "id_type": "uscc", "id_number": bank.uscc, "address": "广东省深圳市"}],
-            "rights": [{"kind": right.kind, "number": right.number}],
-            "secured_debt": {"type": "流动资金贷款", "amount": f"{rng.randrange(50, 3000) * 10000}.00",
-                             "currency": "CNY"},
-            "debt_due_date": due.isoformat(), "guarantee_scope": "主债权及利息、违约金、损害赔偿金和实现质权的费用",
-            "contract_no": f"示范质字{demo.today.year}第{i:04d}号",
-            "confirmations": {"pledgor": True, "pledgee": True}})
-        confirm_for_parties(app.application_no)
-        count += 1
+    chosen = [c for c in pledgeable(demo.today, tuple(sorted(rules.PATENT_KINDS))) if rng.random() < 0.02]
+    for i, item in enumerate(chosen, start=1):
+        due = demo.today + dt.timedelta(days=365 + rng.randrange(0, 730))
+        filing = PledgeFiling(
+            pledgors=(Party.of_organisation(item.enterprise, address=_address(item.enterprise)),),
+            pledgees=(Party.of_organisation(bank, address="广东省深圳市"),),
+            rights=(RightRef(kind=item.right.kind, number=item.right.number),),
+            secured_debt=SecuredDebt(amount_fen=rng.randrange(50, 3000) * 1_000_000, type="流动资金贷款"),
+            debt_due_date=due, contract_no=f"示范质字{demo.today.year}第{i:04d}号",
+            confirm_pledgor=True, confirm_pledgee=True)
+        app = registry.file_application(actor=officer, data=filing)
+        status = confirm_for_parties(app.application_no)
+        if status != "registered":
+            raise RuntimeError(f"demo pledge {app.application_no} was not registered: {status}")
         report("pledges", i, len(chosen))
-    return count
+    return len(chosen)
+
+
+def _address(org) -> str:
+    from ippledge.core.regions import region_name
+
+    return region_name(org.region_code, "zh-hans") or "广东省"
 
 
 def load_demo(*, seed: int = 2026, today: dt.date, enterprises: int = 1000, rights: int = 5000,

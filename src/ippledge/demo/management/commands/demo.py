@@ -8,10 +8,11 @@ from ippledge.core import business_date
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError
 from ippledge.core.serving import serve
-from ippledge.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded, load_demo
+from ippledge.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded, describe, load_demo
 
 STAGES = {"organisations": "organisations", "users": "users", "rights": "IP rights and legal events",
-          "pledges": "registered pledges", "loans": "loan book"}
+          "pledges": "registered pledges", "rosters": "appraisal rosters", "loans": "loan book",
+          "cases": "credit cases in flight", "reports": "typical cases, bank figures"}
 
 
 class Command(BaseCommand):
@@ -52,11 +53,7 @@ class Command(BaseCommand):
                                         progress=progress)
                 except DomainError as exc:
                     raise CommandError(f"{exc.code}: {exc}") from exc
-            kinds = ", ".join(f"{kind} {n}" for kind, n in summary.by_kind.items())
-            console.print(f"Loaded {summary.organisations} organisations, {summary.users} users, "
-                          f"{summary.rights} IP rights ({kinds}), {summary.events} legal events and "
-                          f"{summary.pledges} registered pledges, {summary.loans} loans "
-                          f"in {summary.seconds:.1f} s.")
+            console.print(describe(summary))
         table = Table("username", "password", "role", "who", title="Demo logins")
         for username, role, description in DEMO_LOGINS:
             table.add_row(username, DEMO_PASSWORD, role, description)
