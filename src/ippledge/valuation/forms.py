@@ -230,7 +230,7 @@ class IncomeForm(MethodForm):
                          help_text=_("Profit or sales attributable to the products using the right, one amount per "
                                      "year, year 1 first, e.g. 1000000, 1100000, 1200000."))
     split_rate = PercentField(label=_("Split rate"),
-                              help_text=_("Share of the income base due to the right (分成率), e.g. 25."))
+                              help_text=_("Share of the income base due to the right, e.g. 25."))
     tax_rate = _tax()
     discount_rate = _discount()
     economic_life = _life()

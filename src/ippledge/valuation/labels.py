@@ -4,6 +4,7 @@ calculation trace is read by a person: each step in the active language, its val
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import get_language
@@ -25,11 +26,16 @@ vocabulary.register("innovation_scheme", {
     "composite": _("Platform composite"), "tech_sme": _("Tech-based SME"),
     "high_tech_ip": _("High-tech enterprise (IP section)"), "innovative_sme": _("Innovative SME"),
     "zjtx": _("Specialised, refined, distinctive and novel SME")})
-vocabulary.register("valuation_purpose", {"pledge": _("Pledge financing")})
+vocabulary.register("valuation_purpose", {"pledge": _("Pledge financing"), "transfer": _("Transfer"),
+                                          "licence": _("Licence"), "investment": _("Capital contribution"),
+                                          "disposal": _("Disposal")})
 vocabulary.register("option_kind", {"call": _("Call (right to buy)"), "put": _("Put (right to sell)")})
 vocabulary.register("exercise_style", {"european": _("European (at expiry)"), "american": _("American (any time)")})
 vocabulary.register("revenue_dist", {"lognormal": _("Lognormal"), "triangular": _("Triangular"),
                                      "fixed": _("Fixed")})
+
+# The kinds of IP an agency or an expert covers: the register's kinds, and "patent" for all three patents.
+vocabulary.register("ip_kind", {**vocabulary.labels("rights.Right.kind"), "patent": _("Patent")})
 
 # The parts of a structured input (a distribution, a comparable transaction) as a trace shows them.
 PART_LABELS = {"dist": _("distribution"), "mean": _("mean"), "sigma": _("log standard deviation"),
@@ -49,16 +55,26 @@ def chinese() -> bool:
     return (get_language() or "zh-hans").lower().startswith("zh")
 
 
+_NUMBER = re.compile(r"(?<![\w.,])(-?)(\d{5,})((?:\.\d+)?)(?![\w,])")
+
+
+def _grouped(match: re.Match) -> str:
+    sign, whole, decimals = match.groups()
+    return f"{sign}{int(whole):,}{decimals}"
+
+
 def amount_text(text: str) -> str:
-    """A trace value that is an amount to the fen (two decimals, at least one yuan) with thousands
-    separators; rates and counts stay as they are."""
-    if not isinstance(text, str) or "." not in text or len(text.split(".")[1]) != 2:
+    """A trace value as people read numbers: an amount to the fen (two decimals, at least one yuan)
+    and any number of five digits or more with thousands separators; rates stay as they are."""
+    if not isinstance(text, str):
         return text
     try:
         value = Decimal(text)
     except InvalidOperation:
-        return text
-    return money.format_yuan(money.fen(value)) if abs(value) >= 1 else text
+        return _NUMBER.sub(_grouped, text)
+    if "." in text and len(text.split(".")[1]) == 2 and abs(value) >= 1:
+        return money.format_yuan(money.fen(value))
+    return _NUMBER.sub(_grouped, text)
 
 
 def value_text(value, key: str = "") -> str:
@@ -83,7 +99,26 @@ def formula_text(formula: str) -> str:
         return ""
     for code, text in vocabulary.labels("period_bound").items():
         formula = formula.replace(code, str(text))
-    return formula
+    return _NUMBER.sub(_grouped, formula)
+
+
+# Inputs that are rates: shown in per cent, as the calculator's forms take them.
+RATE_INPUTS = {"split_rate", "tax_rate", "discount_rate", "royalty_rate", "industry_return_rate", "ip_cost_profit_rate",
+               "other_cost_profit_rate", "ip_price_index_change", "functional_obsolescence_rate",
+               "economic_obsolescence_rate", "growth", "hazard", "split", "rate", "r", "q", "sigma", "risk_free",
+               "technology", "market", "funding", "management", "lender.forced_sale_discount"}
+
+
+def percent_text(value) -> str:
+    """A rate (fraction) as per cent: "0.25" → "25 %"; a distribution's parts each so."""
+    if isinstance(value, dict):
+        return "；".join(f"{PART_LABELS[k] if k in PART_LABELS else k}: {percent_text(v)}" for k, v in value.items()
+                        if k != "per_year")
+    try:
+        shown = (Decimal(str(value)) * 100).normalize()
+    except (InvalidOperation, ValueError):
+        return value_text(value)
+    return f"{format(shown, 'f')} %"
 
 
 def trace_rows(trace: list[dict]) -> list[dict]:
@@ -92,8 +127,9 @@ def trace_rows(trace: list[dict]) -> list[dict]:
     rows = []
     for step in trace or []:
         key = step.get("key", "")
+        name = key[len("input."):] if key.startswith("input.") else ""
         rows.append({"label": step.get("zh") if zh else step.get("en"),
-                     "value": value_text(step.get("value"), key),
+                     "value": percent_text(step.get("value")) if name in RATE_INPUTS else value_text(step.get("value"), key),
                      "formula": "" if key in NO_FORMULA else formula_text(step.get("formula", "")),
                      "input": key.startswith("input.")})
     return rows

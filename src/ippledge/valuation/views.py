@@ -215,7 +215,7 @@ def _agency_listing(request, rows) -> Listing:
             Column("name", _("Name"), sort="name", link=lambda a: reverse("valuation:agency", args=[a.pk])),
             Column("licence_no", _("Licence number"), sort="licence_no"),
             Column("specialities_ipc", _("Fields (IPC)"), lambda a: ", ".join(a.specialities_ipc)),
-            Column("ip_kinds", _("IP kinds"), lambda a: "、".join(vocabulary.label("rights.Right.kind", k)
+            Column("ip_kinds", _("IP kinds"), lambda a: "、".join(vocabulary.label("ip_kind", k)
                                                                  for k in a.ip_kinds)),
             Column("valuation_count", _("Valuations"), kind="number", sort="valuation_count"),
             Column("admitted_on", _("Admitted on"), kind="date", sort="admitted_on"),
@@ -267,7 +267,7 @@ def agency_detail(request, agency_id: int):
     a = agency_out(agency, detail=True)
     return render(request, "valuation/agency.html", {
         "agency": agency, "a": a, "listing": listing,
-        "ip_kinds": [vocabulary.label("rights.Right.kind", k) for k in agency.ip_kinds],
+        "ip_kinds": [vocabulary.label("ip_kind", k) for k in agency.ip_kinds],
         "history": list(agency.history.select_related("actor"))})
 
 
