@@ -393,11 +393,13 @@ vocabulary.register("eod_job", EOD_JOB_LABELS)
 
 
 def _eod_detail(run: EodRun) -> str:
-    detail = run.detail or {}
+    """What a person needs from a run's detail: whether a failed job will be retried.  The detail itself
+    (counts and reasons keyed by the job's own codes) stays in the API's log."""
     if run.status == EodRun.Status.FAILED:
-        return _("Failed; the job is retried on the next run.") if "error" in detail else ""
-    parts = [f"{k}: {v}" for k, v in detail.items() if isinstance(v, int | str) and k not in ("trace", "error")]
-    return "; ".join(parts)[:200]
+        return _("Failed; the job is retried on the next run.")
+    if run.status == EodRun.Status.RUNNING:
+        return _("Still running, or stopped before it finished.")
+    return ""
 
 
 @admin_page(regulator_reads=True)
