@@ -44,14 +44,19 @@ def test_plan_never_dates_anything_after_today_or_before_filing():
         assert all(d is None or d <= TODAY for k, d in right.items() if k.endswith("_date") and k != "author_death_date")
 
 
-def _loaded(seed: int) -> tuple[list, list]:
-    """Load into the test database, read back what identifies the region, and roll it all back."""
+def _loaded(seed: int) -> tuple[list, list, list, list]:
+    """Load into the test database, read back what identifies the region and its book, and roll it all back."""
+    from ippledge.credit.models import Loan
+    from ippledge.credit.workflow_models import CreditCase
+
     with transaction.atomic():
         load_demo(seed=seed, today=business_date.today(), **SMALL)
         numbers = sorted(Right.objects.values_list("kind", "number"))
         usccs = sorted(Organisation.objects.filter(is_demo=True).exclude(uscc=None).values_list("uscc", flat=True))
+        loans = sorted(Loan.objects.values_list("borrower__uscc", "amount", "start_date"))
+        cases = sorted(CreditCase.objects.values_list("enterprise__uscc", "amount", "stage"))
         transaction.set_rollback(True)
-    return numbers, usccs
+    return numbers, usccs, loans, cases
 
 
 @pytest.mark.django_db
@@ -59,7 +64,7 @@ def test_two_loads_with_the_same_seed_are_identical(fast_hashing):
     first = _loaded(11)
     assert not Right.objects.exists()
     assert _loaded(11) == first
-    assert len(first[0]) == SMALL["rights"]
+    assert len(first[0]) == SMALL["rights"] and first[2] and first[3]
 
 
 @pytest.mark.django_db
