@@ -224,9 +224,17 @@ def _assessment(case: CreditCase, user) -> dict | None:
     return {"risk_grade": case.risk_grade if case.dd_signed_at else None, "dd_signed_by": case.dd_signed_by,
             "dd_signed_at": case.dd_signed_at, "record": record, "ltv_percent": ltv, "max_loan": case.max_loan,
             "caps": [(_kind_label(kind), (Decimal(cap) * 100).quantize(Decimal("0.01"))) for kind, cap in
-                     sorted(case.product.ltv_caps.items())],
+                     sorted(case.product.ltv_caps.items()) if kind in _cap_kinds(case)],
             "above_max_loan": case.max_loan is not None and case.amount > case.max_loan,
             "cost": _cost(quote_) if quote_ else None, "indicative": indicative}
+
+
+def _cap_kinds(case: CreditCase) -> set[str]:
+    """The LTV caps that bear on the case's rights: their kinds, "patent" for patents, "bundle" for several."""
+    from ippledge.rights.rules import PATENT_KINDS
+
+    kinds = {r["kind"] for r in case.rights}
+    return kinds | ({"patent"} if kinds & set(PATENT_KINDS) else set()) | ({"bundle"} if len(kinds) > 1 else set())
 
 
 def _kind_label(kind: str) -> str:
@@ -252,7 +260,8 @@ def _cost(q: dict) -> dict:
             "maturity_date": cost.get("maturity_date"), "principal": cost.get("principal"),
             "interest": cost.get("interest"), "guarantee_fee": cost.get("guarantee_fee"),
             "insurance_premium": cost.get("insurance_premium"), "valuation_fee": cost.get("valuation_fee"),
-            "subsidies": cost.get("subsidies") or [], "subsidy_total": cost.get("subsidy_total"),
+            "subsidies": cost.get("subsidies") or [],
+            "subsidy_total": cost.get("subsidy_total") if Decimal(str(cost.get("subsidy_total") or 0)) else None,
             "gross_cost": cost.get("gross_cost"), "net_cost": cost.get("net_cost"),
             "effective_percent": _percent(cost.get("effective_annual_rate")), "warning": q.get("lpr_warning")}
 

@@ -292,30 +292,44 @@ def match_needs(*, actor, product: Product) -> list[dict]:
 # --- cases -------------------------------------------------------------------------------------------
 
 def _prefill(case: CreditCase) -> None:
-    """Answer the due-diligence checklist from the register where the platform knows the answer."""
+    """Answer the due-diligence checklist from the register where the platform knows the answer (the
+    detail in the platform's language, states and flags by their labels)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from ippledge.core import vocabulary
+
+    with translation.override(settings.LANGUAGE_CODE):
+        _prefill_items(case, vocabulary)
+
+
+def _prefill_items(case: CreditCase, vocabulary) -> None:
+    from ippledge.core.identifiers import PATENT_KINDS, format_patent_number
+
     on = business_date.today()
     maturity = _maturity(on, case.term_months)
     found: dict[str, list[tuple[str, str]]] = {k: [] for k in DD_KEYS}
     for ref in case.rights:
         right = rights_services.find_right(ref["kind"], ref["number"])
         state = rights_services.state_of(right, on)
+        shown = format_patent_number(right.number) if right.kind in PATENT_KINDS else right.number
         holders = {o.id_number for o in state.owners}
         found["ownership"].append(("ok" if case.enterprise.uscc in holders else "issue",
-                                   f"{right.number}: {', '.join(o.name for o in state.owners)}"))
+                                   f"{shown}: {', '.join(o.name for o in state.owners)}"))
         found["legal_state"].append(("ok" if right_rules.in_force_for_pledge(state) else "issue",
-                                     f"{right.number}: {state.legal_state}"))
+                                     f"{shown}: {vocabulary.label('legal_state', state.legal_state)}"))
         live = registry.live_pledges_on(right)
         found["encumbrances"].append(("ok" if not live else "issue",
-                                      f"{right.number}: {', '.join(p.registration_no for p in live) or '—'}"))
+                                      f"{shown}: {', '.join(p.registration_no for p in live) or '—'}"))
         term_ok = state.term_end is None or state.term_end >= maturity
-        found["term_vs_loan"].append(("ok" if term_ok else "issue", f"{right.number}: {state.term_end}"))
-        found["licences"].append(("issue" if "licensed" in state.flags else "ok", f"{right.number}"))
+        found["term_vs_loan"].append(("ok" if term_ok else "issue", f"{shown}: {state.term_end}"))
+        found["licences"].append(("issue" if "licensed" in state.flags else "ok", shown))
         risky = {"litigation", "ownership_dispute", "preserved", "seized", "suspended", "invalidation_pending"}
         found["litigation"].append(("issue" if risky & set(state.flags) else "ok",
-                                    f"{right.number}: {', '.join(sorted(risky & set(state.flags))) or '—'}"))
+                                    f"{shown}: {', '.join(vocabulary.label('right_flag', f) for f in sorted(risky & set(state.flags))) or '—'}"))
         if right.kind in right_rules.PATENT_KINDS:
             found["annuity"].append(("issue" if state.legal_state == "annuity_grace" else "ok",
-                                     f"{right.number}: {state.annuity_due_date or '—'}"))
+                                     f"{shown}: {state.annuity_due_date or '—'}"))
     rows = []
     for key in DD_KEYS:
         results = found[key]
