@@ -186,3 +186,17 @@ def test_enterprise_page_radar(officer, make_org):
     bad = officer.post(f"/valuation/enterprises/{org.pk}/", {"scheme": "composite", "staff_total": "10",
                                                              "tech_staff": "20"})
     assert bad.status_code == 400 and 'class="field-error"' in bad.content.decode()
+
+
+def test_bundle_form_values_the_package_and_saves_it(officer):
+    make_patent()
+    make_patent(number="ZL201510000001.0", title="一种数据压缩方法")
+    data = {"method": "bundle", "rights_inputs": "ZL201410362077.3 A 5,000,000 20\nZL201510000001.0 A 3000000 10",
+            "growth": "3", "years": "6", "rate": "12", "hazard": "2", "tax_rate": "25", "paths": "2000", "seed": "5"}
+    r = officer.post("/valuation/", data)
+    assert r.status_code == 302, re.findall(r'field-error[^>]*>([^<]*)', r.content.decode())
+    page = officer.get(r.url).content.decode()
+    assert "ZL201510000001.0" in page and 'data-testid="distribution"' in page
+    bad = officer.post("/valuation/", {**data, "rights_inputs": "ZL201410362077.3 A 5000000 20"})
+    assert bad.status_code == 400 and "[data-field" not in bad.content.decode()
+    assert 'data-field="rights_inputs"' in bad.content.decode() and 'class="field-error"' in bad.content.decode()

@@ -162,12 +162,12 @@ class SeriesField(_Unit, forms.CharField):
 
 def _tax(initial="25"):
     return PercentField(label=_("Income tax rate"), initial=initial, max_value=Decimal("99.99"),
-                        help_text=_("Enterprise income tax, 25 % for most firms, 15 % for high-tech enterprises."))
+                        help_text=_("Enterprise income tax: 25 per cent for most firms, 15 for high-tech enterprises."))
 
 
 def _discount(initial=None):
     return PercentField(label=_("Discount rate"), initial=initial,
-                        help_text=_("Risk-adjusted annual rate, e.g. 12 for 12 %; see the discount-rate build-up."))
+                        help_text=_("Risk-adjusted annual rate in per cent, e.g. 12; see the discount-rate build-up."))
 
 
 def _life():
@@ -210,17 +210,6 @@ class MethodForm(forms.Form):
                 out[name] = field.shown(value) if isinstance(field, _Unit) else value
         return out
 
-    def field_for(self, engine_key: str) -> str | None:
-        """The form field that an engine error names (``revenue.mean`` → ``revenue_mean``)."""
-        inverse = {v: k for k, v in self.keys.items()}
-        for key in (engine_key, engine_key.split("[")[0], engine_key.split(".")[0]):
-            name = inverse.get(key, key)
-            if name in self.fields:
-                return name
-            flat = key.replace(".", "_")
-            if flat in self.fields:
-                return flat
-        return None
 
 
 class IncomeForm(MethodForm):
@@ -355,7 +344,7 @@ class MonteCarloForm(MethodForm):
     revenue_mean = YuanField(label=_("Year-1 revenue, expected"),
                              help_text=_("Expected revenue of the products using the right in year 1."))
     revenue_sigma = FactorField(label=_("Revenue uncertainty (log standard deviation)"), initial="0.3",
-                                help_text=_("0 for a known revenue; 0.3 means roughly ±30 %."))
+                                help_text=_("0 for a known revenue; 0.3 means roughly 30 per cent either way."))
     growth = PercentField(label=_("Annual growth"), initial="0", min_value=Decimal(-99), max_value=Decimal(1000))
     years = YearsField(label=_("Projection years"))
     split_low = PercentField(label=_("Split rate, low"))
@@ -428,10 +417,7 @@ class MonteCarloForm(MethodForm):
                     out[f"{key}_{part}"] = pct(raw)
         return out
 
-    def field_for(self, engine_key: str) -> str | None:
-        head = engine_key.split(".")[0]
-        return {"revenue": "revenue_mean", "split": "split_mode", "rate": "rate_low"}.get(head) or \
-            super().field_for(engine_key)
+    aliases = {"revenue": "revenue_mean", "split": "split_mode", "rate": "rate_low"}
 
 
 OPTION_CHOICES = [("call", _("Call (right to buy)")), ("put", _("Put (right to sell)"))]
@@ -717,17 +703,12 @@ class EnterpriseScoreForm(forms.Form):
         return out
 
 
-def apply_domain_error(form: forms.Form, exc: DomainError, mapping=None) -> None:
-    """Put a service's field errors next to the form's fields, in the user's language; whatever names
-    no field of the form becomes a form error with the message only (never an internal path)."""
-    from django.utils.translation import gettext
+def apply_domain_error(form: forms.Form, exc: DomainError, aliases: dict[str, str] | None = None) -> None:
+    """A service's refusal on the form by core's one bridge (:func:`ippledge.core.forms.apply_error`), with
+    the engine's input names read as the form's fields (``S`` → ``underlying``, ``revenue`` → its mean)."""
+    from ippledge.core.forms import apply_error
 
-    placed = False
-    for key, messages in (getattr(exc, "fields", None) or {}).items():
-        name = (mapping or form.field_for)(key) if (mapping or hasattr(form, "field_for")) else None
-        for message in messages if isinstance(messages, list | tuple) else [messages]:
-            if name and name in form.fields:
-                form.add_error(name, gettext(str(message)))
-                placed = True
-    if not placed:
-        form.add_error(None, exc.localised(gettext) if hasattr(exc, "localised") else gettext(str(exc)))
+    names = dict(getattr(form, "aliases", {}) or {})
+    names.update({v: k for k, v in (getattr(form, "keys", {}) or {}).items()})
+    names.update(aliases or {})
+    apply_error(form, exc, names)

@@ -79,9 +79,9 @@ def calculator(request):
                 return redirect("valuation:record", valuation_no=record.valuation_no)
             result = services.compute(method=method, inputs=inputs, options=options)
         except DomainError as exc:
-            forms.apply_domain_error(form, exc)
-            if any(k == "rights" or k.startswith("rights[") for k in getattr(exc, "fields", {}) or {}):
-                forms.apply_domain_error(extra, exc, mapping=lambda k: "rights")
+            forms.apply_domain_error(form, exc, {"rights": "rights_inputs"} if method == "bundle" else None)
+            if method != "bundle" and any(k == "rights" or k.startswith("rights[") for k in exc.fields or {}):
+                forms.apply_domain_error(extra, exc)
     failed = posted and result is None
     context = {"method": method, "method_label": METHOD_LABELS[method], "form": form, "extra": extra,
                "groups": [(title, [(m, METHOD_LABELS[m]) for m in methods]) for title, methods in METHOD_GROUPS],
@@ -202,8 +202,7 @@ def record_new(request):
             record = services.create_valuation(actor=request.user, data=form.to_data())
             return redirect("valuation:record", valuation_no=record.valuation_no)
         except DomainError as exc:
-            forms.apply_domain_error(form, exc, mapping=lambda k: {"agency_id": "agency"}.get(
-                k.split("[")[0], k.split("[")[0]))
+            forms.apply_domain_error(form, exc, {"agency_id": "agency"})
     return render(request, "valuation/record_new.html", {"form": form},
                   status=400 if request.method == "POST" else 200)
 
@@ -339,7 +338,7 @@ def enterprise_scores(request, org_id: int):
                                          scheme=form.cleaned_data["scheme"], inputs=form.to_inputs())
             return redirect("valuation:enterprise", org_id=org.pk)
         except DomainError as exc:
-            forms.apply_domain_error(form, exc, mapping=lambda k: k.replace("inputs.", "").split("[")[0])
+            forms.apply_domain_error(form, exc)
     latest = next((s for s in history if s.scheme == "composite"), history[0] if history else None)
     parts = _radar_parts(latest.result) if latest else []
     from ippledge.core import business_date
