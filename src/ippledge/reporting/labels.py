@@ -1,7 +1,8 @@
-"""Translated labels for what the statistics show: the loan book's kind of IP (a loan's ``ip_kind``, which
-has no choices field) and the yes/no of the first-loan and inclusive groupings.  Regions are named by
-:mod:`ippledge.core.regions`, size classes by the ``core.Organisation.size_class`` choices and
-categories by ``credit.Loan.classification``'s choices (see :func:`shown`)."""
+"""Translated labels for what the statistics show: the yes/no of the first-loan and inclusive groupings,
+and what each grouping key is called.  The loan book's kind of IP is credit's ``loan_ip_kind``
+vocabulary, regions are named by :mod:`ippledge.core.regions`, size classes by the
+``core.Organisation.size_class`` choices and categories by ``credit.Loan.classification``'s choices
+(see :func:`shown`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from ippledge.core import vocabulary
 
-IP_KIND_LABELS = {"patent": _("Patent"), "trademark": _("Trademark"), "copyright": _("Copyright"),
-                  "bundle": _("Bundle"), "other": _("Other")}
-FLAG_LABELS = {"True": _("Yes"), "False": _("No"), "true": _("Yes"), "false": _("No")}
+# Keyed by the Python spelling of a flag (str(True)); a link's "true"/"false" is read by :func:`shown`.
+FLAG_LABELS = {"True": _("Yes"), "False": _("No")}
 
-vocabulary.register("loan_ip_kind", IP_KIND_LABELS)
 vocabulary.register("yes_no", FLAG_LABELS)
 
 # What each grouping key of the statistics is called on a page.
@@ -36,6 +35,8 @@ def shown(dim: str, value) -> str:
         return ""
     if dim in ("region", "city"):
         return region_name(str(value))
+    if dim in ("first_loan", "inclusive") and str(value).lower() in ("true", "false"):
+        value = str(value).lower() == "true"
     name = DIMENSION_VOCABULARY.get(dim)
     return vocabulary.label(name, value) if name else str(value)
 
