@@ -229,6 +229,17 @@ def test_workbook_and_csv_name_every_key_and_keep_amounts_numeric(book):
     assert beijing[rows[0].index("当年累放贷款金额（万元）")] == "10.00"  # a number, no separators
 
 
+def test_a_banks_excel_link_gives_its_own_book(book):
+    from openpyxl import load_workbook
+
+    client = _client(book["users"]["B"])
+    html = client.get("/reports/?period=2026Q3").content.decode()
+    href = re.search(r'href="([^"]+)" data-testid="xlsx"', html).group(1).replace("&amp;", "&")
+    assert f"bank_org_id={book['banks']['B'].pk}" in href
+    wb = load_workbook(io.BytesIO(client.get(href).content))
+    assert [r[0].value for r in wb["按银行"].iter_rows(min_row=2)] == ["银行B"]
+
+
 def test_public_statistics_name_kinds_and_registers(book):
     html = Client().get("/reports/public/?period=2026").content.decode()
     text = _text(html)

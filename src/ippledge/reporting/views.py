@@ -124,7 +124,8 @@ def _dashboard(request, period: str, form: OverallForm | None = None, status: in
         "tolerance_chart": charts.tolerance_chart(tolerance, title=_("NPL ratio against the overall ratio")),
         "top": top, "top_chart": charts.bars([(r["bank"], _wan(r["amount_lent"])) for r in top], unit=wan,
                                              title=_("Top banks by amount lent (万元)")),
-        "scope_is_bank": bank_ids is not None, "form": form, "submit_for": submit_for, "own_missing": own_missing},
+        "scope_is_bank": bank_ids is not None, "xlsx_query": urlencode(
+            {"period": p.label, **({"bank_org_id": min(bank_ids)} if bank_ids else {})}), "form": form, "submit_for": submit_for, "own_missing": own_missing},
         status=status)
 
 
