@@ -390,6 +390,10 @@ EOD_JOB_LABELS = {
     "reporting.quarterly_files": gettext_lazy("Statistics: quarterly report files"),
 }
 vocabulary.register("eod_job", EOD_JOB_LABELS)
+# The run states in words (the model's own choice labels are the bare codes in English).
+EOD_STATUS_LABELS = {EodRun.Status.RUNNING: gettext_lazy("Running"), EodRun.Status.DONE: gettext_lazy("Done"),
+                     EodRun.Status.FAILED: gettext_lazy("Failed")}
+vocabulary.register("eod_status", EOD_STATUS_LABELS)
 
 
 def _eod_detail(run: EodRun) -> str:
@@ -424,16 +428,16 @@ def eod_log(request):
     listing = Listing(request, EodRun.objects.all(), name="eod-log", columns=[
         Column("business_date", _("Business date"), kind="date", sort="business_date"),
         Column("job", _("Job"), kind="label:eod_job", sort="job"),
-        Column("status", _("Status"), kind="label:core.EodRun.status", sort="status"),
+        Column("status", _("Status"), kind="label:eod_status", sort="status"),
         Column("attempts", _("Attempts"), kind="number", sort="attempts"),
         Column("started_at", _("Started"), kind="moment", sort="started_at"),
         Column("finished_at", _("Finished"), kind="moment", sort="finished_at"),
         Column("detail", _("Result"), _eod_detail),
     ], filters=[
-        Filter("status", _("Status"), "status", vocabulary="core.EodRun.status"),
+        Filter("status", _("Status"), "status", vocabulary="eod_status"),
         Filter("from", _("From"), "business_date", kind="date_from"),
         Filter("to", _("To"), "business_date", kind="date_to"),
-        Filter("q", _("Job"), ("job",), kind="search"),
+        Filter("job", _("Job"), "job", vocabulary="eod_job"),
     ], default_sort="-business_date")
     if (response := listing.export_response()) is not None:
         return response
