@@ -155,6 +155,14 @@ def test_the_comparison_is_explained_and_a_bank_submits_its_overall_figures(book
     # Bank A's IP-pledge book: 50 of 100 万元 doubtful = 50 %, 48.5 points above 1.50 %: beyond.
     assert "50.00" in table and "1.50" in table and "48.50" in table
     assert 'data-testid="overall-missing"' not in _section(html, "tolerance")
+    assert 'data-testid="inclusive-table"' not in html  # no inclusive figures were given
+    # Corrected figures with the inclusive segment: the latest submission counts.
+    officer.post("/reports/overall/", {"period": "2026Q3", "period_end": "2026-09-30", "total_loan_balance": "100000",
+                                       "npl_balance": "1500", "inclusive_loan_balance": "20000",
+                                       "inclusive_npl_balance": "400"})
+    html = officer.get("/reports/?period=2026Q3").content.decode()
+    inclusive = _text(html[html.index('data-testid="inclusive-table"'):])
+    assert "银行A" in inclusive and "2.00" in inclusive
     # The regulator sees the comparison too, and bank B still missing, with no form (banks submit their own).
     reg = _client(book["regulator"]).get("/reports/?period=2026Q3").content.decode()
     assert "银行A" in _section(reg, "tolerance") and 'data-testid="overall-form"' not in reg

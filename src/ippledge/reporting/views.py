@@ -59,18 +59,24 @@ def _may_submit(user) -> Organisation | None:
     return services.own_bank(user)
 
 
+def _compared(user, scope, end: dt.date, segment: str) -> list[dict]:
+    """The comparison of each bank in the scope that submitted overall figures at ``end``."""
+    if scope.bank_ids is None:
+        rows = sql.tolerance_all_banks(end, segment=segment)
+        services.pulled(user, "npl-tolerance", {"period_end": end, "segment": segment})
+        return rows
+    rows = []
+    for bank_id in sorted(scope.bank_ids):
+        try:
+            rows.append(services.tolerance(actor=user, bank_org_id=bank_id, period_end=end, segment=segment))
+        except DomainError:
+            continue
+    return rows
+
+
 def _tolerance(user, scope, by_bank: list[dict], end: dt.date) -> tuple[list[dict], list[dict]]:
     """(the comparison of each bank with overall figures at ``end``, the banks in the scope without them)."""
-    if scope.bank_ids is None:
-        rows = sql.tolerance_all_banks(end)
-        services.pulled(user, "npl-tolerance", {"period_end": end, "segment": "all"})
-    else:
-        rows = []
-        for bank_id in sorted(scope.bank_ids):
-            try:
-                rows.append(services.tolerance(actor=user, bank_org_id=bank_id, period_end=end))
-            except DomainError:
-                continue
+    rows = _compared(user, scope, end, "all")
     have = {r["bank_org_id"] for r in rows}
     missing = [{"bank_org_id": r["bank_org_id"], "bank": r["bank"]} for r in by_bank if r["bank_org_id"] not in have]
     if scope.bank_ids is not None:
@@ -120,6 +126,7 @@ def _dashboard(request, period: str, form: OverallForm | None = None, status: in
         "by_region": by_region, "region_chart": charts.bars([(r["shown"], _wan(r["balance"])) for r in by_region],
                                                             unit=wan, title=_("Balance by region (万元)")),
         "tolerance": tolerance, "missing": missing, "compare_end": compare_end,
+        "inclusive": _compared(user, scope, compare_end, "inclusive") if tolerance else [],
         "points": rules.TOLERANCE_POINTS,
         "tolerance_chart": charts.tolerance_chart(tolerance, title=_("NPL ratio against the overall ratio")),
         "top": top, "top_chart": charts.bars([(r["bank"], _wan(r["amount_lent"])) for r in top], unit=wan,
