@@ -244,11 +244,13 @@ APPRAISERS = (("陈思远", "林嘉欣"), ("黄志明", "周晓婷"), ("梁文�
 def _valuation(book: Book, officer, refs: list[dict], amount: Decimal, *, today: dt.date, agency=None,
                rng=None) -> str:
     """The bank's valuation of the pledged rights: its internal income model, or an admitted agency's
-    appraisal report the bank records (with the report number and the signing appraisers)."""
-    if agency is None:
-        income = str(amount * INCOME_TIMES_LOAN)
-        data = {"rights": refs, "method": "income", "inputs": {"income": [income] * 3, "discount_rate": "0.1"}}
-    else:
+    appraisal report the bank records (with the report number and the signing appraisers) after checking
+    it against its own model (the agency's track record compares the two)."""
+    income = str(amount * INCOME_TIMES_LOAN)
+    data = {"rights": refs, "method": "income", "inputs": {"income": [income] * 3, "discount_rate": "0.1"}}
+    if agency is not None:
+        valuation.create_valuation(actor=officer, data=data)
+        book.valuations += 1
         value = (amount * Decimal(rng.choice(("2.2", "2.6", "3.0", "3.4")))).quantize(Decimal("1"))
         data = {"rights": refs, "basis": "external", "agency_id": agency.pk, "market_value": str(value),
                 "p10": str((value * Decimal("0.8")).quantize(Decimal("1"))),
