@@ -21,6 +21,7 @@ from ippledge.core import identifiers
 from ippledge.core import permissions as perm
 from ippledge.core.errors import DomainError
 from ippledge.core.models import Organisation
+from ippledge.core.regions import is_region_code, region_name
 from ippledge.core.roles import OFFICE_RIGHT_KINDS, OrgKind
 from ippledge.rights import services as rights_services
 from ippledge.rights.forms import DateInput, add_domain_error
@@ -195,7 +196,9 @@ class PledgeApplicationForm(forms.Form):
         self.right_rows = [right_row(r) for r in self.fields["rights"].queryset]
         owner = _recorded_owner(self.holder, self.fields["rights"].queryset) if self.holder else {}
         if owner.get("address"):
-            self.fields["pledgor_address"].initial = owner["address"]
+            address = owner["address"]
+            # Some records keep only the GB/T 2260 division as the address: prefill its name.
+            self.fields["pledgor_address"].initial = region_name(address) if is_region_code(address) else address
         self.pledgor_country = (owner.get("country") or "CN").upper()
         org = user.organisation
         banks = Organisation.objects.filter(kind=OrgKind.BANK, is_active=True, uscc__isnull=False).exclude(uscc="")

@@ -34,7 +34,7 @@ EVENT_LABELS = {
     "restored": _("Restored"),
 }
 
-OUTCOME_LABELS = {"invalid": _("wholly invalid"), "partly_invalid": _("partly invalid"), "maintained": _("maintained")}
+OUTCOME_LABELS = {"invalid": _("wholly invalid"), "partly_invalid": _("partly invalid"), "maintained": _("maintained in force")}
 
 vocabulary.register("legal_event", EVENT_LABELS)
 vocabulary.register("invalidation_outcome", OUTCOME_LABELS)
