@@ -200,3 +200,31 @@ def test_bundle_form_values_the_package_and_saves_it(officer):
     bad = officer.post("/valuation/", {**data, "rights_inputs": "ZL201410362077.3 A 5000000 20"})
     assert bad.status_code == 400 and "[data-field" not in bad.content.decode()
     assert 'data-field="rights_inputs"' in bad.content.decode() and 'class="field-error"' in bad.content.decode()
+
+
+def test_the_operator_admits_an_agency_and_a_regulator_suspends_it(make_user, make_org):
+    org = make_org("appraisal_agency", name="华岭示范资产评估事务所")
+    make_user("admin", username="op")
+    make_user("regulator_user", username="reg")
+    make_user("bank_officer", "bank", username="bank1")
+    operator, regulator, bank = Client(), Client(), Client()
+    for client, name in ((operator, "op"), (regulator, "reg"), (bank, "bank1")):
+        client.post("/login/", {"username": name, "password": PASSWORD})
+    page = operator.get("/valuation/agencies/").content.decode()
+    assert 'data-testid="admit-agency"' in page and "华岭示范资产评估事务所" in page
+    assert 'data-testid="admit-agency"' not in bank.get("/valuation/agencies/").content.decode()
+    assert bank.post("/valuation/agencies/", {"admit-licence_no": "Z9"}).status_code == 403
+    missing = operator.post("/valuation/agencies/", {"admit-organisation": str(org.pk)})
+    assert missing.status_code == 400 and missing.content.decode().count('class="field-error"') >= 2
+    r = operator.post("/valuation/agencies/", {"admit-organisation": str(org.pk), "admit-licence_no": "44010020161234",
+                                               "admit-qualification": "资产评估资格", "admit-specialities_ipc": "G06F, H04L",
+                                               "admit-ip_kinds": ["patent", "trademark"]})
+    assert r.status_code == 302, r.content.decode()[-2000:]
+    detail = regulator.get(r.url).content.decode()
+    assert "G06F" in detail and 'data-testid="roster-status"' in detail
+    r2 = regulator.post(r.url, {"status-status": "suspended", "status-reason": "年度考核未通过"})
+    assert r2.status_code == 302
+    after = regulator.get(r.url).content.decode()
+    assert "年度考核未通过" in after and ">suspended<" not in after
+    assert "华岭示范资产评估事务所" not in operator.get("/valuation/agencies/").content.decode().split(
+        'data-testid="admit-agency"')[1]

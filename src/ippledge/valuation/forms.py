@@ -712,3 +712,48 @@ def apply_domain_error(form: forms.Form, exc: DomainError, aliases: dict[str, st
     names.update({v: k for k, v in (getattr(form, "keys", {}) or {}).items()})
     names.update(aliases or {})
     apply_error(form, exc, names)
+
+
+class AgencyAdmitForm(forms.Form):
+    """The operator or a regulator admits an appraisal agency to the roster."""
+
+    organisation = forms.ModelChoiceField(label=_("Agency on the platform"), queryset=None, required=False,
+                                          help_text=_("Its appraisers then file reports in its name."))
+    name = forms.CharField(label=_("Name"), max_length=200, required=False,
+                           help_text=_("Left empty: the organisation's name."))
+    licence_no = forms.CharField(label=_("Licence number"), max_length=64)
+    qualification = forms.CharField(label=_("Qualification"), max_length=200)
+    specialities_ipc = forms.CharField(label=_("Fields (IPC)"), max_length=500, required=False,
+                                       help_text=_("IPC classes separated by commas, e.g. G06F, H04L."))
+    ip_kinds = forms.MultipleChoiceField(label=_("IP kinds"), required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, organisations=None, **kw):
+        super().__init__(*args, **kw)
+        from ippledge.core import vocabulary
+
+        self.fields["organisation"].queryset = organisations
+        self.fields["ip_kinds"].choices = list(vocabulary.labels("ip_kind").items())
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("name") and data.get("organisation") is None:
+            self.add_error("name", _("Give the name, or choose the agency's organisation."))
+        return data
+
+    def to_data(self) -> dict:
+        d = self.cleaned_data
+        org = d.get("organisation")
+        return {"name": d.get("name") or org.name, "organisation_id": org.pk if org else None,
+                "licence_no": d["licence_no"], "qualification": d["qualification"],
+                "specialities_ipc": d.get("specialities_ipc") or [], "ip_kinds": d.get("ip_kinds") or []}
+
+
+class RosterStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("New status"), choices=[])
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        from .models import RosterStatus
+
+        self.fields["status"].choices = RosterStatus.choices

@@ -230,22 +230,38 @@ def _manages_roster(user) -> bool:
                                                          user.has_role(*services.ROSTER_MANAGERS))
 
 
+def _unrostered():
+    """Appraisal agencies registered on the platform that the roster does not hold yet."""
+    from ippledge.core.models import Organisation
+
+    return Organisation.objects.filter(kind="appraisal_agency").exclude(
+        pk__in=AppraisalAgency.objects.exclude(organisation=None).values("organisation_id")).order_by("name")
+
+
 def agencies(request):
+    user = request.user
+    admit = None
+    if _manages_roster(user):
+        admit = forms.AgencyAdmitForm(request.POST or None, organisations=_unrostered(), prefix="admit")
+        if request.method == "POST" and admit.is_valid():
+            current_channel.set("web")
+            try:
+                agency = services.admit_agency(actor=user, data=admit.to_data())
+                return redirect("valuation:agency", agency_id=agency.pk)
+            except DomainError as exc:
+                forms.apply_domain_error(admit, exc)
+    elif request.method == "POST":
+        return render(request, "errors/403.html", status=403)
     listing = _agency_listing(request, AppraisalAgency.objects.all())
     if (response := listing.export_response()) is not None:
         return response
-    user = request.user
     own = None
-    unrostered = []
     if getattr(user, "is_authenticated", False) and getattr(user, "organisation", None) is not None \
             and user.organisation.kind == "appraisal_agency":
         own = AppraisalAgency.objects.filter(organisation=user.organisation).first() or False
-    if _manages_roster(user):
-        from ippledge.core.models import Organisation
-
-        unrostered = list(Organisation.objects.filter(kind="appraisal_agency").exclude(
-            pk__in=AppraisalAgency.objects.exclude(organisation=None).values("organisation_id")).order_by("name"))
-    return render(request, "valuation/agencies.html", {"listing": listing, "own": own, "unrostered": unrostered})
+    return render(request, "valuation/agencies.html", {
+        "listing": listing, "own": own, "admit": admit, "unrostered": list(_unrostered()) if admit else []},
+        status=400 if request.method == "POST" else 200)
 
 
 def _agency_valuations(request, agency: AppraisalAgency) -> Listing | None:
@@ -260,14 +276,28 @@ def agency_detail(request, agency_id: int):
     agency = AppraisalAgency.objects.filter(pk=agency_id).first()
     if agency is None:
         return render(request, "errors/404.html", status=404)
+    status_form = None
+    if _manages_roster(request.user) and agency.status != "exited":
+        status_form = forms.RosterStatusForm(request.POST or None, prefix="status")
+        if request.method == "POST" and status_form.is_valid():
+            current_channel.set("web")
+            try:
+                services.set_roster_status(actor=request.user, agency_id=agency.pk,
+                                           status=status_form.cleaned_data["status"],
+                                           reason=status_form.cleaned_data["reason"])
+                return redirect("valuation:agency", agency_id=agency.pk)
+            except DomainError as exc:
+                forms.apply_domain_error(status_form, exc)
+    elif request.method == "POST":
+        return render(request, "errors/403.html", status=403)
     listing = _agency_valuations(request, agency)
     if listing is not None and (response := listing.export_response()) is not None:
         return response
     a = agency_out(agency, detail=True)
     return render(request, "valuation/agency.html", {
-        "agency": agency, "a": a, "listing": listing,
+        "agency": agency, "a": a, "listing": listing, "status_form": status_form,
         "ip_kinds": [vocabulary.label("ip_kind", k) for k in agency.ip_kinds],
-        "history": list(agency.history.select_related("actor"))})
+        "history": list(agency.history.select_related("actor"))}, status=400 if request.method == "POST" else 200)
 
 
 def experts(request):
