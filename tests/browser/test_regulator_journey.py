@@ -65,6 +65,9 @@ def test_regulator_reads_the_comparison_traces_loans_and_downloads_the_workbook(
     expect(kinds.locator("table")).to_contain_text(zh("Patent"))
     expect(page.get_by_test_id("by-region").locator("table")).to_contain_text("广东省")
     expect(page.get_by_test_id("top-banks").locator("table")).to_contain_text("100.00")
+    # Hovering a bar shows its name and value with the unit (the SVG's own tooltip).
+    tips = kinds.locator("svg.chart g.hover > title").all_text_contents()
+    assert f"{zh('Patent')}: 50.00万元" in tips, tips
     expect_readable_and_fitting(page, DESKTOP["width"])
     screenshot("regulator-dashboard")
 

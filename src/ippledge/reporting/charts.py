@@ -129,8 +129,9 @@ def trend(points: list[tuple[str, Decimal | int]], *, unit: str = "", places: in
         value = top * i / 2
         y = plot_bottom - (plot_bottom - plot_top) * i / 2
         text = _tick(value) + (f" {unit}" if i == 2 and unit else "")
-        body.append(f'<line x1="0" y1="{y:.1f}" x2="100%" y2="{y:.1f}" stroke="{GRID}"/>'
-                    f'<text x="0" y="{y - 4:.1f}" fill="{MUTED}">{escape(text)}</text>')
+        body.append(f'<line x1="0" y1="{y:.1f}" x2="100%" y2="{y:.1f}" stroke="{GRID}"/>')
+        if places or value == value.to_integral_value():  # no "2.5 households"
+            body.append(f'<text x="0" y="{y - 4:.1f}" fill="{MUTED}">{escape(text)}</text>')
     n = len(points)
     xs = [50.0] if n == 1 else [8 + i * 84 / (n - 1) for i in range(n)]
     ys = [plot_bottom - (plot_bottom - plot_top) * _pct(v, top) / 100 for _, v in points]
