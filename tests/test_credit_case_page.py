@@ -183,3 +183,33 @@ def test_the_pages_speak_english_too(world):  # noqa: F811
     assert "Case opened" in trail and "Beijing time" in trail
     assert "Amount (yuan)" in _html(officer.get("/credit/"))
     assert "Amount (yuan)" in _html(officer.get("/credit/cases/"))
+
+
+def test_plans_and_park_lines_through_forms(world):  # noqa: F811
+    from ippledge.core import business_date
+    from ippledge.credit.models import CreditPlan, ParkCreditLine
+
+    w = world
+    year = business_date.today().year
+    approver = _client("approver")
+    page = _html(approver.get("/credit/plans/"))
+    assert 'data-testid="plan-form"' in page and 'data-testid="park-line-form"' in page
+    assert 'data-testid="plan-form"' not in _html(_client("officer").get("/credit/plans/"))
+    assert _client("officer").post("/credit/plans/", {"action": "plan", "year": year, "households": 10,
+                                                      "amount": "1000000"}).status_code == 403
+    bad = approver.post("/credit/plans/", {"action": "plan", "year": year, "households": "-1", "amount": "x"})
+    assert bad.status_code == 400 and 'data-testid="field-error-households"' in bad.content.decode()
+    r = approver.post("/credit/plans/", {"action": "plan", "year": year, "households": 10, "amount": "50000000"})
+    assert r.status_code == 302 and CreditPlan.objects.get(bank=w["bank"], year=year).amount == 5_000_000_000
+    assert "50,000,000.00" in _html(approver.get(f"/credit/plans/?year={year}"))
+    start = business_date.today()
+    r = approver.post("/credit/plans/", {"action": "line", "park_name": "示范科技园", "limit": "20000000",
+                                         "start_date": start.isoformat(), "end_date": start.replace(year=start.year + 1)
+                                         .isoformat()})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert ParkCreditLine.objects.get().limit == 2_000_000_000
+    page = _html(approver.get("/credit/plans/"))
+    assert "示范科技园" in page and "20,000,000.00" in page
+    backwards = approver.post("/credit/plans/", {"action": "line", "park_name": "园", "limit": "1",
+                                                 "start_date": "2026-05-01", "end_date": "2026-04-01"})
+    assert backwards.status_code == 400 and 'data-testid="field-error-end_date"' in backwards.content.decode()

@@ -190,3 +190,28 @@ class MatchingQueryForm(forms.Form):
 
 class PlanYearForm(forms.Form):
     year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+
+
+class PlanForm(forms.Form):
+    """A bank approver sets the bank's dedicated credit plan for this year or the next."""
+
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+    households = forms.IntegerField(label=_("Households (plan)"), min_value=0)
+    amount = forms.DecimalField(label=_("Amount (yuan, plan)"), min_value=Decimal("0"), decimal_places=2,
+                                max_digits=14, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+
+
+class ParkLineForm(forms.Form):
+    """A bank approver grants an industrial park an intent credit line."""
+
+    park_name = forms.CharField(label=_("Park"), max_length=200)
+    limit = forms.DecimalField(label=_("Limit (yuan)"), min_value=Decimal("0.01"), decimal_places=2,
+                               max_digits=14, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start_date") and data.get("end_date") and data["end_date"] <= data["start_date"]:
+            self.add_error("end_date", _("The line ends after it starts."))
+        return data

@@ -23,7 +23,16 @@ from ippledge.core.roles import Role
 
 from . import quote, services, workflow
 from .api import loan_out
-from .forms import CASE_FORMS, InterestForm, MatchingQueryForm, NeedForm, PlanYearForm, apply_domain_error
+from .forms import (
+    CASE_FORMS,
+    InterestForm,
+    MatchingQueryForm,
+    NeedForm,
+    ParkLineForm,
+    PlanForm,
+    PlanYearForm,
+    apply_domain_error,
+)
 from .labels import DD_LABELS, IP_KIND_LABELS
 from .models import (
     Classification,
@@ -451,7 +460,39 @@ def plans(request):
     query = PlanYearForm(request.GET or None, initial={"year": business_date.today().year})
     year = query.cleaned_data["year"] if query.is_bound and query.is_valid() else business_date.today().year
     banks = Organisation.objects.restrict(request.user, "view").filter(kind="bank")
+    may_set = Role.BANK_APPROVER in request.user.role_set and getattr(request.user.organisation, "kind", "") == "bank"
+    plan_form = PlanForm(initial={"year": year})
+    line_form = ParkLineForm()
+    status = 200
+    if request.method == "POST" and may_set:
+        current_channel.set("web")
+        action = request.POST.get("action")
+        form = PlanForm(request.POST) if action == "plan" else ParkLineForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                if action == "plan":
+                    workflow.set_plan(actor=request.user, bank_org_id=request.user.organisation_id, year=d["year"],
+                                      households=d["households"], amount=str(d["amount"]))
+                    messages.success(request, _("Credit plan saved."))
+                else:
+                    workflow.grant_park_line(actor=request.user, bank_org_id=request.user.organisation_id,
+                                             park_name=d["park_name"], limit=str(d["limit"]),
+                                             start_date=d["start_date"].isoformat(),
+                                             end_date=d["end_date"].isoformat())
+                    messages.success(request, _("Park credit line granted."))
+                return redirect(reverse("credit:plans") + (f"?year={d['year']}" if action == "plan" else ""))
+            except DomainError as exc:
+                apply_domain_error(form, exc)
+        if action == "plan":
+            plan_form = form
+        else:
+            line_form = form
+        status = 400
+    elif request.method == "POST":
+        return render(request, "errors/403.html", status=403)
     return render(request, "credit/plans.html", {
         "year": year, "query": query, "plans": [{"bank": b, **workflow.plan_progress(b, year)} for b in banks],
         "lines": [workflow.park_line_usage(line) for line in ParkCreditLine.objects.filter(bank__in=banks)
-                  .select_related("park", "bank")], "title": _("Credit plans and park lines")})
+                  .select_related("park", "bank")], "title": _("Credit plans and park lines"),
+        "may_set": may_set, "plan_form": plan_form, "line_form": line_form}, status=status)
