@@ -11,7 +11,7 @@ from ippledge.registry.models import Pledge
 from tests.registry_fixtures import PLEDGOR, make_patent
 
 from .conftest import RESULTS_DIR
-from .test_public_journey import DESKTOP, person  # noqa: F401 - the fixture
+from .test_public_journey import DESKTOP, PHONE, no_sideways_scroll, person  # noqa: F401 - the fixture
 from .test_registry_journeys import file_pledge, log_in, zh
 
 pytestmark = pytest.mark.browser
@@ -75,3 +75,9 @@ def test_registrar_reviews_a_case_from_the_queue_and_a_second_registrar_decides(
     # The case has left the queue.
     other.goto("/registry/queue/")
     expect(other.get_by_test_id("queue").get_by_role("link", name=app.application_no)).to_have_count(0)
+
+    # On a phone the queue and the review page fit the screen (tables scroll inside their card).
+    me.set_viewport_size(PHONE)
+    for path in ("/registry/queue/", f"/registry/queue/{app.application_no}/"):
+        me.goto(path)
+        no_sideways_scroll(me)

@@ -143,6 +143,13 @@ def test_bank_officer_files_a_pledge_and_sees_it_registered(page: Page, new_page
     expect(notice).to_have_text(zh("Registration notice (PDF)"))
     assert_pdf(page, notice.get_attribute("href"))
 
+    # On a phone the application page and the filing form fit the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in (urlsplit(application_url).path, f"/registry/applications/new/?pledgor=uscc:{PLEDGOR_USCC}"):
+        page.goto(path)
+        width, window = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width <= window, f"{path}: {width} px wide in a {window} px window"
+
 
 def test_public_searches_and_verifies_a_certificate(page: Page, new_page, make_user, make_org, screenshot):
     make_patent()
