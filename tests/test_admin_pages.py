@@ -329,3 +329,35 @@ def test_lists_survive_absurd_queries(admin):
         assert "<script>" not in response.content.decode().split("<main")[1], path
     # Sorting never reaches a column the list does not offer (passwords above all).
     assert client.get("/manage/users/", {"sort": "password"}).status_code == 200
+
+
+def test_the_admin_services_refuse_everyone_but_an_administrator(people, admin, make_org):
+    from ippledge.core.errors import PermissionDenied
+
+    org = make_org("enterprise")
+    target = people["enterprise_user"]
+    calls = [
+        lambda actor: services.update_organisation(actor=actor, org_id=org.pk, name="改名"),
+        lambda actor: services.set_user_roles(actor=actor, user_id=target.pk, roles=["enterprise_user"]),
+        lambda actor: services.set_user_active(actor=actor, user_id=target.pk, active=False),
+        lambda actor: services.set_holiday(actor=actor, date=dt.date(2027, 1, 1), name="元旦"),
+        lambda actor: services.remove_holiday(actor=actor, date=dt.date(2027, 1, 1)),
+    ]
+    for user in people.values():
+        for call in calls:
+            with pytest.raises(PermissionDenied):
+                call(user)
+    org.refresh_from_db()
+    assert org.name != "改名" and User.objects.get(pk=target.pk).is_active and not Holiday.objects.exists()
+    # An administrator may; a role the organisation cannot hold, a region that is no code, are refused.
+    from ippledge.core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed):
+        services.set_user_roles(actor=admin, user_id=target.pk, roles=["bank_officer"])
+    with pytest.raises(ValidationFailed):
+        services.update_organisation(actor=admin, org_id=org.pk, region_code="44030x")
+    with pytest.raises(ValidationFailed):
+        services.set_holiday(actor=admin, date=dt.date(1900, 1, 1))
+    services.set_holiday(actor=admin, date=dt.date(2027, 1, 1), name="元旦")
+    services.set_holiday(actor=admin, date=dt.date(2027, 1, 1), name="元旦（改）")  # replaces
+    assert Holiday.objects.get().name == "元旦（改）"
