@@ -145,10 +145,13 @@ def dashboard(request):
 @require_POST
 def submit_overall(request):
     """A bank's staff submit its overall figures; the comparison then shows on the dashboard."""
-    period = request.POST.get("period") or _quarter(business_date.today())
-    bank = _may_submit(request.user)
+    bank = _may_submit(request.user)  # who may submit, before anything sent is read
     if bank is None:
         return render(request, "errors/403.html", status=403)
+    try:
+        period = rules.parse_period(request.POST.get("period") or "").label
+    except DomainError:
+        period = _quarter(business_date.today())  # the dashboard to come back to, not something to refuse
     form = OverallForm(request.POST)
     if form.is_valid():
         try:
@@ -158,10 +161,6 @@ def submit_overall(request):
         else:
             messages.success(request, _("Overall figures of %(bank)s at %(date)s saved.")
                              % {"bank": bank.name, "date": row.period_end.isoformat()})
-            try:
-                rules.parse_period(period)
-            except DomainError:
-                period = _quarter(business_date.today())
             return redirect(f"{reverse('reporting:dashboard')}?{urlencode({'period': period})}#tolerance")
     return _dashboard(request, period, form=form, status=400)
 
