@@ -1,11 +1,27 @@
-// Small behaviours of our own: submit the language switch on change; confirm dangerous actions.
+// Small behaviours of our own, loaded in <head> (no inline scripts: the CSP allows only 'self'):
+// the narrow-screen menu, the language switch submitting on change, confirmation of decisions.
+document.documentElement.classList.add("js");
+document.addEventListener("click", (event) => {
+  const toggle = event.target.closest && event.target.closest(".nav-toggle");
+  if (!toggle) return;
+  const nav = document.getElementById(toggle.getAttribute("aria-controls"));
+  const open = toggle.getAttribute("aria-expanded") !== "true";
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  if (nav) nav.classList.toggle("open", open);
+});
 document.addEventListener("change", (event) => {
   const el = event.target;
   if (el.matches("select[data-autosubmit]")) el.form.submit();
 });
+// <form data-confirm="…"> (or a submit button with data-confirm) asks before it submits: approve,
+// decline, disburse and other decisions that cannot be taken back.
 document.addEventListener("submit", (event) => {
-  const msg = event.target.getAttribute("data-confirm");
-  if (msg && !window.confirm(msg)) event.preventDefault();
+  const button = event.submitter;
+  const msg = (button && button.getAttribute("data-confirm")) || event.target.getAttribute("data-confirm");
+  if (msg && !window.confirm(msg)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
 });
 // Inline validation of identifiers on the pledge application form (the server re-checks everything).
 const USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY";
