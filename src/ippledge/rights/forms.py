@@ -7,43 +7,34 @@ service still validates everything and its field errors are put next to the form
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 
 from django import forms
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from ippledge.core.forms import DateInput, apply_error
 
 from . import rules
 from .labels import EVENT_LABELS, OUTCOME_LABELS
 from .models import IdType, RightKind
 
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
+__all__ = ["DateInput", "EventForm", "RightForm", "add_domain_error"]
 
 
 def add_domain_error(form: forms.Form, exc, field_for: Callable[[str], str | None] | Mapping[str, str], *,
                      fields: Mapping | None = None) -> None:
-    """Put a service's refusal on the form: each of its field errors next to the form field that
-    ``field_for`` names for the service's path (a callable or a mapping; the form's own field of the
-    same name otherwise), the rest as the form's own error.  ``fields`` replaces the refusal's own field
-    errors (to reword them).  Messages are the service's translated
-    text; the paths and codes are never shown."""
+    """Put a service's refusal on the form through :func:`ippledge.core.forms.apply_error`, first naming
+    for each of its field paths the form field that ``field_for`` gives (a callable or a mapping; the
+    path itself otherwise).  ``fields`` replaces the refusal's own field errors (to reword them)."""
     lookup = field_for if callable(field_for) else (lambda path: field_for.get(path))
-    form.domain_error = exc  # the page's summary keeps its code as a data attribute, never as text
-    placed = False
+    mapped: dict[str, list] = {}
     for path, messages in (fields if fields is not None else getattr(exc, "fields", None) or {}).items():
-        name = lookup(path)
-        if name is None and path in form.fields:
-            name = path
-        for message in messages if isinstance(messages, list | tuple) else [messages]:
-            form.add_error(name if name in form.fields else None, gettext(str(message)))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.localised(gettext) if hasattr(exc, "localised") else str(exc))
+        mapped.setdefault(lookup(path) or path, []).extend(messages if isinstance(messages, list | tuple)
+                                                           else [messages])
+    shown = copy.copy(exc)
+    shown.fields = mapped
+    apply_error(form, shown)
 
 
 class RightForm(forms.Form):
