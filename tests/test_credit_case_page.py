@@ -213,3 +213,19 @@ def test_plans_and_park_lines_through_forms(world):  # noqa: F811
     backwards = approver.post("/credit/plans/", {"action": "line", "park_name": "园", "limit": "1",
                                                  "start_date": "2026-05-01", "end_date": "2026-04-01"})
     assert backwards.status_code == 400 and 'data-testid="field-error-end_date"' in backwards.content.decode()
+
+
+def test_another_banks_staff_see_neither_the_cases_nor_the_loans(world):  # noqa: F811
+    from ippledge.core import services as core
+    from ippledge.core.actors import SYSTEM
+
+    w = world
+    case, url = _open_case(w)
+    other = core.create_organisation(actor=SYSTEM, name="另一家银行", kind="bank", uscc="91110000100000000R")
+    core.create_user(actor=SYSTEM, username="officer_b", password=PASSWORD, org_id=other.pk, roles=["bank_officer"])
+    stranger = _client("officer_b")
+    for path in ("/credit/cases/", "/credit/cases/?export=csv", "/credit/", f"/credit/cases/?q={case.case_no}"):
+        r = stranger.get(path)
+        shown = r.content.decode("utf-8-sig")
+        assert r.status_code == 200 and f">{case.case_no}<" not in shown and f"\n{case.case_no}," not in shown, path
+    assert stranger.get(url).status_code == 404
