@@ -85,6 +85,7 @@ def test_regulator_reads_the_comparison_traces_loans_and_downloads_the_workbook(
     expect(page.get_by_test_id("loans-count")).to_have_text("2")
     listing = page.get_by_test_id("listing-loans-behind")
     expect(listing).to_contain_text(book["loans"][0].loan_no)
+    expect(listing.locator("thead")).to_contain_text(zh("Amount (yuan)"))
     expect(listing).to_contain_text("200,000.00")
     expect(listing).to_contain_text("广东省")
     expect(listing).to_contain_text(zh("Normal"))
