@@ -228,3 +228,17 @@ def test_the_operator_admits_an_agency_and_a_regulator_suspends_it(make_user, ma
     assert "年度考核未通过" in after and ">suspended<" not in after
     assert "华岭示范资产评估事务所" not in operator.get("/valuation/agencies/").content.decode().split(
         'data-testid="admit-agency"')[1]
+
+
+def test_indicator_scoring_of_a_right(officer):
+    make_patent()
+    assert 'data-testid="score-form"' in officer.get("/valuation/score/").content.decode()
+    r = officer.get("/valuation/score/", {"right": "ZL201410362077.3", "profile": "finance", "industry": "machinery",
+                                          "basis": "sales", "level_advancement": "10"})
+    html = r.content.decode()
+    assert r.status_code == 200 and 'data-testid="value-score"' in html and 'data-testid="degrees"' in html
+    assert 'data-testid="split"' in html and " %" in html
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert "maintained_over_10_years" not in text and "finance" not in text and "non_circumventability" not in text
+    bad = officer.get("/valuation/score/", {"right": "ZL209999999999.9", "profile": "finance", "basis": "sales"})
+    assert bad.status_code == 400 and 'class="field-error"' in bad.content.decode()

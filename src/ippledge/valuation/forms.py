@@ -757,3 +757,45 @@ class RosterStatusForm(forms.Form):
         from .models import RosterStatus
 
         self.fields["status"].choices = RosterStatus.choices
+
+
+LEVEL_CHOICES = [("", _("From the register, or neutral (6)"))] + [(str(v), str(v)) for v in (10, 8, 6, 4, 2, 0)]
+
+
+class ValueScoreForm(forms.Form):
+    """The standardised value score of a right (indicator scoring, 指标评分): the register's facts plus
+    the appraiser's levels for what the register cannot know, and the split rate it implies."""
+
+    right = forms.CharField(label=_("Right"), max_length=60, help_text=_("Its number, e.g. ZL201410362077.3."))
+    profile = forms.ChoiceField(label=_("Weights for"), choices=[], initial="finance")
+    industry = forms.ChoiceField(label=_("Industry"), choices=[], required=False,
+                                 help_text=_("To turn the score into a split rate inside the industry's band."))
+    basis = forms.ChoiceField(label=_("Split of"), choices=[("sales", _("Sales")), ("profit", _("Profit"))],
+                              initial="sales")
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        from ippledge.core import vocabulary
+
+        self.fields["profile"].choices = [(k, str(v)) for k, v in vocabulary.labels("weight_profile").items()]
+        self.fields["industry"].choices = [("", "—")] + [(k, str(v)) for k, v in
+                                                         vocabulary.labels("industry_band").items()]
+        for code, text in vocabulary.labels("value_indicator").items():
+            self.fields[f"level_{code}"] = forms.ChoiceField(label=str(text), choices=LEVEL_CHOICES, required=False)
+
+    def clean_right(self):
+        hit = lookup_right(self.cleaned_data["right"])
+        if hit is None:
+            raise forms.ValidationError(_("Not in the register: %(numbers)s"),
+                                        params={"numbers": self.cleaned_data["right"][:40]}, code="not_found")
+        return hit
+
+    def levels(self) -> dict:
+        return {name[len("level_"):]: int(value) for name, value in self.cleaned_data.items()
+                if name.startswith("level_") and value not in (None, "")}
+
+    def indicator_fields(self):
+        return [self[name] for name in self.fields if name.startswith("level_")]
+
+    def main_fields(self):
+        return [self[name] for name in ("right", "profile", "industry", "basis")]

@@ -34,6 +34,35 @@ vocabulary.register("exercise_style", {"european": _("European (at expiry)"), "a
 vocabulary.register("revenue_dist", {"lognormal": _("Lognormal"), "triangular": _("Triangular"),
                                      "fixed": _("Fixed")})
 
+class Bilingual:
+    """A label the engine's tables give in both languages, shown in the active one."""
+
+    def __init__(self, en: str, zh: str):
+        self.en, self.zh = en, zh
+
+    def __str__(self) -> str:
+        return self.zh if chinese() else self.en
+
+
+def _tables() -> tuple[dict, dict]:
+    from .engine.scoring import cached_table
+
+    return cached_table("weight_profiles.json"), cached_table("royalty_bands.json")
+
+
+_weights, _bands = _tables()
+vocabulary.register("value_indicator", {k: Bilingual(v["en"], v["zh"]) for k, v in _weights["indicators"].items()})
+vocabulary.register("value_degree", {**{k: Bilingual(v["en"], v["zh"]) for k, v in _weights["degrees"].items()},
+                                     "PVD": _("Patent value degree")})
+vocabulary.register("weight_profile", {k: Bilingual(v["en"], v["zh"]) for k, v in _weights["profiles"].items()})
+vocabulary.register("industry_band", {k: Bilingual(v["en"], v["zh"]) for k, v in _bands["sales"].items()})
+vocabulary.register("high_value_reason", {
+    "strategic_emerging_industry": _("In a strategic emerging industry"), "overseas_family": _("Patented abroad too"),
+    "maintained_over_10_years": _("Maintained for more than 10 years"),
+    "high_pledge_financing": _("Pledged for a large loan"), "national_award": _("Won a national award"),
+    "not_invention": _("Not an invention patent"), "not_in_force": _("Not in force"),
+    "no_criterion": _("Meets none of the criteria")})
+
 # The kinds of IP an agency or an expert covers: the register's kinds, and "patent" for all three patents.
 vocabulary.register("ip_kind", {**vocabulary.labels("rights.Right.kind"), "patent": _("Patent")})
 
@@ -46,7 +75,10 @@ PART_LABELS = {"dist": _("distribution"), "mean": _("mean"), "sigma": _("log sta
 # Trace steps whose value is a code, and the vocabulary that names it.
 CODED_STEPS = {"method": "valuation_method", "options.factor_mode": "factor_mode", "period.bound": "period_bound",
                "lender.binding": "lender_binding", "lender.kind": "rights.Right.kind",
-               "input.lender.kind": "rights.Right.kind", "input.option": "option_kind", "input.style": "exercise_style"}
+               "input.lender.kind": "rights.Right.kind", "input.option": "option_kind", "input.style": "exercise_style",
+               "input.pvd.profile": "weight_profile"}
+# Steps whose value lists codes ("a, b, c") of a vocabulary.
+LISTED_STEPS = {"pvd.defaulted": "value_indicator"}
 # Steps whose formula explains codes rather than arithmetic.
 NO_FORMULA = {"options.factor_mode"}
 
@@ -80,6 +112,9 @@ def amount_text(text: str) -> str:
 def value_text(value, key: str = "") -> str:
     if key in CODED_STEPS:
         return vocabulary.label(CODED_STEPS[key], value)
+    if key in LISTED_STEPS:
+        codes = value if isinstance(value, list | tuple) else str(value or "").split(",")
+        return "、".join(vocabulary.label(LISTED_STEPS[key], c.strip()) for c in codes if str(c).strip())
     if isinstance(value, bool):
         return str(_("Yes") if value else _("No"))
     if value is None:

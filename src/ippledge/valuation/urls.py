@@ -5,6 +5,7 @@ from . import views
 app_name = "valuation"
 urlpatterns = [
     path("", views.calculator, name="calculator"),
+    path("score/", views.value_score, name="score"),
     path("records/", views.records, name="records"),
     path("records/new/", views.record_new, name="record_new"),
     path("records/<str:valuation_no>/", views.record_detail, name="record"),

@@ -26,15 +26,19 @@ from .examples import METHOD_LABELS
 from .models import AppraisalAgency, Basis, ValuationRecord
 
 QUANTILES = ("p5", "p10", "p50", "p90")
+SCORED_BY_DEGREES = ("invention", "utility_model", "design", "ic_layout")  # the patent value degree (scoring §1)
 # Methods grouped as the calculator's menu shows them.
 METHOD_GROUPS = (
     (gettext_lazy("Income approach"), ("income", "relief_from_royalty", "excess_return", "incremental_income",
                                        "mpeem")),
     (gettext_lazy("Range and bundles"), ("monte_carlo_income", "bundle")),
     (gettext_lazy("Market and cost approaches"), ("market", "cost")),
-    (gettext_lazy("Rates"), ("equivalent_investment_split", "discount_build_up")),
+    (gettext_lazy("Rates"), ("equivalent_investment_split", "discount_build_up", "value_score")),
     (gettext_lazy("Information only"), ("black_scholes", "binomial")),
 )
+
+
+VALUE_SCORE_LABEL = gettext_lazy("Indicator scoring of a right (value score and split rate)")
 
 
 def _number(kind: str, number: str) -> str:
@@ -84,7 +88,8 @@ def calculator(request):
                 forms.apply_domain_error(extra, exc)
     failed = posted and result is None
     context = {"method": method, "method_label": METHOD_LABELS[method], "form": form, "extra": extra,
-               "groups": [(title, [(m, METHOD_LABELS[m]) for m in methods]) for title, methods in METHOD_GROUPS],
+               "groups": [(title, [(m, METHOD_LABELS.get(m) or VALUE_SCORE_LABEL) for m in methods])
+                          for title, methods in METHOD_GROUPS],
                "information_only": method in ("black_scholes", "binomial"), "always_saved": method == "bundle"}
     if result:
         points = _points(result)
@@ -92,6 +97,51 @@ def calculator(request):
                        chart=charts.range_chart(points) if "p50" in result else "",
                        steps=labels.trace_rows(result.get("trace")))
     return render(request, "valuation/calculator.html", context, status=400 if failed else 200)
+
+
+def _degree_rows(degrees: dict) -> list[dict]:
+    """The value degrees of a patent's score, each with its indicators, labelled."""
+    rows = []
+    for key in ("LVD", "TVD", "EVD"):
+        degree = degrees.get(key) or {}
+        rows.append({"label": vocabulary.label("value_degree", key), "score": degree.get("score"),
+                     "weight": degree.get("weight"),
+                     "indicators": [{"label": vocabulary.label("value_indicator", name), "score": part.get("score"),
+                                     "weight": part.get("weight"), "contribution": part.get("contribution"),
+                                     "defaulted": part.get("defaulted")}
+                                    for name, part in (degree.get("contributions") or {}).items()]})
+    return rows
+
+
+@login_required
+def value_score(request):
+    """Indicator scoring (指标评分): a right's standardised value score and the split rate it implies."""
+    from ippledge.rights import services as rights_services
+
+    form = forms.ValueScoreForm(request.GET or None)
+    result = None
+    if request.GET and form.is_valid():
+        ref = form.cleaned_data["right"]
+        try:
+            right = rights_services.find_right(ref["kind"], ref["number"])
+            result = services.score_right(right=right, profile=form.cleaned_data["profile"],
+                                          industry=form.cleaned_data["industry"] or None,
+                                          basis=form.cleaned_data["basis"],
+                                          subjective=form.levels() if right.kind in SCORED_BY_DEGREES else None)
+        except DomainError as exc:
+            forms.apply_domain_error(form, exc)
+    context = {"form": form, "result": result}
+    if result:
+        split = result.get("split") or {}
+        high = result.get("high_value")
+        context.update(
+            degrees=_degree_rows(result.get("degrees") or {}), steps=labels.trace_rows(result.get("trace")),
+            split_pct=(Decimal(str(split["rate"])) * 100).quantize(Decimal("0.0001")).normalize()
+            if split.get("rate") else None,
+            band=[(Decimal(str(split[k])) * 100).normalize() for k in ("low", "high")] if split.get("rate") else None,
+            high_value=high[0] if high else None,
+            high_reasons=[vocabulary.label("high_value_reason", r) for r in (high[1] if high else [])])
+    return render(request, "valuation/score.html", context, status=400 if request.GET and not result else 200)
 
 
 def _record_listing(request, rows) -> Listing:
