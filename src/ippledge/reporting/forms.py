@@ -2,24 +2,19 @@
 
 The form reads what a page can read (dates, numbers, required fields) in the user's language; the
 service (:func:`ippledge.reporting.services.submit_overall`) still decides everything, and its field
-errors are put next to the form's fields by :func:`add_domain_error`, never as codes or paths."""
+errors are put next to the form's fields by :func:`ippledge.core.forms.apply_error`, never as codes or
+paths."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django import forms
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ippledge.core.forms import BoundedDateField
+
 YUAN_PER_WAN = Decimal(10_000)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def _wan_field(label, *, required: bool = True, help_text="") -> forms.DecimalField:
@@ -32,8 +27,8 @@ def _wan_field(label, *, required: bool = True, help_text="") -> forms.DecimalFi
 class OverallForm(forms.Form):
     """A bank's whole-book balances at a period end (all its lending, not only IP-pledge loans), in 万元."""
 
-    period_end = forms.DateField(label=_("Period end"), widget=DateInput(),
-                                 help_text=_("The last day of the quarter the figures are for."))
+    period_end = BoundedDateField(label=_("Period end"),
+                                  help_text=_("The last day of the quarter the figures are for."))
     total_loan_balance = _wan_field(_("Total loan balance (万元)"),
                                     help_text=_("All of the bank's loans outstanding at the period end."))
     npl_balance = _wan_field(_("Non-performing loan balance (万元)"),
@@ -63,16 +58,3 @@ class OverallForm(forms.Form):
         return {"period_end": d["period_end"].isoformat(), "total_loan_balance": yuan(d["total_loan_balance"]),
                 "npl_balance": yuan(d["npl_balance"]), "inclusive_loan_balance": yuan(d.get("inclusive_loan_balance")),
                 "inclusive_npl_balance": yuan(d.get("inclusive_npl_balance"))}
-
-
-def add_domain_error(form: forms.Form, exc) -> None:
-    """A service refusal on the form: each field error beside its field, the rest as the form's error;
-    only the translated messages are shown."""
-    placed = False
-    for path, messages in (getattr(exc, "fields", None) or {}).items():
-        name = path if path in form.fields else None
-        for message in messages if isinstance(messages, list | tuple) else [messages]:
-            form.add_error(name, gettext(str(message)))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.localised(gettext) if hasattr(exc, "localised") else str(exc))

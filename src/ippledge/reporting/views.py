@@ -16,12 +16,13 @@ from django.views.decorators.http import require_POST
 from ippledge.core import business_date, money
 from ippledge.core import permissions as perm
 from ippledge.core.errors import DomainError
+from ippledge.core.forms import apply_error
 from ippledge.core.listing import Column, Filter, Listing
 from ippledge.core.models import Organisation
 
 from . import charts, labels, services, sql
 from .engine import rules, statistics
-from .forms import OverallForm, add_domain_error
+from .forms import OverallForm
 from .models import CaseStudy
 
 
@@ -157,7 +158,7 @@ def submit_overall(request):
         try:
             row = services.submit_overall(actor=request.user, bank_org_id=bank.pk, **form.service_data())
         except DomainError as exc:
-            add_domain_error(form, exc)
+            apply_error(form, exc)
         else:
             messages.success(request, _("Overall figures of %(bank)s at %(date)s saved.")
                              % {"bank": bank.name, "date": row.period_end.isoformat()})
