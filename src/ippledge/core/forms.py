@@ -14,7 +14,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import limits
+from . import business_date, limits
 from .models import Holiday, Organisation, User
 from .roles import OrgKind, Role
 
@@ -45,7 +45,7 @@ def _date_bounds(value: dt.date | None) -> dt.date | None:
     if value is None:
         return None
     low = dt.date(limits.limit("MIN_YEAR"), 1, 1)
-    high = dt.date(min(dt.date.today().year + limits.limit("MAX_YEARS_AHEAD"), 9998), 12, 31)
+    high = dt.date(min(business_date.today().year + limits.limit("MAX_YEARS_AHEAD"), 9998), 12, 31)
     if not low <= value <= high:
         raise forms.ValidationError(_("The date must lie between %(low)s and %(high)s."),
                                     params={"low": low.isoformat(), "high": high.isoformat()})
