@@ -67,6 +67,7 @@ def test_officer_reviewer_approver_and_enterprise(page: Page, new_page, case_in_
     case_no, valuation_no = case_in_due_diligence
 
     # --- the loan officer, from the workbench ----------------------------------------------------------
+    page.set_viewport_size({"width": 1366, "height": 900})
     log_in(page, "officer", next_url="/credit/")
     tasks = page.get_by_test_id("my-tasks")
     expect(tasks.locator("thead")).to_contain_text(zh("Amount (yuan)"))
@@ -129,6 +130,9 @@ def test_officer_reviewer_approver_and_enterprise(page: Page, new_page, case_in_
     expect(assessment.get_by_test_id("cost-net")).to_have_text(re.compile(r"^\d{1,3}(,\d{3})*\.\d\d$"))
     expect_people_text(reviewer)
     shot(reviewer, "journey-bank-review")
+    reviewer.set_viewport_size({"width": 390, "height": 844})
+    no_sideways_scroll(reviewer, "the reviewer's trail with the cost breakdown")
+    reviewer.set_viewport_size({"width": 1366, "height": 900})
     reviewer.get_by_role("button", name=zh("Pass"), exact=True).click()
     expect_stage(reviewer, Stage.APPROVAL)
 
@@ -171,3 +175,17 @@ def test_officer_reviewer_approver_and_enterprise(page: Page, new_page, case_in_
     shot(enterprise, "journey-bank-enterprise-decisions")
     enterprise.goto("/registry/notifications/")
     expect(enterprise.locator("main")).to_contain_text(case_no)
+
+    # The same pages read in English.
+    enterprise.goto("/credit/portal/")
+    enterprise.locator("#lang-select").select_option("en")
+    expect(enterprise.locator("html")).to_have_attribute("lang", "en")
+    expect(enterprise.get_by_test_id("my-cases").locator("thead")).to_contain_text("Amount (yuan)")
+    expect(enterprise.get_by_test_id("decisions")).to_contain_text("Beijing time")
+    approver.goto(f"/credit/cases/{case_no}/?tab=trail")
+    approver.locator("#lang-select").select_option("en")
+    expect(approver.locator("html")).to_have_attribute("lang", "en")
+    expect(approver.get_by_test_id("trail")).to_contain_text("Approved")
+    expect(approver.get_by_test_id("trail")).to_contain_text("Beijing time")
+    expect(approver.get_by_test_id("case-stage")).to_have_text("Contracted, pledge filed")
+    expect_people_text(approver)
