@@ -67,5 +67,8 @@ def test_case_through_the_pages(world):  # noqa: F811
     # Priced while later LPR fixings are missing from the shipped table: the officer is warned (issue 10.5).
     contract = officer.get(f"{url}?tab=contract").content.decode()
     assert case.pricing.get("lpr_warning") and 'data-testid="lpr-warning"' in contract
+    book = officer.get("/credit/loans/").content.decode()
+    assert case.loan.loan_no in book and "1,000,000.00" in book
+    assert officer.get("/credit/loans/?export=xlsx").content[:2] == b"PK"
     assert officer.get("/credit/plans/").status_code == 200
     assert case.case_no in enterprise.get("/credit/portal/").content.decode()
