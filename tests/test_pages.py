@@ -42,7 +42,7 @@ def test_login_page_logs_in_and_out(make_user):
 def test_login_redirect_refuses_foreign_hosts(make_user):
     make_user("bank_officer", "bank", username="redir")
     r = Client().post("/login/", {"username": "redir", "password": PASSWORD, "next": "https://evil.example/"})
-    assert r.status_code == 302 and r.url == "/"
+    assert r.status_code == 302 and r.url == "/credit/"  # the officer's own desk, never the foreign host
 
 
 def test_navigation_depends_on_role(make_user):
