@@ -38,12 +38,7 @@ USER_PAGES = ("/manage/",)  # the administrator's pages list users by their user
 
 # URL prefix (``"/"`` alone: the home page only) → what still fails there and whose page it is.  Shrinks
 # to empty as the pages are fixed (issue 11); test_known_failures_are_still_failing names stale entries.
-KNOWN: dict[str, str] = {
-    "/": "home page: the user's roles print as codes (enterprise_user, insurer_user, regulator_user) — "
-         "core/home.html, `r|label:\"core.UserRole.role\"` gets no label",
-    "/registry/applications/": "application page: party regions print as GB/T 2260 codes ('· 440106') — "
-                               "registry/application.html should use |region",
-}
+KNOWN: dict[str, str] = {}
 
 
 # ------------------------------------------------------------------------------------------------
