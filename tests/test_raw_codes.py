@@ -407,6 +407,9 @@ class Crawl:
 # ------------------------------------------------------------------------------------------------
 
 RESULTS: dict[tuple[str, str], dict[str, list[str]]] = {}
+BAD_INPUT = ["/registry/?right=ZL12", "/registry/?party_id=123", "/registry/certificates/verify/?no=CX1&code=00",
+             "/rights/invention/201410362077.3/", "/rights/?kind=nonsense&sort=nonsense&page=999",
+             "/registry/pledges/Y000/", "/credit/loans/?classification=nonsense", "/reports/?period=2026Q9"]
 
 
 @pytest.fixture(scope="module")
@@ -438,6 +441,8 @@ def _report(findings: dict[str, list[str]]) -> str:
 def _seeds(region: Region) -> list[str]:
     seeds = ["/", "/rights/", "/registry/", "/registry/certificates/verify/", "/reports/public/",
              "/valuation/agencies/", "/valuation/experts/"]
+    # What a person sees after a mistake: refusals and "not found" say it in words, not codes.
+    seeds += BAD_INPUT
     for no in region.pledges:
         seeds += [f"/registry/pledges/{no}/", f"/registry/pledges/{no}/notice.pdf"]
     if region.certificate:
