@@ -41,6 +41,8 @@ from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
 from ippledge.valuation import services as valuation
 
+from .showcase import quarter_ends
+
 PRODUCT = {"name": "知识产权质押融资·科创贷", "eligible_kinds": ["patent", "trademark", "copyright", "bundle"],
            "min_amount": "100000", "max_amount": "30000000", "min_term_months": 6, "max_term_months": 36,
            "spreads_bp": {"A": 40, "B": 80, "C": 150}, "first_loan_friendly": True, "inclusive_smb": True,
@@ -202,7 +204,8 @@ def load_loans(*, seed: int, today: dt.date, count: int = 120, agencies=(), repo
                          agency=agencies[i % len(agencies)] if agencies and i % 2 else None, rng=rng)
             _to_stage(book, team, case, "disbursed", schedule="interest_only" if term > 12 else "bullet")
         else:  # an older loan with its repayment history
-            _historical(book, rng, team, bank, item, amount, term, today, in_park)
+            _historical(book, rng, team, bank, item, amount, term, today, in_park,
+                        overdue=RISKY_BANK_OVERDUE if len(banks) > 2 and bank == banks[-1][0] else OVERDUE)
         book.loans += 1
         report("loans", i, len(loans))
 
@@ -229,6 +232,10 @@ def load_loans(*, seed: int, today: dt.date, count: int = 120, agencies=(), repo
         _to_stage(book, team, case, stage)
         report("cases", n, len(cases))
     book.needs = {status: n for status, n in (("open", len(offered) - matched), ("matched", matched)) if n}
+    # End of day as the platform would have run it at each past quarter end, then today: the loans' five
+    # categories have a history, and the dashboards' NPL ratios at a quarter end are those of that day.
+    for end in quarter_ends(today):
+        credit.classify_book(end)
     credit.classify_book(today)
     return book
 
@@ -342,7 +349,14 @@ def _needs(items: list[Collateral], rng) -> list:
     return needs
 
 
-def _historical(book: Book, rng, team, bank, item: Collateral, amount, term, today, park) -> None:
+# About one loan in twelve stops paying at some point; the last (smallest) bank's book is riskier, so the
+# regulator's 3-point comparison has a bank to look at.
+OVERDUE = 0.08
+RISKY_BANK_OVERDUE = 0.35
+
+
+def _historical(book: Book, rng, team, bank, item: Collateral, amount, term, today, park, *,
+                overdue: float = OVERDUE) -> None:
     enterprise, right = item.enterprise, item.right
     # Started long enough ago to have a history, yet not matured: the pledge secures a debt still due.
     days = max(61, min(420, sched.add_months(today, term).toordinal() - today.toordinal() - 30))
@@ -366,7 +380,7 @@ def _historical(book: Book, rng, team, bank, item: Collateral, amount, term, tod
         "inclusive_smb": amount <= 10_000_000 and enterprise.size_class in ("small", "micro"),
         "park_id": park.pk if park else None})
     behaviour = rng.random()
-    stop = None if behaviour > 0.08 else today - dt.timedelta(days=rng.choice((3, 40, 100, 300, 400)))
+    stop = None if behaviour > overdue else today - dt.timedelta(days=rng.choice((3, 40, 100, 300, 400)))
     for row in loan.schedule.filter(current=True).order_by("due_date"):
         if row.due_date > today or (stop is not None and row.due_date >= stop):
             break
