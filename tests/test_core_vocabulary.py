@@ -75,3 +75,13 @@ def test_times_show_in_beijing_time_with_their_label():
 def test_region_filter_in_a_template():
     with translation.override("zh-hans"):
         assert render("{{ c|region }}", c="440000") == "广东省"
+
+
+def test_industries_read_as_gb_t_4754_sections():
+    from ippledge.core.labels import industry_label
+
+    with translation.override("en"):
+        assert industry_label("M") == "Scientific research and technical services"
+        assert industry_label("i65") == "Information transmission, software and information technology services (i65)"
+        assert industry_label("") == "" and industry_label("retail") == "retail"
+        assert vocabulary.label("industry_section", "C") == "Manufacturing"

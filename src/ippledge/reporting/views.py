@@ -17,6 +17,7 @@ from ippledge.core import business_date, money
 from ippledge.core import permissions as perm
 from ippledge.core.errors import DomainError
 from ippledge.core.forms import apply_error
+from ippledge.core.labels import industry_label
 from ippledge.core.listing import Column, Filter, Listing
 from ippledge.core.models import Organisation
 
@@ -246,7 +247,9 @@ def _case_facts(facts: dict) -> list[tuple[str, str]]:
             shown = _("%(days)s days") % {"days": value}
         elif key == "amount_band":
             shown = str(value).replace("万", " 万元")
-        elif key in ("bank", "industry"):
+        elif key == "industry":
+            shown = industry_label(value)
+        elif key == "bank":
             shown = str(value)
         else:
             shown = labels.shown(key, value)
