@@ -112,6 +112,7 @@ def test_bank_officer_files_a_pledge_and_sees_it_registered(page: Page, new_page
     # Both parties' confirmations are ticked on a fresh form.
     expect(form.locator("input[name=confirm_pledgor]")).to_be_checked()
     expect(form.locator("input[name=confirm_pledgee]")).to_be_checked()
+    screenshot("journey-filing-form")
 
     page.get_by_test_id("submit-application").click()
     # The bank's filing speaks for the bank only: the application waits for the pledgor.

@@ -14,7 +14,7 @@ from ippledge.core import business_date, identifiers, vocabulary
 from ippledge.core import permissions as perm
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError, NotFound
-from ippledge.core.listing import Column, Filter, Listing
+from ippledge.core.listing import Column, Listing
 
 from . import privacy, rules, services
 from .forms import EventForm, RightForm, add_domain_error
@@ -50,10 +50,14 @@ def _state(right: Right, today: dt.date):
 def right_list(request):
     # A search box is free text: drop what no name or number contains (PostgreSQL refuses NUL).
     q = "".join(c for c in request.GET.get("q", "") if c.isprintable()).strip()[:200]
+    kind = request.GET.get("kind") or None
+    if kind not in RightKind.values:
+        kind = None
     if q:
-        rights = services.search(q=q, limit=500)
+        rights = services.search(q=q, kind=kind, limit=500)
     else:
         rights = Right.objects.prefetch_related("holders", "events")
+        rights = rights.filter(kind=kind) if kind else rights
     today = business_date.today()
     states: dict[int, object] = {}
     pledged: dict[int, list[dict]] = {}
@@ -84,10 +88,11 @@ def right_list(request):
                                                            for f in state(r).flags)),
         Column("pledges", _("Live pledges"), value=lambda r: "、".join(p["registration_no"] for p in pledges(r)),
                link=pledge_link),
-    ], filters=[Filter("kind", _("Kind"), "kind", vocabulary="rights.Right.kind")])
+    ])
     if (response := listing.export_response()) is not None:
         return response
-    return render(request, "rights/list.html", {"listing": listing, "q": q, "can_write": _can_write(request.user)})
+    return render(request, "rights/list.html", {"listing": listing, "q": q, "kind": kind, "kinds": RightKind.choices,
+                                                "can_write": _can_write(request.user)})
 
 
 def right_detail(request, kind: str, number: str):
@@ -101,12 +106,12 @@ def right_detail(request, kind: str, number: str):
             as_of = dt.date.fromisoformat(request.GET["as_of"])
         except ValueError:
             pass
-    form = EventForm()
+    form = EventForm(auto_id="ev-%s")
     if request.method == "POST":
         if not _can_write(request.user, right.kind):
             return render(request, "errors/403.html", status=403)
         current_channel.set("web")
-        form = EventForm(request.POST)
+        form = EventForm(request.POST, auto_id="ev-%s")
         if form.is_valid():
             try:
                 services.record_event(actor=request.user, right=right, data=form.service_data())
