@@ -39,10 +39,7 @@ USER_PAGES = ("/manage/",)  # the administrator's pages list users by their user
 # "URL prefix" or "URL prefix | kind of finding" (``"/"`` alone: the home page only) → what still fails
 # there and whose page it is.  Shrinks to empty as the pages are fixed (issue 11);
 # test_known_failures_are_still_failing names the entries that find nothing any more.
-KNOWN: dict[str, str] = {
-    "/rights/ | country code": "rights/detail.html prints an owner's country as its ISO code ('CN' under "
-                               "国家/地区); show the country's name (中国 / China)",
-}
+KNOWN: dict[str, str] = {}
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Vocabularies of the platform core: GB/T 4754-2017 industry sections (an organisation's industry)."""
+"""Vocabularies of the platform core: GB/T 4754-2017 industry sections, and countries of parties."""
 
 import re
 
@@ -41,3 +41,15 @@ def industry_label(code: str | None) -> str:
     section = code[0].upper()
     name = str(INDUSTRY_SECTIONS[section])
     return name if len(code) == 1 else f"{name} ({code})"
+
+
+# ISO 3166-1 alpha-2 codes of the countries and regions whose parties appear in Chinese IP registers
+# most often; a code not listed shows as itself.
+COUNTRIES = {
+    "CN": _("China"), "HK": _("Hong Kong, China"), "MO": _("Macao, China"), "TW": _("Taiwan, China"),
+    "US": _("United States"), "JP": _("Japan"), "KR": _("Republic of Korea"), "DE": _("Germany"),
+    "GB": _("United Kingdom"), "FR": _("France"), "CH": _("Switzerland"), "NL": _("Netherlands"),
+    "SE": _("Sweden"), "FI": _("Finland"), "IT": _("Italy"), "CA": _("Canada"), "AU": _("Australia"),
+    "SG": _("Singapore"), "IN": _("India"), "IL": _("Israel"),
+}
+vocabulary.register("country", COUNTRIES)

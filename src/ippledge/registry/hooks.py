@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from ippledge.core import vocabulary
 from ippledge.core.errors import Conflict
 from ippledge.rights import services as rights_services
 from ippledge.rights import views as rights_views
@@ -38,7 +39,8 @@ def notify_pledgees(*, right, event, actor) -> None:
             if party.role == "pledgee" and party.org is not None:
                 notify.notify(org=party.org, kind="pledged_right_event",
                               message=_("%(event)s recorded on pledged right %(right)s (pledge %(pledge)s).") % {
-                                  "event": event.type, "right": right.number, "pledge": pledge.registration_no},
+                                  "event": vocabulary.label("legal_event", event.type), "right": right.number,
+                                  "pledge": pledge.registration_no},
                               data={"registration_no": pledge.registration_no, "right": {"kind": right.kind,
                                     "number": right.number}, "event": event.type,
                                     "date": event.date.isoformat(), "seq": event.seq})
