@@ -186,8 +186,9 @@ def main() -> int:
                 time.sleep(0.3)
         special = _facts(env)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, headless=True, env={**os.environ, **_fontconfig(tmp)},
-                                        args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+            browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                        env={**os.environ, "LANG": "zh_CN.UTF-8", **_fontconfig(tmp)},
+                                        args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--lang=zh-CN"])
             contexts: dict[str | None, object] = {}
             for shot in shots:
                 if shot.login not in contexts:
