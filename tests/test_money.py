@@ -110,7 +110,7 @@ def test_registry_secured_amount_is_integer_fen_and_shown_as_yuan(api_as, make_o
     # The API and the journal keep yuan strings; the journal's record agrees with the table's.
     assert bank.get(f"/pledges/{reg}").data["secured_amount"] == "12345678.91"
     assert journal.report()["ok"] is True
-    assert "12,345,678.91 CNY" in client.get(f"/registry/pledges/{reg}/").content.decode()
+    assert "12,345,678.91 元" in client.get(f"/registry/pledges/{reg}/").content.decode()
     figures = bank.get(f"/reports/registry?period={business_date.today().year}").data
     assert figures["by_regime"]["patent"]["secured_amount"] == "12345678.91"
     assert figures["by_regime"]["trademark"]["secured_amount"] == "0.00"
@@ -204,6 +204,6 @@ def test_valuation_record_page_shows_amounts_grouped_to_the_fen(make_user):
     browser = Client()
     browser.post("/login/", {"username": "valuer", "password": PASSWORD})
     page = browser.get(f"/valuation/records/{record.valuation_no}/").content.decode()
-    assert f'data-testid="market-value">{money.format_yuan(record.market_value)} CNY' in page
+    assert f'data-testid="market-value">{money.format_yuan(record.market_value)} 元' in page
     listed = browser.get("/valuation/records/").content.decode()
-    assert f"<td>{money.format_yuan(record.market_value)}</td>" in listed
+    assert f'<td class="num">{money.format_yuan(record.market_value)}</td>' in listed  # the shared listing

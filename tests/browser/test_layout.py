@@ -110,9 +110,15 @@ def _nav_links(page) -> list[str]:
 
 def test_no_page_scrolls_sideways(browser: Browser, live_server, settings):
     from ippledge.core import business_date
+    from ippledge.credit.lpr import shipped_fixings
+    from ippledge.credit.models import LprFixing
     from ippledge.demo.generator import load_demo
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # An earlier transactional test flushed the rows the migrations seed (the shipped LPR fixings the
+    # demo's loans are priced with): put them back.
+    LprFixing.objects.bulk_create([LprFixing(fixing_date=d, tenor=t, rate=r, source="chinamoney")
+                                   for d, t, r in shipped_fixings()], ignore_conflicts=True)
     load_demo(seed=2026, today=business_date.today(), enterprises=40, rights=600)
     pages = _demo_pages()
     overflows: list[str] = []

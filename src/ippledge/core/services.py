@@ -429,7 +429,7 @@ def update_organisation(*, actor: Actor, org_id: int, name: str | None = None, r
 
 def _managed_user(actor: Actor, user_id: int) -> User:
     require_admin(actor)
-    user = User.objects.select_for_update().select_related("organisation").filter(pk=user_id).first()
+    user = User.objects.select_for_update(of=("self",)).select_related("organisation").filter(pk=user_id).first()
     if user is None:
         raise NotFound(_("User not found."), code="user_not_found")
     return user
