@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "ippledge.registry",
     "ippledge.valuation",
     "ippledge.credit",
+    "ippledge.monitoring",
+    "ippledge.risksharing",
     "ippledge.reporting",
     "ippledge.demo",
 ]

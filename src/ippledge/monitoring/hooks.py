@@ -1,0 +1,1 @@
+"""Listeners registered with the rights register: event-driven alerts."""

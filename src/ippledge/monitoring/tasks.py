@@ -1,0 +1,1 @@
+"""End-of-day monitoring jobs."""
