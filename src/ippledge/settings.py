@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_tasks",
+    "django_tasks_db",
     "ippledge.core",
     "ippledge.rights",
     "ippledge.registry",
@@ -159,6 +161,11 @@ def _database() -> dict:
 
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Work outside the request (webhook delivery, imports, monitoring) runs on Django's Tasks API; the
+# database backend keeps the queue in the platform's own database, so the embedded default needs no
+# extra server.  `ippledge worker` runs the queue.
+TASKS = {"default": {"BACKEND": env("TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
