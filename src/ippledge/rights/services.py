@@ -27,6 +27,9 @@ from .models import LegalEvent, Right, RightHolder, RightKind
 # a guard raises a DomainError to refuse an event; a listener runs after it is recorded.
 event_guards: list[Callable[..., None]] = []
 event_listeners: list[Callable[..., None]] = []
+# Told of an event a guard refused, after the refused transaction rolled back, so what they write
+# (an alert that a pledged right's transfer was blocked) is kept: listener(right, event, error, actor).
+event_refusal_listeners: list[Callable[..., None]] = []
 
 DATE_FIELDS = ("filing_date", "grant_date", "registration_date", "first_publication_date",
                "completion_date", "author_death_date", "annuity_paid_through")
@@ -237,12 +240,21 @@ def find_right(kind: str, number: str) -> Right:
     return right
 
 
-def clean_event(right: Right, data: dict) -> tuple[rules.Event, dict]:
+def clean_event_fields(data: dict) -> tuple[str, str, dt.date, dict]:
+    """(type, official code, date, payload) of an event's data, or ValidationFailed.  Needs no right
+    and no database: bulk imports clean each row with it before one query per chunk."""
     errors: dict[str, list[str]] = {}
     etype = (data.get("type") or "").strip()
     code = (data.get("official_code") or "").strip().upper()
     payload: dict[str, Any] = {}
-    if code:
+    if code and etype == "unmapped":
+        # A code the register does not map (RINS, C52, PLDC…) is kept with its description.
+        if legal_codes.event_type_for_code(code) is not None or code in legal_codes.PLEDGE_CODES:
+            errors["type"] = [_("This official code has its own meaning; do not record it as unmapped.")]
+        known = legal_codes.lookup(code)
+        description = identifiers.clean_display_name(data.get("description") or "")
+        payload["description"] = (description or (known.description_en if known else ""))[:300]
+    elif code:
         mapped = legal_codes.event_type_for_code(code)
         if legal_codes.lookup(code) is None:
             errors["official_code"] = [_("Unknown official legal-status code.")]
@@ -258,6 +270,8 @@ def clean_event(right: Right, data: dict) -> tuple[rules.Event, dict]:
             payload.update(extra)
     if etype not in rules.EVENT_TYPES:
         errors.setdefault("type", [_("Choose one of: %s") % ", ".join(sorted(rules.EVENT_TYPES))])
+    elif etype == "unmapped" and not code:
+        errors["official_code"] = [_("An unmapped record needs its official code.")]
     try:
         date = _parse_date(data.get("date"))
         if date is None:
@@ -279,25 +293,50 @@ def clean_event(right: Right, data: dict) -> tuple[rules.Event, dict]:
         if data.get(f):
             payload[f] = identifiers.clean_display_name(str(data[f]))
     _raise_if(errors)
-    seq = (right.events.order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
-    event = rules.Event(seq=seq, type=etype, date=date, paid_through=_parse_date(payload.get("paid_through")),
+    return etype, code, date, payload
+
+
+def event_of(seq: int, etype: str, code: str, date: dt.date, payload: dict) -> rules.Event:
+    return rules.Event(seq=seq, type=etype, date=date, paid_through=_parse_date(payload.get("paid_through")),
                         outcome=payload.get("outcome"),
                         new_owners=tuple(_owner(o) for o in payload.get("new_owners", ())) or None,
                         new_name=payload.get("new_name"), owner_id_number=payload.get("owner_id_number"),
                         renewed_to=_parse_date(payload.get("renewed_to")), official_code=code or None)
+
+
+def clean_event(right: Right, data: dict) -> tuple[rules.Event, dict]:
+    etype, code, date, payload = clean_event_fields(data)
+    seq = (right.events.order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
+    event = event_of(seq, etype, code, date, payload)
     rules.validate_event(facts_of(right), events_of(right), event)
     return event, payload
 
 
-@transaction.atomic
 def record_event(*, actor: Actor, right: Right, data: dict) -> LegalEvent:
+    refused: list[rules.Event] = []
+    try:
+        return _record_event(actor=actor, right=right, data=data, refused=refused)
+    except DomainError as exc:
+        for listener in event_refusal_listeners if refused else ():
+            listener(right=right, event=refused[0], error=exc, actor=actor)
+        raise
+
+
+@transaction.atomic
+def _record_event(*, actor: Actor, right: Right, data: dict, refused: list) -> LegalEvent:
     perm.require_office(actor, {right.kind}, _(WRITER_REFUSED))
     # Lock the right so concurrent events get distinct sequence numbers and consistent checks.
     right = Right.objects.select_for_update().get(pk=right.pk)
     event, payload = clean_event(right, data)
+    if event.official_code and right.events.filter(official_code=event.official_code, date=event.date).exists():
+        raise Conflict(_("This official record is already in the right's history."), code="duplicate_event")
     consent = _bool(data.get("pledgee_consent", False))
     for guard in event_guards:
-        guard(right=right, event=event, pledgee_consent=consent, actor=actor)
+        try:
+            guard(right=right, event=event, pledgee_consent=consent, actor=actor)
+        except DomainError:
+            refused.append(event)
+            raise
     if consent:
         payload["pledgee_consent"] = True
     row = LegalEvent.objects.create(right=right, seq=event.seq, type=event.type, date=event.date,
