@@ -47,3 +47,54 @@ class ReportFile(models.Model):
     class Meta:
         ordering = ["-generated_at"]
         constraints = [models.UniqueConstraint(fields=["bank", "period"], name="report_file_unique")]
+
+
+class BalanceSnapshot(models.Model):
+    """The loan book as it stood at a month end: every loan's principal balance and category, taken from
+    the repayment and classification history by end of day (or rebuilt on demand).  Statistics for that
+    day read it instead of summing the history again; a later write dated on or before the month end
+    (a back-dated repayment, change or loan) marks it stale, and stale snapshots are not read.
+
+    ``last_*_id``: the history's highest ids when it was taken, so writes that bypass the model signals
+    (bulk inserts) are still noticed (:func:`ippledge.reporting.snapshots.current`)."""
+
+    month_end = models.DateField(unique=True)
+    loans = models.PositiveIntegerField(default=0)
+    balance = models.BigIntegerField(default=0)
+    last_loan_id = models.BigIntegerField(default=0)
+    last_change_id = models.BigIntegerField(default=0)
+    stale = models.BooleanField(default=False)
+    taken_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-month_end"]
+
+
+class LoanBalance(models.Model):
+    """One loan's balance (fen) and category at its snapshot's month end."""
+
+    snapshot = models.ForeignKey(BalanceSnapshot, on_delete=models.CASCADE, related_name="loan_rows")
+    loan = models.ForeignKey("credit.Loan", on_delete=models.CASCADE, related_name="+")
+    balance = models.BigIntegerField()
+    category = models.CharField(max_length=16)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["snapshot", "loan"], name="loan_balance_unique")]
+        # The NPL branch of a statement reads the few non-performing loans of a snapshot.
+        indexes = [models.Index(fields=["snapshot", "category", "loan"], name="loan_balance_category")]
+
+
+class BookBalance(models.Model):
+    """Per booking organisation and inclusive flag, the sum of a snapshot's loans: what the all-bank NPL
+    tolerance test reads (a few hundred rows instead of the whole book)."""
+
+    snapshot = models.ForeignKey(BalanceSnapshot, on_delete=models.CASCADE, related_name="book_rows")
+    booked_by = models.ForeignKey("core.Organisation", on_delete=models.CASCADE, related_name="+")
+    inclusive = models.BooleanField()
+    loans = models.PositiveIntegerField()
+    balance = models.BigIntegerField()
+    npl_balance = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["snapshot", "booked_by", "inclusive"],
+                                               name="book_balance_unique")]
