@@ -37,6 +37,7 @@ NAVIGATION = [
     ("valuation:agencies", _("Appraisal agencies"), None),
     ("credit:workbench", _("Credit workbench"), BANK_STAFF | {Role.ADMIN, Role.REGULATOR_USER}),
     ("credit:portal", _("Financing"), frozenset({Role.ENTERPRISE_USER})),
+    ("monitoring:monitor", _("Collateral monitor"), BANK_STAFF | {Role.ADMIN, Role.REGULATOR_USER}),
     ("reporting:dashboard", _("Statistics"), BANK_STAFF | {Role.REGULATOR_USER, Role.ADMIN}),
     ("reporting:public", _("Public statistics"), None),
     ("registry:notifications", _("Notifications"), _notified),
