@@ -9,3 +9,8 @@ import tempfile
 os.environ.setdefault("IPPLEDGE_DATA_DIR", tempfile.mkdtemp(prefix="ippledge-test-"))
 
 from ippledge.settings import *  # noqa: E402,F403
+
+# Tasks run where they are enqueued (the immediate backend), so a test that notifies or imports needs
+# no worker; the queue itself is tested for real in tests/test_tasks_worker.py, which runs
+# `ippledge worker --batch` against a server process on the database backend (the platform default).
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

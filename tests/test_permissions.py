@@ -47,6 +47,8 @@ ROUTES = [
     ("put", "/api/v1/admin/business-date", "/admin/business-date", {"date": None}, ADMIN),
     ("post", "/api/v1/admin/eod", "/admin/eod", {}, ADMIN),
     ("get", "/api/v1/admin/eod", "/admin/eod", None, ADMIN),
+    # A task is shown to whoever enqueued it (admins: all), 404 to anyone else: tests/test_tasks_api.py.
+    ("get", "/api/v1/tasks/{task_id}", "/tasks/5f0c3b8e-0000-4000-8000-000000000000", None, LOGGED_IN),
     ("post", "/api/v1/ip-rights", "/ip-rights", {"kind": "invention", "number": "ZL202011472880.4", "owners": [
         {"name": "矩阵公司", "id_type": "uscc", "id_number": "914403001922038216"}], "filing_date": "2020-12-15"},
      REGISTRAR),

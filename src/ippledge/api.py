@@ -218,6 +218,7 @@ def on_unexpected(request, exc):
 
 def _mount_routers() -> None:
     from ippledge.core.api import router as core_router
+    from ippledge.core.tasks_api import router as tasks_router
     from ippledge.credit.api import router as credit_router
     from ippledge.credit.workflow_api import router as credit_workflow_router
     from ippledge.registry.api import public_router as registry_public_router
@@ -232,6 +233,7 @@ def _mount_routers() -> None:
     api.add_router("/public", registry_public_router)
     api.add_router("/public/ip-rights", rights_public_router)
     api.add_router("", core_router)
+    api.add_router("", tasks_router)
     api.add_router("/ip-rights", rights_router)
     api.add_router("", registry_router)
     api.add_router("", valuation_router)

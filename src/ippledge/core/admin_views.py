@@ -85,6 +85,7 @@ SECTIONS = [
     ("admin_calendar", gettext_lazy("Business calendar"), True),
     ("admin_business_date", gettext_lazy("Business date"), True),
     ("admin_eod", gettext_lazy("End-of-day log"), True),
+    ("admin_tasks", gettext_lazy("Background tasks"), False),
 ]
 
 
@@ -111,7 +112,7 @@ def admin_desk(request):
     last = EodRun.objects.order_by("-business_date", "-started_at").first()
     return render(request, "core/admin_desk.html", _context(
         request, "admin_desk", todo=desk.items(desk.ADMIN_DESK, request.user), orgs=counts, users=users,
-        last_eod=last, today=business_date.today(), real_today=business_date.real_today(),
+        last_eod=last, tasks=_task_counts(), today=business_date.today(), real_today=business_date.real_today(),
         simulated=business_date.override() is not None))
 
 
@@ -445,3 +446,41 @@ def eod_log(request):
         request, "admin_eod", listing=listing, form=form, today=business_date.today(),
         last=eod.last_run_date(), jobs=[j.name for j in eod.jobs()]), status=400 if form.errors else 200)
 
+
+
+# --- background tasks -------------------------------------------------------------------------------
+
+@admin_page()
+def task_log_page(request):
+    """What the task queue holds and did (webhook deliveries, imports, monitoring): name, state,
+    times, attempt and a short error; never a task's arguments (see :mod:`ippledge.core.task_log`)."""
+    from . import task_log
+
+    listing = Listing(request, task_log.rows(), name="tasks", columns=[
+        Column("task", _("Task"), "task_path", kind="label:task", sort="task_path"),
+        Column("status", _("Status"), kind="label:task_status", sort="status"),
+        Column("attempt", _("Attempt"), task_log.attempt, kind="number"),
+        Column("enqueued_at", _("Queued"), kind="moment", sort="enqueued_at"),
+        Column("not_before", _("Not before"), task_log.not_before, kind="moment"),
+        Column("started_at", _("Started"), kind="moment", sort="started_at"),
+        Column("finished_at", _("Finished"), kind="moment", sort="finished_at"),
+        Column("error", _("Error"), task_log.error),
+    ], filters=[
+        Filter("status", _("Status"), "status", vocabulary="task_status"),
+        Filter("task", _("Task"), "task_path", vocabulary="task"),
+        Filter("from", _("From"), "enqueued_at", kind="date_from"),
+        Filter("to", _("To"), "enqueued_at", kind="date_to"),
+    ], default_sort="-enqueued_at")
+    if (response := listing.export_response()) is not None:
+        return response
+    return render(request, "core/admin_tasks.html", _context(request, "admin_tasks", listing=listing, counts=_task_counts()))
+
+
+def _task_counts() -> dict:
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.aggregate(**{
+        name: Count("pk", filter=Q(status=status)) for name, status in (
+            ("queued", TaskResultStatus.READY), ("running", TaskResultStatus.RUNNING),
+            ("failed", TaskResultStatus.FAILED))})

@@ -22,4 +22,5 @@ urlpatterns = [
     path("manage/calendar/", admin_views.calendar, name="admin_calendar"),
     path("manage/business-date/", admin_views.business_date_page, name="admin_business_date"),
     path("manage/eod/", admin_views.eod_log, name="admin_eod"),
+    path("manage/tasks/", admin_views.task_log_page, name="admin_tasks"),
 ]

@@ -1,7 +1,12 @@
 """Notifications to pledgees: an in-app list per organisation and signed webhooks.
 
-Webhooks are attempted right after the transaction commits and retried by end of day; the body is
-signed with HMAC-SHA256 of the webhook's secret in the ``X-Ippledge-Signature`` header.
+Each webhook delivery is a background task (``deliver_webhook`` on the Tasks API, run by
+``ippledge worker``) queued when the notifying transaction commits.  A failed attempt queues the next
+one after a growing delay (a minute, five, half an hour, two hours, then six-hourly) up to
+``MAX_ATTEMPTS``; the last failure stays on the delivery and in the task log.  The end-of-day job
+re-queues any undelivered delivery that no queued task will retry (a backend that cannot defer, a
+lost queue).  The body is signed with HMAC-SHA256 of the webhook's secret in the
+``X-Ippledge-Signature`` header.
 
 A webhook URL is a stranger's request to make the server call out, so it may reach only public
 addresses: private, loopback, link-local (cloud metadata at 169.254.169.254), shared, multicast,
@@ -23,14 +28,15 @@ import logging
 import os
 import socket
 import ssl
-import threading
 import urllib.parse
 
 from django.conf import settings
-from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import TaskResultStatus, task
 
+from ippledge.core import jobs
 from ippledge.core.errors import ValidationFailed
 from ippledge.core.models import Organisation
 
@@ -42,11 +48,9 @@ MAX_ATTEMPTS = 8
 
 def notify(*, org: Organisation, kind: str, message: str, data: dict) -> Notification:
     note = Notification.objects.create(org=org, kind=kind, message=message[:300], data=data)
-    deliveries = [WebhookDelivery.objects.create(webhook=h, notification=note)
-                  for h in Webhook.objects.filter(org=org, active=True)]
-    if deliveries:
-        ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: threading.Thread(target=deliver, args=(ids,), daemon=True).start())
+    for hook in Webhook.objects.filter(org=org, active=True):
+        delivery = WebhookDelivery.objects.create(webhook=hook, notification=note)
+        jobs.enqueue_on_commit(deliver_webhook, delivery_id=delivery.pk)
     return note
 
 
@@ -155,27 +159,92 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float) -> int:
         conn.close()
 
 
+def _pending():
+    return WebhookDelivery.objects.filter(delivered_at__isnull=True, attempts__lt=MAX_ATTEMPTS,
+                                          webhook__active=True).select_related("webhook", "notification")
+
+
+def _attempt(d: WebhookDelivery, *, timeout: float) -> tuple[bool, str] | None:
+    """One signed POST of a delivery: (delivered, status), or None when another worker took this attempt.
+
+    The attempt is counted before the call, by a conditional update, so two workers (or a task and
+    the end-of-day sweep) never post the same attempt twice."""
+    if not WebhookDelivery.objects.filter(pk=d.pk, attempts=d.attempts, delivered_at__isnull=True).update(
+            attempts=F("attempts") + 1):
+        return None
+    d.attempts += 1
+    note = d.notification
+    body = json.dumps({"id": note.pk, "kind": note.kind, "message": note.message, "data": note.data,
+                       "created_at": note.created_at.isoformat()}, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json", "X-Ippledge-Signature": signature(d.webhook.secret, body)}
+    try:
+        code = post(d.webhook.url, body, headers, timeout=timeout)
+        status, delivered = str(code), 200 <= code < 300
+    except ForbiddenDestination as exc:
+        log.warning("webhook %s not called: %s", d.webhook.pk, exc)
+        status, delivered = "forbidden_destination", False
+    except Exception as exc:  # network errors are expected; retried later
+        status, delivered = type(exc).__name__, False
+    WebhookDelivery.objects.filter(pk=d.pk).update(
+        last_status=status[:100], delivered_at=timezone.now() if delivered else None)
+    return delivered, status
+
+
 def deliver(delivery_ids: list[int] | None = None, timeout: float = 5.0) -> int:
-    """Post pending deliveries; returns how many succeeded."""
-    qs = WebhookDelivery.objects.filter(delivered_at__isnull=True, attempts__lt=MAX_ATTEMPTS,
-                                        webhook__active=True).select_related("webhook", "notification")
+    """Post pending deliveries here and now (one attempt each); returns how many succeeded."""
+    qs = _pending()
     if delivery_ids is not None:
         qs = qs.filter(pk__in=delivery_ids)
-    ok = 0
-    for d in qs:
-        note = d.notification
-        body = json.dumps({"id": note.pk, "kind": note.kind, "message": note.message, "data": note.data,
-                           "created_at": note.created_at.isoformat()}, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json", "X-Ippledge-Signature": signature(d.webhook.secret, body)}
-        try:
-            code = post(d.webhook.url, body, headers, timeout=timeout)
-            status, delivered = str(code), 200 <= code < 300
-        except ForbiddenDestination as exc:
-            log.warning("webhook %s not called: %s", d.webhook.pk, exc)
-            status, delivered = "forbidden_destination", False
-        except Exception as exc:  # network errors are expected; retried later
-            status, delivered = type(exc).__name__, False
-        WebhookDelivery.objects.filter(pk=d.pk).update(
-            attempts=d.attempts + 1, last_status=status[:100], delivered_at=timezone.now() if delivered else None)
-        ok += delivered
-    return ok
+    return sum(bool(outcome and outcome[0]) for outcome in (_attempt(d, timeout=timeout) for d in qs))
+
+
+class WebhookNotDelivered(jobs.AttemptFailed):
+    """The receiver did not take the delivery (its answer or the network error is the message)."""
+
+
+@task()
+def deliver_webhook(*, delivery_id: int, attempt: int = 1) -> dict:
+    """Background task: one attempt of one delivery; a failure queues the next attempt with back-off.
+
+    ``attempt`` numbers the attempts of this delivery (for the task log); the delivery row's own
+    counter is the authority, so a re-queued delivery continues its count."""
+    d = _pending().filter(pk=delivery_id).first()
+    if d is None:
+        return {"delivery_id": delivery_id, "delivered": False, "skipped": "not_pending"}
+    outcome = _attempt(d, timeout=5.0)
+    if outcome is None:
+        return {"delivery_id": delivery_id, "delivered": False, "skipped": "attempt_in_progress"}
+    delivered, status = outcome
+    if delivered:
+        return {"delivery_id": delivery_id, "delivered": True, "status": status, "attempts": d.attempts}
+    following = jobs.retry_later(deliver_webhook, attempt=d.attempts, max_attempts=MAX_ATTEMPTS,
+                                 delivery_id=delivery_id)
+    if following is not None:
+        raise WebhookNotDelivered(f"answer {status}; attempt {d.attempts} of {MAX_ATTEMPTS}, "
+                                  f"next after {following.task.run_after.isoformat(timespec='seconds')}")
+    if d.attempts >= MAX_ATTEMPTS:
+        log.warning("webhook %s: delivery %s given up after %s attempts (last answer %s)",
+                    d.webhook.pk, delivery_id, d.attempts, status)
+        raise WebhookNotDelivered(f"answer {status}; given up after {d.attempts} attempts")
+    raise WebhookNotDelivered(f"answer {status}; attempt {d.attempts} of {MAX_ATTEMPTS}, retried by end of day")
+
+
+def _queued_delivery_ids() -> set[int]:
+    """Deliveries a queued or running task will still attempt (database backend only)."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    if not isinstance(deliver_webhook.get_backend(), DatabaseBackend):
+        return set()
+    live = DBTaskResult.objects.filter(task_path=deliver_webhook.module_path,
+                                       status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+    return {row["kwargs"].get("delivery_id") for row in live.values_list("args_kwargs", flat=True)}
+
+
+def requeue_stranded() -> int:
+    """Queue a delivery task for every pending delivery no task will retry; returns how many."""
+    queued = _queued_delivery_ids()
+    stranded = [(pk, n) for pk, n in _pending().values_list("pk", "attempts") if pk not in queued]
+    for pk, attempts in stranded:
+        jobs.enqueue_on_commit(deliver_webhook, delivery_id=pk, attempt=attempts + 1)
+    return len(stranded)
