@@ -11,7 +11,6 @@ import pytest
 from django.test import Client
 
 from ippledge.core import business_date
-from ippledge.monitoring.models import Alert
 from ippledge.registry.models import Pledge
 from ippledge.rights.models import Right
 
@@ -40,10 +39,11 @@ def _zh(vocabulary_name: str, code: str) -> str:
 
 def _alert(owner, *, kind, severity, due, pledge=None, right=None, loan=None, key=None):
     """An alert as the monitoring services raise it."""
-    today = business_date.today()
-    return Alert.objects.create(kind=kind, severity=severity, condition_key=key or f"{kind}:{due}",
-                                pledge=pledge, right=right, loan=loan, owner_org=owner, raised_on=today,
-                                due_date=due)
+    from ippledge.monitoring import services
+
+    return services.raise_alert(kind=kind, condition_key=key or f"{kind}:{due}", owner_org=owner,
+                                on=business_date.today(), pledge=pledge, right=right, loan=loan,
+                                severity=severity, due_date=due)
 
 
 @pytest.fixture
@@ -142,6 +142,10 @@ def test_acknowledge_and_resolve_from_the_alert_page(book):
     assert alert.status == "acknowledged"
     refused = officer.post(url, {"action": "resolve", "resolution": "cleared", "note": ""})
     assert refused.status_code == 400 and 'data-field="resolution"' in refused.content.decode()
+    # Accepting a risk needs a reason: the service's refusal lands on the note field.
+    no_note = officer.post(url, {"action": "resolve", "resolution": "accepted_risk", "note": ""})
+    assert no_note.status_code == 400
+    assert 'data-field="note"' in no_note.content.decode().split('field-invalid')[1][:80]
     assert officer.post(url, {"action": "resolve", "resolution": "remedied", "note": "年费已缴"}).status_code == 302
     alert.refresh_from_db()
     assert alert.status == "resolved" and alert.resolution == "remedied" and alert.note == "年费已缴"

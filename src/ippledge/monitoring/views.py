@@ -20,8 +20,8 @@ from ippledge.core.identifiers import PATENT_KINDS, format_patent_number
 from ippledge.core.listing import Column, Filter, Listing
 from ippledge.core.models import Organisation
 
-from . import _pages_stub as services
 from . import monitor as book
+from . import services
 from .forms import AcknowledgeForm, ResolveForm
 from .models import LIVE_STATUSES, AlertStatus
 

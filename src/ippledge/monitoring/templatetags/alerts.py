@@ -16,7 +16,7 @@ SHOWN = 20
 
 
 def _visible(context):
-    from ippledge.monitoring import _pages_stub as services
+    from ippledge.monitoring import services
     from ippledge.monitoring.models import LIVE_STATUSES
     from ippledge.monitoring.monitor import scope_for
 
@@ -37,7 +37,7 @@ def alert_counts(context) -> dict | None:
 
 @register.simple_tag(takes_context=True)
 def open_alerts(context, loan_no: str = "", registration_no: str = "") -> list[dict] | None:
-    from ippledge.monitoring import _pages_stub as services
+    from ippledge.monitoring import services
 
     alerts = _visible(context)
     if alerts is None or not (loan_no or registration_no):
