@@ -179,17 +179,18 @@ def notice_message(alert: Alert) -> str:
         "due": alert.due_date.isoformat()}
 
 
-def _notify(alert: Alert) -> None:
+def notify_owner(alert: Alert) -> None:
+    """Tell the owning bank of a new alert: in-app, and by signed webhook where it registered one."""
     from ippledge.registry import notify
 
     notify.notify(org=alert.owner_org, kind="alert", message=notice_message(alert), data=payload(alert))
 
 
-def _snapshot(alert: Alert) -> dict:
+def snapshot(alert: Alert) -> dict:
     return {"kind": alert.kind, "severity": alert.severity, "status": alert.status,
             "condition_key": alert.condition_key, "owner_org": alert.owner_org_id, "pledge": alert.pledge_id,
             "right": alert.right_id, "loan": alert.loan_id, "event": alert.event_id,
-            "due_date": alert.due_date, "detail": alert.detail, "resolution": alert.resolution, "note": alert.note}
+            "due_date": alert.due_date.isoformat() if alert.due_date else None, "detail": alert.detail, "resolution": alert.resolution, "note": alert.note}
 
 
 # --- the platform's writes -------------------------------------------------------------------------------
@@ -218,8 +219,8 @@ def raise_alert(*, kind: str, condition_key: str, owner_org, on: dt.date, pledge
                 alert.save()
         except IntegrityError:
             return None  # raised at the same moment by another transaction: that one stands
-        audit.record(actor=actor, action="alert.raise", obj=alert, after=_snapshot(alert))
-        _notify(alert)
+        audit.record(actor=actor, action="alert.raise", obj=alert, after=snapshot(alert))
+        notify_owner(alert)
     return alert
 
 
@@ -294,12 +295,12 @@ def acknowledge(*, actor, alert_id: int) -> Alert:
     _not_resolved(alert)
     if alert.status == AlertStatus.ACKNOWLEDGED:
         return alert
-    before = _snapshot(alert)
+    before = snapshot(alert)
     alert.status = AlertStatus.ACKNOWLEDGED
     alert.acknowledged_at = timezone.now()
     alert.acknowledged_by = user_or_none(actor)
     alert.save(update_fields=["status", "acknowledged_at", "acknowledged_by"])
-    audit.record(actor=actor, action="alert.acknowledge", obj=alert, before=before, after=_snapshot(alert))
+    audit.record(actor=actor, action="alert.acknowledge", obj=alert, before=before, after=snapshot(alert))
     return alert
 
 
@@ -318,7 +319,7 @@ def resolve(*, actor, alert_id: int, resolution: str, note: str = "") -> Alert:
         code = "note_required" if list(errors) == ["note"] and not note else "validation_error"
         raise ValidationFailed(_("The resolution is not valid."), code=code, fields=errors)
     _not_resolved(alert)
-    before = _snapshot(alert)
+    before = snapshot(alert)
     now = timezone.now()
     alert.status = AlertStatus.RESOLVED
     alert.resolution = resolution
@@ -330,5 +331,5 @@ def resolve(*, actor, alert_id: int, resolution: str, note: str = "") -> Alert:
         alert.acknowledged_at, alert.acknowledged_by = now, user_or_none(actor)
         fields += ["acknowledged_at", "acknowledged_by"]
     alert.save(update_fields=fields)
-    audit.record(actor=actor, action="alert.resolve", obj=alert, before=before, after=_snapshot(alert))
+    audit.record(actor=actor, action="alert.resolve", obj=alert, before=before, after=snapshot(alert))
     return alert
