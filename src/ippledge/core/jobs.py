@@ -15,7 +15,12 @@ Convention for a task function:
   shows a task to the user who enqueued it (and to administrators) by that argument;
 * a task that may fail transiently takes ``attempt: int = 1`` and calls :func:`retry_later`; the
   task log shows the attempt number from that argument;
-* the return value is a small JSON summary (counts, numbers), shown by the task API.
+* the return value is a small JSON summary (counts, numbers), shown by the task API;
+* the task's name in words goes in the app's ``labels.py``, keyed by the task's path, for the task
+  log page: ``vocabulary.register("task", {"ippledge.monitoring.jobs.import_events":
+  _("Legal-status import")})``;
+* a failure a person should read raises :class:`AttemptFailed` (or a subclass) with a message free
+  of personal data: the task log shows its message; of any other exception only the class name.
 
 Example::
 

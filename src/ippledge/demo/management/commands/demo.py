@@ -1,3 +1,7 @@
+import signal
+import subprocess
+import sys
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
@@ -7,7 +11,7 @@ from rich.table import Table
 from ippledge.core import business_date
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError
-from ippledge.core.serving import serve
+from ippledge.core.serving import _die_with_parent, serve
 from ippledge.demo.generator import DEMO_LOGINS, DEMO_PASSWORD, demo_loaded, describe, load_demo
 
 STAGES = {"organisations": "organisations", "users": "users", "rights": "IP rights and legal events",
@@ -24,10 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-serve", action="store_true", help="Load and print the logins, but do not serve.")
+        parser.add_argument("--no-worker", action="store_true",
+                            help="Serve without the background worker (run `ippledge worker` yourself).")
         parser.add_argument("--enterprises", type=int, default=1000)
         parser.add_argument("--rights", type=int, default=5000)
 
-    def handle(self, *args, seed, host, port, no_serve, enterprises, rights, **options):
+    def handle(self, *args, seed, host, port, no_serve, no_worker, enterprises, rights, **options):
         if enterprises < 2 or rights < 1:
             raise CommandError("--enterprises must be at least 2 and --rights at least 1.")
         current_channel.set("cli")
@@ -62,5 +68,40 @@ class Command(BaseCommand):
         if no_serve:
             console.print(f"Start the platform with `ippledge demo` or `ippledge serve`, then open {url}")
             return
+        worker = None if no_worker else start_worker()
+        if worker is not None:
+            console.print(f"Background worker started (process {worker.pid}): webhooks, imports, monitoring.")
         console.print(f"ippledge demo serving on {url} (Ctrl+C to stop)")
-        serve(host=host, port=port)
+        previous = signal.signal(signal.SIGTERM, _exit)
+        try:
+            serve(host=host, port=port)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            stop_worker(worker)
+
+
+def _exit(*_):
+    raise SystemExit(0)
+
+
+def start_worker() -> subprocess.Popen | None:
+    """``ippledge worker`` as a child process with this process's settings; on Linux it also dies with
+    this process, however it ends.  None when the task backend has no queue (runs tasks at once)."""
+    from django_tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+
+    if not isinstance(task_backends["default"], DatabaseBackend):
+        return None
+    return subprocess.Popen([sys.executable, "-m", "ippledge.cli", "worker"], preexec_fn=_die_with_parent)
+
+
+def stop_worker(worker: subprocess.Popen | None) -> None:
+    """Stop the worker gracefully (a running task finishes), killing it after ten seconds."""
+    if worker is None or worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
