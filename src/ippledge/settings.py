@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "ippledge.credit",
     "ippledge.monitoring",
     "ippledge.risksharing",
+    "ippledge.disposal",
     "ippledge.reporting",
     "ippledge.demo",
 ]
