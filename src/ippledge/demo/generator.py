@@ -122,6 +122,7 @@ class DemoSummary:
     realised_prices: int = 0
     typical_cases: int = 0
     overall_figures: int = 0
+    alerts: dict[str, int] = field(default_factory=dict)  # live monitoring alerts by kind
     seconds: float = 0.0
 
 
@@ -850,6 +851,12 @@ def _showcase(demo: DemoPlan, summary: DemoSummary, report: ProgressFn) -> None:
     summary.valuations = reports + book.valuations
     summary.applications += book.applications
     summary.pledges += book.pledges
+    # Live alerts of several kinds: a few legal events on the first bank's collateral, then the monitoring
+    # end-of-day pass over the whole book.
+    from . import alerts
+
+    summary.alerts = alerts.stage(today=demo.today)
+    report("alerts", 1, 1)
     summary.typical_cases = showcase.typical_cases(today=demo.today)
     summary.overall_figures = showcase.overall_figures(seed=demo.seed, today=demo.today)
     report("reports", 1, 1)
@@ -867,7 +874,8 @@ def describe(summary: DemoSummary) -> str:
             f"financing needs: {listing(summary.needs)}; {summary.valuations} valuations; "
             f"{summary.agencies} appraisal agencies and {summary.experts} experts on the rosters, "
             f"{summary.realised_prices} realised prices; {summary.typical_cases} typical cases; "
-            f"{summary.overall_figures} overall bank figures; in {summary.seconds:.1f} s.")
+            f"{summary.overall_figures} overall bank figures; "
+            f"live alerts: {listing(summary.alerts)}; in {summary.seconds:.1f} s.")
 
 
 def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
