@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit, vocabulary
+from ippledge.core import audit, limits, vocabulary
 from ippledge.core import permissions as perm
 from ippledge.core.actors import SYSTEM, user_or_none
 from ippledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -307,16 +307,22 @@ def acknowledge(*, actor, alert_id: int) -> Alert:
 @transaction.atomic
 def resolve(*, actor, alert_id: int, resolution: str, note: str = "") -> Alert:
     alert = _actionable(actor, alert_id)
-    note = (note or "").strip()
-    errors = {}
-    if resolution not in USER_RESOLUTIONS:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(resolution, str) or resolution not in USER_RESOLUTIONS:
         errors["resolution"] = [_("Choose one of: %s") % ", ".join(USER_RESOLUTIONS)]
-    if len(note) > NOTE_MAX:
-        errors["note"] = [_("At most %d characters.") % NOTE_MAX]
-    elif resolution in NOTE_REQUIRED and not note:
+    code = "validation_error"
+    if note is not None and not isinstance(note, str):
+        errors["note"] = [_("Enter the note as text.")]
+        note = ""
+    try:
+        note = limits.text(note, field="note", max_length=NOTE_MAX)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+        note = ""
+    if "note" not in errors and resolution in NOTE_REQUIRED and not note:
         errors["note"] = [_("Say why: a note is required for this resolution.")]
+        code = "note_required" if len(errors) == 1 else code
     if errors:
-        code = "note_required" if list(errors) == ["note"] and not note else "validation_error"
         raise ValidationFailed(_("The resolution is not valid."), code=code, fields=errors)
     _not_resolved(alert)
     before = snapshot(alert)
