@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-TWO_WORD = {"import", "registry"}
+TWO_WORD = {"import", "registry", "report"}
 
 
 def main(argv: list[str] | None = None) -> None:

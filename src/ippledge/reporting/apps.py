@@ -8,4 +8,4 @@ class ReportingConfig(AppConfig):
     verbose_name = _("Statistics and reporting")
 
     def ready(self):
-        from . import tasks  # noqa: F401  (registers the quarterly report job)
+        from . import snapshots, tasks  # noqa: F401  (the snapshots' signals, the end-of-day jobs)

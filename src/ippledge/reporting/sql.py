@@ -167,11 +167,13 @@ def _where(bank_ids: list[int], partitions: int, inclusive_only: bool) -> tuple[
 
 
 def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: int, *, lending: bool,
-               inclusive_only: bool = False, split: bool = False) -> tuple[str, dict]:
+               inclusive_only: bool = False, split: bool = False, snapshot: bool = False) -> tuple[str, dict]:
     """The one statement: per group (raw keys) the main figures, then per group the NPL balance.
 
     Rows are ``(0, *keys, *_MAIN)`` and ``(1, *keys, npl_balance, …)``; with ``lending=False`` the
-    main rows stop at the balance.  With ``split`` every sum of fen is two columns (see :func:`_sum`)."""
+    main rows stop at the balance.  With ``split`` every sum of fen is two columns (see :func:`_sum`).
+    With ``snapshot`` each loan's balance and category are read from the month-end snapshot
+    ``%(snapshot)s`` (``reporting.snapshots``) instead of being recomputed from the history."""
     keys = [_DIMENSION_SQL[d][0] for d in dims]
     joins = " JOIN core_organisation b ON b.id = l.bank_id" if bank_ids or "bank" in dims else ""
     if any(_DIMENSION_SQL[d][1] for d in dims):
@@ -207,6 +209,22 @@ def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: in
         figures, per_loan = f"COUNT(*), {_sum('bal', split)}", ""
         width = _width(_MAIN[:2], split)
     padding = ", NULL" * (width - _width(("npl_balance",), split))
+    if snapshot:
+        # Every loan of the book has its row (the snapshot is of exactly the book at the end).
+        source = f"reporting_loanbalance s JOIN credit_loan l ON l.id = s.loan_id{joins}"
+        return f"""SELECT 0, {outer_keys}{figures}
+FROM (
+    SELECT {inner_keys}{per_loan}s.balance AS bal
+    FROM {source}
+    WHERE s.snapshot_id = %(snapshot)s AND {where}{keep}
+) book{group}
+UNION ALL
+SELECT 1, {outer_keys}{_sum("bal", split)}{padding}
+FROM (
+    SELECT {inner_keys}s.balance AS bal
+    FROM {source}
+    WHERE s.snapshot_id = %(snapshot)s AND s.category IN {NPL_SQL} AND {where}{keep}
+) npl{group}""", params
     sql = f"""{_ctes(vendor, few=not balance_join)}
 SELECT 0, {outer_keys}{figures}
 FROM (
@@ -299,15 +317,18 @@ def _run_exact(build: Callable[[bool], tuple[str, dict]], partitions: int = 1,
 
 def _aggregate(*, dims: list[str], end: dt.date, bank_ids: set[int] | None, lending: bool,
                inclusive_only: bool = False, windows: engine.Windows | None = None,
-               workers: int | None = None) -> dict[tuple, engine.Facts]:
-    """{raw key: the group's facts} (partitions added up)."""
+               workers: int | None = None, source: str = "auto") -> dict[tuple, engine.Facts]:
+    """{raw key: the group's facts} (partitions added up); ``source`` as :func:`_snapshot` reads it."""
     partitions, parallel = _workers(workers)
     ids = sorted({int(b) for b in bank_ids}) if bank_ids else []
     params = {"end": _date(end), **(_window_params(windows) if lending else {})}
+    snapshot = _snapshot(end, source)
+    if snapshot is not None:
+        params["snapshot"] = snapshot
 
     def build(split: bool) -> tuple[str, dict]:
         sql, where_params = _statement(connection.vendor, dims, ids, partitions, lending=lending,
-                                       inclusive_only=inclusive_only, split=split)
+                                       inclusive_only=inclusive_only, split=split, snapshot=snapshot is not None)
         return sql, {**params, **where_params}
 
     rows, split = _run_exact(build, partitions, parallel)
@@ -321,6 +342,29 @@ def _aggregate(*, dims: list[str], end: dt.date, bank_ids: set[int] | None, lend
     return out
 
 
+SOURCES = ("auto", "history", "snapshot")
+
+
+def _snapshot(end: dt.date, source: str) -> int | None:
+    """The id of the current month-end snapshot to read for ``end``: with ``"auto"`` (the default) the
+    snapshot when there is one, else ``None`` (the history); ``"history"`` never reads one, and
+    ``"snapshot"`` insists (``snapshot_missing`` otherwise: benchmarks and tests that compare the two)."""
+    if source not in SOURCES:
+        raise ValueError(source)
+    if source == "history":
+        return None
+    from . import snapshots
+
+    found = snapshots.current(end)
+    if found is None and source == "snapshot":
+        from django.utils.translation import gettext as _
+
+        from ippledge.core.errors import Conflict
+
+        raise Conflict(_("There is no current balance snapshot for this month end."), code="snapshot_missing")
+    return found
+
+
 def _bank_names(ids: set[int]) -> dict[int, str]:
     return dict(Organisation.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
@@ -329,17 +373,18 @@ def _bank_names(ids: set[int]) -> dict[int, str]:
 
 
 def report_sql(*, period: str, group_by: tuple[str, ...] = (), bank_ids: set[int] | None = None,
-               workers: int | None = None) -> dict:
+               workers: int | None = None, source: str = "auto") -> dict:
     """The report (:func:`engine.report <ippledge.reporting.engine.statistics.report>`) over the facts of
     each group, gathered in one statement (see the module docstring).
 
     ``workers``: SQLite partitions (default: the CPU count, at most :data:`MAX_WORKERS`); ignored on
-    PostgreSQL."""
+    PostgreSQL.  ``source``: where balances and categories come from (:func:`_snapshot`; by default the
+    period end's month-end snapshot when there is one, the same figures read rather than recomputed)."""
     p = rules.parse_period(period)
     group_by = engine.check_dimensions(group_by)
     dims = list(dict.fromkeys(group_by))  # each dimension gathered once
     groups = _aggregate(dims=dims, end=p.end, bank_ids=bank_ids, lending=True, windows=engine.windows(p),
-                        workers=workers)
+                        workers=workers, source=source)
     banks = {raw[i] for raw, facts in groups.items() if facts.book_loans
              for i, d in enumerate(dims) if d in engine.ORGANISATIONS}
     return engine.report(p, group_by, groups, _bank_names(banks))
@@ -383,16 +428,21 @@ LIMIT %(limit)s""", params
 
 
 def ip_book_sql(bank_ids: set[int] | None, end: dt.date, inclusive_only: bool = False, *,
-                workers: int | None = None) -> dict[int, tuple[int, int]]:
+                workers: int | None = None, source: str = "auto") -> dict[int, tuple[int, int]]:
     """``{bank_id: (npl_fen, balance_fen)}`` at ``end`` for many banks in one statement: for each bank
     its IP-pledge book (its own loans and its branches'), the figure the NPL tolerance tests.
 
     ``bank_ids=None`` (or empty) answers for every organisation that booked a loan and every head office
-    of one; a bank asked for without loans gets ``(0, 0)``.
+    of one; a bank asked for without loans gets ``(0, 0)``.  With a month-end snapshot for ``end``
+    (``source`` as :func:`_snapshot` reads it) the sums per booking organisation are read from it.
     """
     wanted = {int(b) for b in bank_ids} if bank_ids else None
-    groups = _aggregate(dims=["branch"], end=end, bank_ids=wanted, lending=False, inclusive_only=inclusive_only,
-                        workers=workers)
+    snapshot = _snapshot(end, source)
+    if snapshot is not None:
+        groups = _booked(snapshot, inclusive_only)
+    else:
+        groups = _aggregate(dims=["branch"], end=end, bank_ids=wanted, lending=False,
+                            inclusive_only=inclusive_only, workers=workers, source="history")
     parents = dict(Organisation.objects.filter(pk__in=[raw[0] for raw in groups])
                    .values_list("pk", "parent_id")) if groups else {}
     books: dict[int, engine.Facts] = {b: engine.Facts() for b in wanted or ()}
@@ -404,7 +454,21 @@ def ip_book_sql(bank_ids: set[int] | None, end: dt.date, inclusive_only: bool = 
     return {owner: (facts.npl_balance, facts.balance) for owner, facts in books.items()}
 
 
-def tolerance_all_banks(period_end: dt.date | str, *, segment: str = "all", workers: int | None = None) -> list[dict]:
+def _booked(snapshot: int, inclusive_only: bool) -> dict[tuple, engine.Facts]:
+    """{(booking organisation,): facts with the book's loans, balance and NPL balance} from a snapshot
+    (every organisation's: the caller keeps the banks asked for and their branches)."""
+    out: dict[tuple, engine.Facts] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT booked_by_id, loans, balance, npl_balance FROM reporting_bookbalance"
+                       " WHERE snapshot_id = %s" + (" AND inclusive" if inclusive_only else ""), [snapshot])
+        for booked_by, loans, balance, npl in cursor.fetchall():
+            out.setdefault((booked_by,), engine.Facts()).add(
+                engine.Facts(book_loans=int(loans), balance=int(balance), npl_balance=int(npl)))
+    return out
+
+
+def tolerance_all_banks(period_end: dt.date | str, *, segment: str = "all", workers: int | None = None,
+                        source: str = "auto") -> list[dict]:
     """The 3-point NPL tolerance test of every bank that submitted overall figures for ``period_end``
     (its latest submission, as :func:`ippledge.reporting.services.latest_overall` picks it), with the
     IP-pledge book of all of them from one :func:`ip_book_sql` statement.  Each entry is the dict
@@ -430,7 +494,8 @@ SELECT bank_id, total_loan_balance, npl_balance, inclusive_loan_balance, inclusi
     if not overall:
         return []
     names = _bank_names({row[0] for row in overall})
-    books = ip_book_sql({row[0] for row in overall}, period_end, inclusive_only=inclusive, workers=workers)
+    books = ip_book_sql({row[0] for row in overall}, period_end, inclusive_only=inclusive, workers=workers,
+                        source=source)
     out = []
     for bank_id, total, npl, inc_total, inc_npl in overall:
         o_npl, o_total = ((inc_npl or 0), inc_total) if inclusive else (npl, total)
