@@ -76,7 +76,7 @@ def test_vocabulary():
     assert set(PATENT_KINDS) == {"invention", "utility_model", "design"}
     assert set(KINDS) == set(PATENT_KINDS) | {"trademark", "copyright", "software", "ic_layout",
                                               "geographical_indication"}
-    assert len(EVENT_TYPES) == 27 and "restored" in EVENT_TYPES
+    assert len(EVENT_TYPES) == 28 and "restored" in EVENT_TYPES and "unmapped" in EVENT_TYPES
     assert set(STATE_PRECEDENCE) == set(LEGAL_STATES)
     assert STATE_PRECEDENCE[0] == "revoked" and STATE_PRECEDENCE[-1] == "in_force"
     assert FLAGS == tuple(sorted({"invalidation_pending", "suspended", "preserved", "seized",

@@ -32,6 +32,7 @@ EVENT_LABELS = {
     "litigation_filed": _("Litigation filed"),
     "litigation_closed": _("Litigation closed"),
     "restored": _("Restored"),
+    "unmapped": _("Other official record"),
 }
 
 OUTCOME_LABELS = {"invalid": _("wholly invalid"), "partly_invalid": _("partly invalid"), "maintained": _("maintained in force")}

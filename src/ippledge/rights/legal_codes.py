@@ -109,6 +109,9 @@ _MAPPING: dict[str, tuple[str, dict]] = {
 NO_EVENT_CODES = frozenset({"TG01", "TP01", "C15"}) | PLEDGE_CODES
 
 
+UNMAPPED = "unmapped"
+
+
 def event_type_for_code(code: str | None) -> tuple[str, dict] | None:
     """The event type an official code records, with the payload the code implies, or None.
 

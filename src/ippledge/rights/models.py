@@ -112,7 +112,13 @@ class LegalEvent(models.Model):
 
     class Meta:
         ordering = ["right", "seq"]
-        constraints = [models.UniqueConstraint(fields=["right", "seq"], name="legal_event_seq_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["right", "seq"], name="legal_event_seq_unique"),
+            # An official record is identified by right, code and date: a feed imported twice, or
+            # two imports racing, cannot record it twice.
+            models.UniqueConstraint(fields=["right", "official_code", "date"], condition=~Q(official_code=""),
+                                    name="legal_event_official_unique"),
+        ]
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

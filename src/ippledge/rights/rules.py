@@ -50,6 +50,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "renewed", "expired", "revoked", "cancelled", "abandoned",
     "litigation_filed", "litigation_closed",
     "restored",
+    # An official code the register does not map to a change (e.g. RINS, C52, PLDC): kept with its
+    # code and description so nothing a feed said is lost; no rule reads it, so it changes no state.
+    "unmapped",
 )
 
 LEGAL_STATES: tuple[str, ...] = (
