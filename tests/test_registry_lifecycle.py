@@ -101,7 +101,8 @@ def test_risk_events_notify_the_pledgee(bank, registrar):
                                                                       "date": "2026-01-05"})
     assert r.status_code == 201
     notes = bank.get("/notifications").data
-    assert [n["data"]["event"] for n in notes] == ["invalidation_requested"]
+    # (Both parties were also told of the registration itself: kind pledge.registered.)
+    assert [n["data"]["event"] for n in notes if n["kind"] == "pledged_right_event"] == ["invalidation_requested"]
     # One risk notice, to the pledgee only (the pledgor's earlier request to confirm aside).
     assert Notification.objects.filter(kind="pledged_right_event").count() == 1
 
@@ -390,10 +391,11 @@ def test_webhook_receives_signed_notification(bank, registrar, api_as, monkeypat
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.handle_request, daemon=True).start()
     try:
-        hook = bank.post("/webhooks", {"url": f"http://127.0.0.1:{server.server_port}/hook"})
-        assert hook.status_code == 201
+        # Registered before the webhook exists: the registration's own notice (to both parties) is not posted.
         make_patent()
         registered(bank)
+        hook = bank.post("/webhooks", {"url": f"http://127.0.0.1:{server.server_port}/hook"})
+        assert hook.status_code == 201
         registrar.post("/ip-rights/invention/201410362077.3/events", {"type": "preserved", "date": "2026-01-05"})
         assert notify.deliver() == 1
     finally:

@@ -4,7 +4,8 @@ classify manually, and the end-of-day classification of the whole book by the 20
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -41,6 +42,16 @@ IP_KINDS = ("patent", "trademark", "copyright", "bundle", "geographical_indicati
 # Who decides a loan's course (extension, restructuring, manual class): the reviewer and the approver.
 DECIDERS: frozenset[Role] = frozenset({Role.BANK_REVIEWER, Role.BANK_APPROVER})
 RATE_PLACES = 6  # Loan.annual_rate keeps six decimals: a rate with more is refused, not rounded
+
+# Later apps (monitoring) react to a change of a loan's balance or collateral without credit importing
+# them: ``listener(loan_id=..., reason=...)`` runs after the transaction commits (a failing listener is
+# logged and never undoes the repayment); reasons: booked, repayment, prepayment, pledges_cancelled.
+loan_listeners: list[Callable[..., None]] = []
+
+
+def _after_commit(loan: Loan, reason: str) -> None:
+    for listener in loan_listeners:
+        transaction.on_commit(functools.partial(listener, loan_id=loan.pk, reason=reason), robust=True)
 
 
 def require_bank_staff(actor, bank: Organisation | None = None, roles: Iterable[Role] = BANK_STAFF) -> None:
@@ -198,6 +209,7 @@ def book_loan(*, actor, data: dict, collateral_values: dict[int, int] | None = N
     audit.record(actor=actor, action="loan.book", obj=loan, object_repr=loan.loan_no,
                  after={"amount": amount, "bank": bank.pk, "borrower": borrower.pk, "schedule": terms["kind"],
                         "registrations": registrations})
+    _after_commit(loan, "booked")
     return loan
 
 
@@ -251,6 +263,7 @@ def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
                  after={"date": day, "principal": p, "interest": i})
     if not was_repaid:
         _prompt_cancellation(loan)
+    _after_commit(loan, "repayment")
     return row
 
 
@@ -302,6 +315,7 @@ def cancel_pledges(*, actor, loan_no: str) -> list[str]:
                              data={"registrations": todo})
     audit.record(actor=actor, action="loan.cancel_pledges", obj=loan, object_repr=loan.loan_no,
                  after={"registrations": todo})
+    _after_commit(loan, "pledges_cancelled")
     return todo
 
 
@@ -453,4 +467,5 @@ def prepay(*, actor, loan_no: str, date, principal, interest="0") -> Loan:
                  after={"date": day, "principal": p_fen})
     if not was_repaid:
         _prompt_cancellation(loan)
+    _after_commit(loan, "prepayment")
     return loan

@@ -44,6 +44,8 @@ class ProductIn(Schema):
     min_term_months: Whole = 1
     max_term_months: Whole = 36
     ltv_caps: TextMap = {}
+    valuation_validity_months: Whole = 12
+    review_frequency_months: Whole = 3
     lpr_tenor: one_of("1y", "5y") = "1y"
     spreads_bp: WholeMap = {"A": 50, "B": 100, "C": 200}
     rate_floor: Decimal_ = None
@@ -169,6 +171,8 @@ def product_out(p: Product) -> dict:
             "eligible_kinds": p.eligible_kinds, "min_amount": str(from_fen(p.min_amount)),
             "max_amount": str(from_fen(p.max_amount)), "min_term_months": p.min_term_months,
             "max_term_months": p.max_term_months, "ltv_caps": p.ltv_caps, "lpr_tenor": p.lpr_tenor,
+            "valuation_validity_months": p.valuation_validity_months,
+            "review_frequency_months": p.review_frequency_months,
             "spreads_bp": p.spreads_bp, "rate_floor": str(p.rate_floor) if p.rate_floor is not None else None,
             "rate_cap": str(p.rate_cap) if p.rate_cap is not None else None,
             "required_documents": p.required_documents, "risk_sharing": p.risk_sharing, "insurance": p.insurance,

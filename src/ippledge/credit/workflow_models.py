@@ -20,6 +20,10 @@ class Product(models.Model):
     min_term_months = models.PositiveIntegerField(default=1)
     max_term_months = models.PositiveIntegerField(default=36)
     ltv_caps = models.JSONField(default=dict, blank=True)
+    # Dynamic management (issue 12): how long a valuation of the collateral stands before a revaluation is
+    # due, and how often the borrower is reviewed from disbursement.
+    valuation_validity_months = models.PositiveIntegerField(_("valuation validity (months)"), default=12)
+    review_frequency_months = models.PositiveIntegerField(_("borrower review frequency (months)"), default=3)
     lpr_tenor = models.CharField(max_length=2, default="1y")
     spreads_bp = models.JSONField(default=dict, help_text=_("basis points over LPR by risk grade"))
     rate_floor = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True)

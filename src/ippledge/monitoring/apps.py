@@ -9,4 +9,4 @@ class MonitoringConfig(AppConfig):
 
     def ready(self):
         # End-of-day monitoring jobs and the listeners that raise alerts when an event is recorded.
-        from . import hooks, tasks  # noqa: F401
+        from . import hooks, ltv, reviews, tasks  # noqa: F401

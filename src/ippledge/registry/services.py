@@ -28,7 +28,7 @@ from ippledge.rights import marks, rules
 from ippledge.rights import services as rights_services
 from ippledge.rights.models import Right
 
-from . import examination, journal, notify
+from . import examination, journal, notify, party_notices
 from .filing import PledgeFiling
 from .models import (
     OPEN_STATUSES,
@@ -407,6 +407,7 @@ def _history(pledge: Pledge, kind: str, *, actor: Actor | None, on: dt.date,
     event = PledgeEvent.objects.create(pledge=pledge, type=kind, at=_now(), date=on, data=data or {},
                                        actor=_user(actor))
     journal.append(kind=f"pledge.{kind}", ref=pledge.registration_no, payload={"date": on, **(data or {})})
+    party_notices.tell_parties(pledge, kind, on)
     return event
 
 
@@ -834,6 +835,11 @@ def extend(*, actor: Actor, registration_no: str, registration_term_end: dt.date
     return pledge
 
 
+# Later apps (monitoring) react when a registration ends (cancelled, lapsed, revoked) without the registry
+# importing them: ``listener(pledge=..., status=..., on=...)``, inside the transaction that ends it.
+pledge_end_listeners: list = []
+
+
 def _end(pledge: Pledge, status: str, *, actor: Actor | None, on: dt.date, data: dict) -> None:
     pledge.status = status
     pledge.ended_at = _now()
@@ -843,6 +849,8 @@ def _end(pledge: Pledge, status: str, *, actor: Actor | None, on: dt.date, data:
     _history(pledge, status, actor=actor, on=on, data=data)
     audit.record(actor=actor, action=f"pledge.{status}", obj=pledge, object_repr=pledge.registration_no,
                  after={"status": status, **data})
+    for listener in pledge_end_listeners:
+        listener(pledge=pledge, status=status, on=on)
 
 
 @transaction.atomic

@@ -5,7 +5,9 @@ realised prices, and evaluate enterprises' innovation capability."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
@@ -43,6 +45,18 @@ from .models import (
 
 VALUERS = perm.BANK_STAFF | {Role.APPRAISER, Role.ADMIN}
 VALIDITY_MONTHS = 12
+
+# Later apps (monitoring) react to a final valuation, a revaluation above all, without valuation importing
+# them: ``listener(valuation_id=...)`` runs after the transaction commits (a failure is logged, the
+# valuation stands).
+valuation_listeners: list[Callable[..., None]] = []
+
+
+def _final_after_commit(record: ValuationRecord) -> None:
+    if record.status != ValuationStatus.FINAL:
+        return
+    for listener in valuation_listeners:
+        transaction.on_commit(functools.partial(listener, valuation_id=record.pk), robust=True)
 
 
 def _fen(amount: Decimal) -> int:
@@ -275,6 +289,7 @@ def create_valuation(*, actor, data: dict, supersedes: ValuationRecord | None = 
         ValuationRecord.objects.filter(pk=supersedes.pk).update(status=ValuationStatus.SUPERSEDED)
     audit.record(actor=actor, action="valuation.create", obj=record, object_repr=record.valuation_no,
                  after={"basis": basis, "market_value": record.market_value, "rights": [r.number for r in rights]})
+    _final_after_commit(record)
     return record
 
 
@@ -374,6 +389,7 @@ def sign_off(*, actor, valuation_no: str) -> ValuationRecord:
     record.save(update_fields=["bank_signoff", "enterprise_signoff", "status"])
     audit.record(actor=actor, action="valuation.signoff", obj=record, object_repr=record.valuation_no,
                  after={"status": record.status})
+    _final_after_commit(record)
     return record
 
 
