@@ -11,6 +11,8 @@ os.environ.setdefault("IPPLEDGE_DATA_DIR", tempfile.mkdtemp(prefix="ippledge-tes
 from ippledge.settings import *  # noqa: E402,F403
 
 # Tasks run where they are enqueued (the immediate backend), so a test that notifies or imports needs
-# no worker; the queue itself is tested for real in tests/test_tasks_worker.py, which runs
-# `ippledge worker --batch` against a server process on the database backend (the platform default).
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# no worker.  The queue itself is tested for real in tests/test_tasks_worker.py: its server and
+# `ippledge worker --batch` processes (these settings too) get IPPLEDGE_TASK_BACKEND set to the
+# database backend, the platform's default.
+TASKS = {"default": {"BACKEND": os.environ.get("IPPLEDGE_TASK_BACKEND",
+                                               "django_tasks.backends.immediate.ImmediateBackend")}}

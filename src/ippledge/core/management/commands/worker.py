@@ -8,8 +8,6 @@ due and exits: for tests, CI and a cron line on hosts that prefer one.
 from __future__ import annotations
 
 from django.core.management.base import CommandError
-from django_tasks import task_backends
-from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.management.commands import db_worker
 
 
@@ -21,10 +19,8 @@ class Command(db_worker.Command):
         parser.set_defaults(queue_name="*", reload=False)
 
     def handle(self, **options):
+        # (A backend without a queue, such as the immediate one, is refused by --backend's own check.)
         backend_name = options["backend_name"]
-        if not isinstance(task_backends[backend_name], DatabaseBackend):
-            # The immediate backend runs tasks where they are enqueued: there is no queue to work.
-            raise CommandError(f"the task backend {backend_name!r} has no queue to run (IPPLEDGE_TASK_BACKEND)")
         if options["reload"] and not options["batch"]:
             return super().handle(**options)
         self.configure_logging(options["verbosity"])
@@ -37,6 +33,9 @@ class Command(db_worker.Command):
             batch=options["batch"], backend_name=backend_name, max_tasks=options["max_tasks"],
             startup_delay=options["startup_delay"] and not options["batch"], worker_id=options["worker_id"])
         worker.configure_signals()
-        worker.run()
+        try:
+            worker.run()
+        finally:
+            worker.reset_signals()  # called in-process (tests, a cron wrapper), Ctrl+C is the caller's again
         if options["batch"] and options["verbosity"]:
             self.stdout.write(f"{worker._run_tasks} task(s) run")
