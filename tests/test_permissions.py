@@ -57,6 +57,8 @@ ROUTES = [
     ("post", "/api/v1/ip-rights/{kind}/{number}/events", f"/ip-rights/{RIGHT}/events",
      {"type": "licensed", "date": "2020-01-01"}, REGISTRAR),
     ("get", "/api/v1/public/ip-rights/{kind}/{number}", f"/public/ip-rights/{RIGHT}", None, ANYONE),
+    # A feed for the registrar's own office's rights (which kinds: tests/test_feeds_api.py); queued as a task.
+    ("post", "/api/v1/legal-events/import", "/legal-events/import", {"note": "matrix"}, REGISTRAR),
     ("post", "/api/v1/pledge-applications", "/pledge-applications", application(), FILERS),
     ("get", "/api/v1/pledge-applications/{application_no}", APP, None, SCOPED),
     ("post", "/api/v1/pledge-applications/{application_no}/confirmation", f"{APP}/confirmation",
