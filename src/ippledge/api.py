@@ -222,6 +222,7 @@ def _mount_routers() -> None:
     from ippledge.credit.api import router as credit_router
     from ippledge.credit.workflow_api import router as credit_workflow_router
     from ippledge.monitoring.api import router as monitoring_router
+    from ippledge.monitoring.reviews_api import router as monitoring_reviews_router
     from ippledge.monitoring.feeds.api import router as feeds_router
     from ippledge.registry.api import public_router as registry_public_router
     from ippledge.registry.api import router as registry_router
@@ -242,6 +243,7 @@ def _mount_routers() -> None:
     api.add_router("", credit_router)
     api.add_router("", credit_workflow_router)
     api.add_router("/alerts", monitoring_router)
+    api.add_router("", monitoring_reviews_router)
     api.add_router("", feeds_router)
     api.add_router("", reporting_router)
     api.add_router("/public", reporting_public_router)

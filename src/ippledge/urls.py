@@ -10,6 +10,7 @@ urlpatterns = [
     path("registry/", include("ippledge.registry.urls")),
     path("valuation/", include("ippledge.valuation.urls")),
     path("credit/", include("ippledge.credit.urls")),
+    path("monitoring/reviews/", include("ippledge.monitoring.review_urls")),
     path("monitoring/", include("ippledge.monitoring.urls")),
     path("reports/", include("ippledge.reporting.urls")),
 ]
