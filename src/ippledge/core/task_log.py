@@ -24,7 +24,8 @@ from .jobs import AttemptFailed
 
 # Task names in words, by task path; each app registers its own tasks in its labels.py:
 #   vocabulary.register("task", {"ippledge.monitoring.jobs.import_events": _("Legal-status import")})
-vocabulary.register("task", {"ippledge.registry.notify.deliver_webhook": gettext_lazy("Webhook delivery")})
+vocabulary.register("task", {"ippledge.registry.notify.deliver_webhook": gettext_lazy("Webhook delivery"),
+                             "ippledge.monitoring.feeds.jobs.import_events": gettext_lazy("Legal-status import")})
 vocabulary.register("task_status", {
     TaskResultStatus.READY: gettext_lazy("Queued"), TaskResultStatus.RUNNING: gettext_lazy("Running"),
     TaskResultStatus.FAILED: gettext_lazy("Failed"), TaskResultStatus.SUCCESSFUL: gettext_lazy("Done")})

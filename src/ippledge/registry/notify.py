@@ -220,8 +220,8 @@ def deliver_webhook(*, delivery_id: int, attempt: int = 1) -> dict:
     following = jobs.retry_later(deliver_webhook, attempt=d.attempts, max_attempts=MAX_ATTEMPTS,
                                  delivery_id=delivery_id)
     if following is not None:
-        raise WebhookNotDelivered(f"answer {status}; attempt {d.attempts} of {MAX_ATTEMPTS}, "
-                                  f"next after {following.task.run_after.isoformat(timespec='seconds')}")
+        # (When the next attempt runs is the next row's "not before" in the task log.)
+        raise WebhookNotDelivered(f"answer {status}; attempt {d.attempts} of {MAX_ATTEMPTS}, the next one is queued")
     if d.attempts >= MAX_ATTEMPTS:
         log.warning("webhook %s: delivery %s given up after %s attempts (last answer %s)",
                     d.webhook.pk, delivery_id, d.attempts, status)
