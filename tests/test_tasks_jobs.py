@@ -215,3 +215,22 @@ def test_the_task_log_shows_state_and_errors_but_no_arguments(make_user, receive
     assert "/manage/tasks/" in desk and "1 failed" in desk
     client.force_login(officer)
     assert client.get("/manage/tasks/").status_code == 403
+
+
+@QUEUE
+@pytest.mark.django_db(transaction=True)
+def test_end_of_day_keeps_the_task_log_to_a_month_of_successes_and_half_a_year_of_failures():
+    import datetime as dt
+
+    from ippledge.core.tasks import prune_task_log
+
+    for age in (1, 40, 200):
+        for status in ("SUCCESSFUL", "FAILED"):
+            result = jobs.enqueue(echo, actor_id=1, text=f"{status}{age}")
+            DBTaskResult.objects.filter(pk=result.id).update(
+                status=status, finished_at=timezone.now() - dt.timedelta(days=age))
+    queued = jobs.enqueue(echo, actor_id=1, text="waiting")
+    assert prune_task_log(timezone.localdate()) == {"removed_done": 2, "removed_failed": 1}
+    left = sorted(r.args_kwargs["kwargs"]["text"] for r in DBTaskResult.objects.all())
+    assert left == ["FAILED1", "FAILED40", "SUCCESSFUL1", "waiting"]
+    assert DBTaskResult.objects.filter(pk=queued.id).exists()

@@ -389,6 +389,7 @@ EOD_JOB_LABELS = {
     "registry.sign_checkpoint": gettext_lazy("Register: sign the day's checkpoint"),
     "credit.classify_loans": gettext_lazy("Loans: five-category classification"),
     "reporting.quarterly_files": gettext_lazy("Statistics: quarterly report files"),
+    "core.prune_task_log": gettext_lazy("Background tasks: remove old entries from the task log"),
 }
 vocabulary.register("eod_job", EOD_JOB_LABELS)
 # The run states in words (the model's own choice labels are the bare codes in English).

@@ -16,7 +16,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Platform core")
 
     def ready(self):
-        from . import services
+        from . import services, tasks  # noqa: F401  (tasks: the end-of-day pruning of the task log)
 
         post_migrate.connect(_create_cache_table, sender=self, dispatch_uid="ippledge-createcachetable")
         # Any password change — services, `ippledge changepassword`, the ORM — ends the user's tokens.
