@@ -137,7 +137,8 @@ def test_a_receiver_that_never_answers_is_given_up_and_the_failure_recorded(rece
     assert (delivery.attempts, delivery.delivered_at, delivery.last_status) == (3, None, "503")
     rows = list(DBTaskResult.objects.order_by("enqueued_at"))
     assert [row.status for row in rows] == ["FAILED"] * 3
-    assert "given up after 3 attempts" in rows[-1].traceback
+    assert rows[-1].exception_class_path.endswith("WebhookGivenUp")
+    assert "HTTP 503 · 3/3" in rows[-1].traceback
     # The nightly job has nothing to re-queue: the delivery's attempts are spent.
     with transaction.atomic():
         assert nightly_webhook_job(timezone.localdate()) == {"queued": 0}
@@ -207,7 +208,7 @@ def test_the_task_log_shows_state_and_errors_but_no_arguments(make_user, receive
     html = page.content.decode()
     assert page.status_code == 200
     assert "Webhook delivery" in html and "Failed" in html and "Queued" in html and "Done" in html
-    assert "answer 500; attempt 1 of 8" in html
+    assert "Not delivered; tried again later (HTTP 500 · 1/8)" in html
     assert "110101199003071234" not in html and "张三" not in html
     failed = client.get("/manage/tasks/?status=FAILED&export=csv")
     assert failed.status_code == 200 and failed.content.decode().count("Webhook delivery") == 1

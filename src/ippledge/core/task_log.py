@@ -26,6 +26,10 @@ from .jobs import AttemptFailed
 #   vocabulary.register("task", {"ippledge.monitoring.jobs.import_events": _("Legal-status import")})
 vocabulary.register("task", {"ippledge.registry.notify.deliver_webhook": gettext_lazy("Webhook delivery"),
                              "ippledge.monitoring.feeds.jobs.import_events": gettext_lazy("Legal-status import")})
+# Failures in words, by exception class path (the platform's own AttemptFailed kinds).
+vocabulary.register("task_error", {
+    "ippledge.registry.notify.WebhookNotDelivered": gettext_lazy("Not delivered; tried again later"),
+    "ippledge.registry.notify.WebhookGivenUp": gettext_lazy("Not delivered; given up after the last attempt")})
 vocabulary.register("task_status", {
     TaskResultStatus.READY: gettext_lazy("Queued"), TaskResultStatus.RUNNING: gettext_lazy("Running"),
     TaskResultStatus.FAILED: gettext_lazy("Failed"), TaskResultStatus.SUCCESSFUL: gettext_lazy("Done")})
@@ -56,21 +60,22 @@ def not_before(row: DBTaskResult) -> dt.datetime | None:
 
 
 def error(row: DBTaskResult) -> str:
-    """A short error for a failed task: the exception's class, and its message only for the platform's
-    own :class:`~ippledge.core.jobs.AttemptFailed` (written to be shown; any other message might
-    quote data)."""
+    """A short error for a failed task: the failure in words (the ``task_error`` vocabulary, else the
+    exception's class) and, only for the platform's own :class:`~ippledge.core.jobs.AttemptFailed`
+    (written to be shown), its message; any other message might quote data."""
     if row.status != TaskResultStatus.FAILED or not row.exception_class_path:
         return ""
-    name = row.exception_class_path.rsplit(".", 1)[-1]
+    path = row.exception_class_path
+    name = vocabulary.label("task_error", path)
+    if name == path:
+        name = path.rsplit(".", 1)[-1]
     try:
-        shows_message = issubclass(import_string(row.exception_class_path), AttemptFailed)
+        shows_message = issubclass(import_string(path), AttemptFailed)
     except (ImportError, TypeError):
         shows_message = False
-    if not shows_message:
-        return name
     last = (row.traceback or "").strip().rsplit("\n", 1)[-1]
-    message = last.split(": ", 1)[1] if ": " in last else ""
-    return f"{name}: {message}"[:ERROR_CHARS] if message else name
+    message = last.split(": ", 1)[1] if shows_message and ": " in last else ""
+    return f"{name} ({message})"[:ERROR_CHARS] if message else name
 
 
 def get_for(user, task_id: str) -> DBTaskResult:

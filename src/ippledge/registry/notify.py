@@ -199,7 +199,16 @@ def deliver(delivery_ids: list[int] | None = None, timeout: float = 5.0) -> int:
 
 
 class WebhookNotDelivered(jobs.AttemptFailed):
-    """The receiver did not take the delivery (its answer or the network error is the message)."""
+    """The receiver did not take the delivery; another attempt follows (queued, or by end of day).
+    The message is ``<answer> · <attempt>/<of>``: the receiver's HTTP status or the network error."""
+
+
+class WebhookGivenUp(WebhookNotDelivered):
+    """The last attempt failed too: the delivery stays undelivered (its last answer is kept)."""
+
+
+def _answer(status: str) -> str:
+    return f"HTTP {status}" if status.isdigit() else status
 
 
 @task()
@@ -217,16 +226,15 @@ def deliver_webhook(*, delivery_id: int, attempt: int = 1) -> dict:
     delivered, status = outcome
     if delivered:
         return {"delivery_id": delivery_id, "delivered": True, "status": status, "attempts": d.attempts}
-    following = jobs.retry_later(deliver_webhook, attempt=d.attempts, max_attempts=MAX_ATTEMPTS,
-                                 delivery_id=delivery_id)
-    if following is not None:
-        # (When the next attempt runs is the next row's "not before" in the task log.)
-        raise WebhookNotDelivered(f"answer {status}; attempt {d.attempts} of {MAX_ATTEMPTS}, the next one is queued")
+    summary = f"{_answer(status)} · {d.attempts}/{MAX_ATTEMPTS}"
+    # When the next attempt runs is the next row's "not before" in the task log.
+    if jobs.retry_later(deliver_webhook, attempt=d.attempts, max_attempts=MAX_ATTEMPTS, delivery_id=delivery_id):
+        raise WebhookNotDelivered(summary)
     if d.attempts >= MAX_ATTEMPTS:
         log.warning("webhook %s: delivery %s given up after %s attempts (last answer %s)",
                     d.webhook.pk, delivery_id, d.attempts, status)
-        raise WebhookNotDelivered(f"answer {status}; given up after {d.attempts} attempts")
-    raise WebhookNotDelivered(f"answer {status}; attempt {d.attempts} of {MAX_ATTEMPTS}, retried by end of day")
+        raise WebhookGivenUp(summary)
+    raise WebhookNotDelivered(summary)  # a backend that cannot defer: the end-of-day job re-queues it
 
 
 def _queued_delivery_ids() -> set[int]:
