@@ -297,6 +297,10 @@ ROWS: list[Row] = [
     get("national-csv-by-bank", f"{STATISTICS}.csv", f"{STATISTICS}.csv?period={{year}}&group_by=bank", (),
         ("officer_b",), kind=LIST, marker=lambda w: (PLEDGEE["name"],)),
     # A typical case is the regulator's own write.
+    # Borrower reviews are the lending bank's: the borrower itself does not read them.
+    get("loan-reviews", f"{LOAN}/reviews", "/loans/{loan}/reviews", ("officer_a",), ("officer_b", "ent_a", "ent_b")),
+    post("loan-review", f"{LOAN}/reviews", "/loans/{loan}/reviews", ("officer_a",), ("officer_b", "ent_a"),
+         {"revenue": "1000000", "profit": "-1", "liabilities": "0", "staff": 3, "conclusion": "watch"}),
     post("case-study", "/case-studies", "/case-studies", ("regulator",), ("officer_b",),
          lambda w, a: {"loan_no": w.loan, "title": "知识产权质押典型案例", "body": "首贷", "consent": True}),
 ]
@@ -308,6 +312,7 @@ ROWS += [
     page("evidence-file", "/credit/cases/{case_dd}/evidence/{evidence}", ("officer_a",), ("officer_b", "ent_b"),
          regulator="skip", marker=lambda w: (EVIDENCE_PDF.decode(),)),
     page("loan-page", "/credit/loans/{loan}/", ("officer_a", "ent_a"), ("officer_b", "ent_b")),
+    page("loan-reviews-page", "/monitoring/reviews/{loan}/", ("officer_a",), ("officer_b", "ent_a", "ent_b")),
     page("application-page", "/registry/applications/{app_wait}/", ("officer_a", "ent_a", "registrar_ip"),
          ("officer_b", "ent_b", "registrar_cr")),
     page("review-page", "/registry/queue/{app_corr}/", ("registrar_ip",), ("registrar_cr", "officer_b"),

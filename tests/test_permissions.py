@@ -151,6 +151,9 @@ ROUTES = [
     ("post", "/api/v1/credit-cases/{case_no}/due-diligence", "/credit-cases/CR20260000001/due-diligence",
      {"key": "ownership", "result": "ok"}, SCOPED),
     ("post", "/api/v1/credit-cases/{case_no}/evidence", "/credit-cases/CR20260000001/evidence", {}, SCOPED),
+    # Borrower reviews: the lending bank's staff; the regulator reads (tests/test_monitoring_reviews.py).
+    ("get", "/api/v1/loans/{loan_no}/reviews", "/loans/LN202600000001/reviews", None, SCOPED),
+    ("post", "/api/v1/loans/{loan_no}/reviews", "/loans/LN202600000001/reviews", {}, SCOPED),
     ("post", "/api/v1/loans/{loan_no}/prepayment", "/loans/LN202600000001/prepayment",
      {"date": "2026-01-06", "principal": "1"}, SCOPED),
     ("post", "/api/v1/credit-cases/{case_no}/submit", "/credit-cases/CR20260000001/submit", {}, SCOPED),
