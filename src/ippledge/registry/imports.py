@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, limits, money
@@ -39,8 +39,13 @@ def rights_with_live_pledges(right_ids) -> set[int]:
     ids = list(right_ids)
     if not ids:
         return set()
-    return set(PledgeRight.objects.filter(right_id__in=ids, live=True, pledge__status=PledgeStatus.REGISTERED)
-               .values_list("right_id", flat=True))
+    # Raw SQL for a long IN list (the ORM prepares each value); the same filter as live_pledges.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT pr.right_id FROM {PledgeRight._meta.db_table} pr "
+                       f"JOIN {Pledge._meta.db_table} p ON p.id = pr.pledge_id "
+                       f"WHERE pr.live = %s AND p.status = %s AND pr.right_id IN ({', '.join(['%s'] * len(ids))})",
+                       [True, PledgeStatus.REGISTERED.value, *ids])
+        return {row[0] for row in cursor.fetchall()}
 
 
 # --- official pledge records from a legal-status feed -------------------------------------------

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from ippledge.core import business_date, limits
@@ -36,17 +35,13 @@ from ippledge.core.permissions import Actor
 from ippledge.registry import imports as registry_imports
 from ippledge.rights import bulk, legal_codes, rules
 from ippledge.rights import services as rights_services
-from ippledge.rights.models import LegalEvent, Right
+from ippledge.rights.models import Right
 
 from . import numbers, readers
 
 CHUNK = 5000
 LISTED = 1000  # entries kept in each list of the summary (totals are always whole)
 _CODE = re.compile(r"[A-Z0-9]{1,8}", re.ASCII)
-_FACT_FIELDS = ("id", "kind", "number", "filing_date", "grant_date", "registration_date", "first_publication_date",
-                "completion_date", "author_kind", "author_death_date", "annuity_paid_through",
-                "term_adjustment_days", "owners")
-_EVENT_FIELDS = ("id", "right_id", "seq", "type", "date", "official_code", "payload")
 # Fields of a row that are the event's own (the rest are the right's reference or the feed's context).
 _EVENT_DATA = ("type", "official_code", "date", "paid_through", "renewed_to", "outcome", "new_owners", "new_name",
                "owner_id_number", "description", "pledgee_consent", "note")
@@ -212,13 +207,6 @@ class Importer:
 
     # --- a chunk, with one query per kind of fact --------------------------------------------
 
-    def _rights(self, rows: list[_Row]) -> dict[tuple[str, str], Right]:
-        wanted = {(r.kind, r.number) for r in rows}
-        events = LegalEvent.objects.only(*_EVENT_FIELDS).order_by("seq")
-        found = (Right.objects.filter(number__in={n for _k, n in wanted}).only(*_FACT_FIELDS)
-                 .prefetch_related(Prefetch("events", queryset=events)))
-        return {(r.kind, r.number): r for r in found if (r.kind, r.number) in wanted}
-
     def run_chunk(self, chunk: list[readers.FeedRow]) -> None:
         cleaned: list[_Row] = []
         for row in chunk:
@@ -247,44 +235,48 @@ class Importer:
             self.progress(len(chunk))
 
     def _write(self, rows: list[_Row]) -> dict[int, tuple]:
-        rights = self._rights(rows)
-        pledged = registry_imports.rights_with_live_pledges(r.pk for r in rights.values())
+        found = bulk.histories({r.number for r in rows})
+        pledged = registry_imports.rights_with_live_pledges(h.right_id for h in found.values())
         by_right: dict[int, list[_Row]] = {}
         outcome: dict[int, tuple] = {}  # line → what happened, counted once the chunk is written
         for row in rows:
-            right = rights.get((row.kind, row.number))
-            if right is None:
+            history = found.get((row.kind, row.number))
+            if history is None:
                 outcome[row.line] = ("unmatched", row)
                 continue
-            row.right = right
-            by_right.setdefault(right.pk, []).append(row)
+            by_right.setdefault(history.right_id, []).append(row)
+        slow_ids = {right_id for right_id, right_rows in by_right.items()
+                    if right_id in pledged or any(r.etype in bulk.NOT_IN_BULK or r.etype == "pledge_record"
+                                                  for r in right_rows)}
+        models = Right.objects.in_bulk(list(slow_ids)) if slow_ids else {}
         new_events: list[bulk.NewEvent] = []
         for right_id, right_rows in by_right.items():
-            right = right_rows[0].right
-            slow = right_id in pledged or any(r.etype in bulk.NOT_IN_BULK for r in right_rows)
-            history = rights_services.events_of(right)
+            first = right_rows[0]
+            history = found[(first.kind, first.number)]
+            events = history.events
             for row in right_rows:
                 if row.etype == "pledge_record":
                     outcome[row.line] = ("pledge", row, registry_imports.note_official_record(
-                        actor=self.actor, right=right, code=row.code, date=row.date,
+                        actor=self.actor, right=models[right_id], code=row.code, date=row.date,
                         official_no=row.data["official_registration_no"]))
-                elif _already(history, row):
+                elif _already(events, row):
                     outcome[row.line] = ("unchanged", row)
-                elif slow:
-                    outcome[row.line] = self._record(right, row, history)
+                elif right_id in pledged or row.etype in bulk.NOT_IN_BULK:
+                    outcome[row.line] = self._record(models[right_id], row, events)
                 else:
-                    seq = (history[-1].seq if history else 0) + 1
+                    seq = (events[-1].seq if events else 0) + 1
                     event = rights_services.event_of(seq, row.etype, row.code, row.date, row.payload)
                     try:
-                        rules.validate_event(rights_services.facts_of(right), history, event)
+                        rules.validate_event(history.facts, events, event)
                     except DomainError as exc:
                         outcome[row.line] = ("rejected", row, *_reason(exc))
                         continue
-                    history.append(event)
-                    payload = dict(row.payload)
-                    if rights_services._bool(row.data.get("pledgee_consent", False)):
-                        payload["pledgee_consent"] = True
-                    new_events.append(bulk.NewEvent(right_id, right.kind, seq, row.etype, row.date, row.code,
+                    events.append(event)
+                    payload = row.payload
+                    if row.data.get("pledgee_consent") not in (None, "", False) and \
+                            rights_services._bool(row.data["pledgee_consent"]):
+                        payload = {**payload, "pledgee_consent": True}
+                    new_events.append(bulk.NewEvent(right_id, history.kind, seq, row.etype, row.date, row.code,
                                                     payload, row.data.get("note", "")))
                     outcome[row.line] = ("imported", row)
         bulk.append_events(actor=self.actor, events=new_events, source=self.summary.source)
