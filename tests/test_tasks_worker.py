@@ -195,3 +195,35 @@ def test_a_failing_receiver_is_retried_with_back_off_until_it_answers(live, rece
     signature, body = receiver.received[-1]
     assert signature == "sha256=" + hmac.new(b"s3", body, hashlib.sha256).hexdigest()
     assert json.loads(body)["kind"] == "retry.test"
+
+
+def test_the_demo_runs_a_worker_that_delivers_while_it_serves_and_stops_with_it(live, receiver, monkeypatch,
+                                                                                 settings):
+    """``ippledge demo`` starts ``ippledge worker`` (not --batch) beside the server: a notification made
+    while it runs is delivered without anyone running a batch, and the worker stops when asked."""
+    import time
+
+    from ippledge.demo.management.commands.demo import start_worker, stop_worker
+
+    for key, value in live.env.items():
+        monkeypatch.setenv(key, value)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    process = start_worker()
+    assert process is not None
+    try:
+        shell(live, "from django.db import transaction\n"
+                    "from ippledge.core import services\n"
+                    "from ippledge.core.actors import SYSTEM\n"
+                    "from ippledge.registry.models import Webhook\n"
+                    "from ippledge.registry.notify import notify\n"
+                    "org = services.create_organisation(actor=SYSTEM, name='演示银行', kind='bank')\n"
+                    f"Webhook.objects.create(org=org, url='{receiver.url}', secret='d')\n"
+                    "with transaction.atomic():\n"
+                    "    notify(org=org, kind='demo.test', message='m', data={})\n")
+        deadline = time.time() + 60
+        while not receiver.received and time.time() < deadline:
+            time.sleep(0.5)
+        assert [json.loads(body)["kind"] for _sig, body in receiver.received] == ["demo.test"]
+    finally:
+        stop_worker(process)
+    assert process.returncode == 0
