@@ -245,9 +245,14 @@ class Importer:
                 outcome[row.line] = ("unmatched", row)
                 continue
             by_right.setdefault(history.right_id, []).append(row)
-        slow_ids = {right_id for right_id, right_rows in by_right.items()
-                    if right_id in pledged or any(r.etype in bulk.NOT_IN_BULK or r.etype == "pledge_record"
-                                                  for r in right_rows)}
+        # Model instances only for the rights whose rows go through record_event or the registry (and
+        # are not already recorded): a re-import of a pledged right's events loads none.
+        slow_ids = set()
+        for right_id, right_rows in by_right.items():
+            first = found[(right_rows[0].kind, right_rows[0].number)]
+            if any(r.etype == "pledge_record" or ((right_id in pledged or r.etype in bulk.NOT_IN_BULK)
+                                                  and not _already(first.events, r)) for r in right_rows):
+                slow_ids.add(right_id)
         models = Right.objects.in_bulk(list(slow_ids)) if slow_ids else {}
         new_events: list[bulk.NewEvent] = []
         for right_id, right_rows in by_right.items():
