@@ -136,3 +136,14 @@ def test_the_watch_agrees_with_the_per_right_reference(make_org, seed, monkeypat
         seen |= {kind for _b, kind, *_ in actual()}
     assert result["raised"] == result["cleared"] == 0  # the same day again writes nothing
     assert len(seen) >= 3  # the random register exercised several kinds
+
+
+def test_the_process_pool_derives_the_same_states(make_org, monkeypatch, settings):
+    monkeypatch.setattr("ippledge.core.business_date.today", lambda: ON)
+    rng = random.Random(3)
+    random_register(rng, [make_org("bank", name="银行")], make_org("enterprise", name="借款企业"))
+    serial = watch.right_candidates(ON)
+    monkeypatch.setattr(watch, "PARALLEL_FROM", 1)
+    settings.MONITORING_WORKERS = 2
+    pooled = watch.right_candidates(ON)
+    assert serial and [(c.org_id, c.condition) for c in pooled] == [(c.org_id, c.condition) for c in serial]

@@ -15,8 +15,11 @@ cleared by it; event-driven alerts are cleared here only when their pledge is no
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -85,6 +88,36 @@ def event_from_row(seq: int, etype: str, date: dt.date, payload: dict | None, co
                               official_code=code or None)
 
 
+# --- deriving every right's state ----------------------------------------------------------------------
+
+PARALLEL_FROM = 20_000  # rights; below this a process pool costs more than it saves
+
+
+def _derive_chunk(args) -> list[tuple[int, rights_rules.RightState]]:
+    rows, events, on = args
+    return [(row[0], rights_rules.derive(facts_from_row(row), events.get(row[0], ()), on)) for row in rows]
+
+
+def derive_all(rights: dict[int, tuple], events: dict[int, list], on: dt.date) -> dict[int, rights_rules.RightState]:
+    """Each right's state on ``on`` (``rights.rules.derive``, pure).  A large register is split over
+    worker processes (``IPPLEDGE_MONITORING_WORKERS``, default: the CPUs, at most 8): the rule is pure
+    and per right, the children only compute and never touch the database."""
+    rows = list(rights.values())
+    workers = services.setting_int("MONITORING_WORKERS", min(8, os.cpu_count() or 1))
+    if workers <= 1 or len(rows) < PARALLEL_FROM:
+        return dict(_derive_chunk((rows, events, on)))
+    size = -(-len(rows) // (workers * 4))
+    chunks = []
+    for start in range(0, len(rows), size):
+        part = rows[start:start + size]
+        chunks.append((part, {row[0]: events[row[0]] for row in part if row[0] in events}, on))
+    states: dict[int, rights_rules.RightState] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for result in pool.map(_derive_chunk, chunks):
+            states.update(result)
+    return states
+
+
 # --- gathering ---------------------------------------------------------------------------------------
 
 def _live_links(right_ids: list[int] | None):
@@ -135,16 +168,14 @@ def right_candidates(on: dt.date, *, right_ids: list[int] | None = None,
         events[right_id].append(event_from_row(seq, etype, date, payload, code))
     loans = loans_by_registration({reg for _p, _r, reg, _t in links} if right_ids is not None else None)
 
-    states: dict[int, rights_rules.RightState] = {}
+    states = derive_all(rights, events, on)
     found: list[Candidate] = []
     for pledge_id, right_id, registration_no, term_end in links:
         banks = pledgees.get(pledge_id)
         row = rights.get(right_id)
         if not banks or row is None:
             continue
-        state = states.get(right_id)
-        if state is None:
-            state = states[right_id] = rights_rules.derive(facts_from_row(row), events.get(right_id, ()), on)
+        state = states[right_id]
         secured = loans.get(registration_no, ())
         debt_due = rules.debt_due((loan[3] for loan in secured), term_end)
         conditions = rules.right_conditions(pledge_id=pledge_id, right_id=right_id, kind=row[1], state=state,
