@@ -29,6 +29,7 @@ class Role(models.TextChoices):
     INSURER_USER = "insurer_user", _("Insurer user")
     FUND_MANAGER = "fund_manager", _("Fund manager")
     REGULATOR_USER = "regulator_user", _("Regulator user")
+    EXCHANGE_USER = "exchange_user", _("IP exchange user")
 
 
 # Which organisation kinds a role may belong to; admin may sit in any operator organisation.
@@ -43,6 +44,8 @@ ROLE_ORG_KINDS: dict[str, set[str]] = {
     Role.INSURER_USER: {OrgKind.INSURER, OrgKind.GUARANTOR},
     Role.FUND_MANAGER: {OrgKind.RISK_FUND},
     Role.REGULATOR_USER: {OrgKind.REGULATOR},
+    # An IP exchange's staff publish disposal listings, take bids and close deals (issue 14).
+    Role.EXCHANGE_USER: {OrgKind.IP_EXCHANGE},
 }
 
 # The rights each registrar office records.

@@ -31,6 +31,7 @@ class AlertKind(models.TextChoices):
     BORROWER_REVIEW_DUE = "borrower_review_due", _("Borrower review due")
     LOAN_OVERDUE = "loan_overdue", _("Loan overdue")
     CANCELLATION_DUE = "cancellation_due", _("Pledge cancellation due")
+    HOLDING_PERIOD_DUE = "holding_period_due", _("Acquired IP holding period ending")
 
 
 class Severity(models.TextChoices):

@@ -47,6 +47,7 @@ SPECS: dict[str, KindSpec] = {
     "borrower_review_due": KindSpec("info", 15),
     "loan_overdue": KindSpec("warning", 3),
     "cancellation_due": KindSpec("warning", 10),
+    "holding_period_due": KindSpec("warning", 20),  # raised by the disposal app (issue 14)
 }
 
 # The kinds the calendar pass decides alone: it raises them and clears them when the condition ends.

@@ -159,6 +159,9 @@ def required_action(alert: Alert) -> str:
             "days": d.get("dpd", "")}
     if kind == AlertKind.CANCELLATION_DUE:
         return _("The loan is repaid in full: cancel the pledge registration so the right is released.")
+    if kind == AlertKind.HOLDING_PERIOD_DUE:
+        return _("IP acquired by enforcing a pledge must be disposed of by %(deadline)s: sell or license it.") % {
+            "deadline": d.get("deadline", "")}
     return _("Review the alert.")
 
 
