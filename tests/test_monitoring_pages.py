@@ -78,9 +78,11 @@ def test_the_monitor_shows_the_banks_pledged_rights_with_state_value_ltv_and_ale
     assert book["reg"] in page and book["loan_no"] in page and "ZL201410362077.3" in page
     assert "有效" in page  # the right's legal state, in words (Chinese by default)
     assert _zh("monitoring.Alert.severity", "critical") in page  # the worst of its open alerts
-    # What to do today: the overdue grace-period alert, flagged; the alert not yet due is not listed.
+    # What to do today: the overdue grace-period alert, flagged, and the critical one not yet taken on; the
+    # information alert not yet due is not listed.
     today = page.split('data-testid="todo-today"')[1].split("</section>")[0]
     assert f'/monitoring/alerts/{book["alerts"]["grace"].pk}/' in today
+    assert f'/monitoring/alerts/{book["alerts"]["invalidation"].pk}/' in today
     assert f'/monitoring/alerts/{book["alerts"]["due"].pk}/' not in today
     assert 'data-testid="monitor-at-risk"' in page
 

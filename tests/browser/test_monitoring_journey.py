@@ -97,8 +97,10 @@ def test_officer_works_an_alert_from_the_monitor(page: Page, new_page, book, liv
     no_sideways_scroll(page, "an alert's page")
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto("/monitoring/")
-    # The only alert due by today is resolved: nothing left to do today.
-    expect(page.get_by_test_id("todo-none")).to_have_text(_en("No alert is due today."))
+    # The overdue alert is resolved; the critical invalidation request, not yet taken on, is today's work.
+    today = page.get_by_test_id("todo-today")
+    expect(today).to_contain_text(_en(AlertKind.INVALIDATION_REQUESTED.label))
+    expect(today).not_to_contain_text(_en(AlertKind.ANNUITY_GRACE.label))
 
     # --- the regulator reads the same alert, without forms -------------------------------------------------
     regulator = new_page()

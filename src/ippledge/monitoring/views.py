@@ -23,7 +23,7 @@ from ippledge.core.models import Organisation
 from . import monitor as book
 from . import services
 from .forms import AcknowledgeForm, ResolveForm
-from .models import LIVE_STATUSES, AlertStatus
+from .models import LIVE_STATUSES, AlertStatus, Severity
 
 TODAY_SHOWN = 10  # alerts named under "what to do today"; the inbox has them all
 
@@ -105,8 +105,9 @@ def _today_list(request, scope: book.Scope) -> dict:
     """The head of the page: how many rights, how many at risk, and the alerts to work on today."""
     today = business_date.today()
     alerts = services.visible_alerts(request.user).filter(status__in=LIVE_STATUSES)
-    due = alerts.filter(due_date__lte=today).select_related("pledge", "right", "loan") \
-        .annotate(rank=_severity_rank()).order_by("due_date", "-rank", "pk")
+    # Due by today, and any critical alert nobody has taken on yet, whatever its SLA says.
+    due = alerts.filter(Q(due_date__lte=today) | Q(severity=Severity.CRITICAL, status=AlertStatus.OPEN)) \
+        .select_related("pledge", "right", "loan").annotate(rank=_severity_rank()).order_by("due_date", "-rank", "pk")
     rows = [{"alert": a, "action": services.required_action(a), "overdue": a.due_date < today,
              "right": _right_text(a)}
             for a in due[:TODAY_SHOWN]]
