@@ -15,8 +15,7 @@ from ninja import Router, Schema
 
 from ippledge.core import jobs as core_jobs
 from ippledge.core import permissions as perm
-from ippledge.core.errors import MalformedBody, PermissionDenied, ValidationFailed
-from ippledge.core.roles import OFFICE_RIGHT_KINDS
+from ippledge.core.errors import MalformedBody, ValidationFailed
 
 from . import importer, jobs, readers
 
@@ -31,18 +30,12 @@ class ImportAccepted(Schema):
     status_url: str
 
 
-def _require_importer(actor) -> None:
-    perm.require_registrar(actor)
-    organisation = getattr(actor, "organisation", None)
-    if not actor.is_platform_admin and not OFFICE_RIGHT_KINDS.get(getattr(organisation, "kind", ""), set()):
-        raise PermissionDenied(_("Only a registrar of an office that records rights may import their events."),
-                               code="not_your_office")
-
-
 @router.post("/legal-events/import", response={202: ImportAccepted},
              summary="Import a legal-status feed (registrar of the right's office, admin); runs as a task")
 def import_legal_events(request, format: str = ""):
-    _require_importer(request.auth)  # before the body is read
+    # A registrar (of an office that records rights: registrars belong to one) or an admin, before the
+    # body is read; which kinds it may import is asked once the feed's kinds are known.
+    perm.require_registrar(request.auth)
     upload = request.FILES.get("file") if request.content_type == "multipart/form-data" else None
     if request.content_type == "multipart/form-data":
         if upload is None:
