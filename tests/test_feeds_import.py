@@ -177,3 +177,23 @@ def test_a_dtd_is_refused_before_any_entity_is_expanded(db):
     assert summary["error"]["code"] == "xml_dtd_refused" and summary["rows"] == 0
     with pytest.raises(readers.FeedError):
         list(readers.read("epo-xml", readers.blocks(BILLION_LAUGHS.decode().encode("utf-8"), size=40)))
+
+
+def test_an_imported_event_on_a_pledged_right_alerts_the_bank_and_notifies_it(db, make_org):
+    from ippledge.monitoring.models import Alert
+    from ippledge.registry.models import Notification
+
+    from .registry_fixtures import BANK_USCC
+
+    bank = make_org("bank", name=PLEDGEE["name"], uscc=BANK_USCC)
+    make_patent()
+    pledge = pledge_on("ZL201410362077.3")
+    feed = b'{"kind": "invention", "number": "CN201410362077", "official_code": "PP01", "date": "2024-05-06"}\n'
+    summary = import_feed(actor=SYSTEM, source=feed, fmt="jsonl", name="court.jsonl")
+    assert summary["imported_by_type"] == {"preserved": 1}
+    alert = Alert.objects.get(owner_org=bank, kind="preservation")
+    assert alert.pledge_id == pledge.pk
+    assert Notification.objects.filter(org=bank, kind="pledged_right_event").exists()
+    # Imported again: unchanged, and the same condition raises no second alert.
+    assert import_feed(actor=SYSTEM, source=feed, fmt="jsonl")["unchanged"] == 1
+    assert Alert.objects.filter(owner_org=bank, kind="preservation").count() == 1
