@@ -97,7 +97,7 @@ def test_the_monitor_filters_sorts_and_exports(book):
     assert book["reg"] not in officer.get("/monitoring/?state=terminated").content.decode()
     assert book["reg"] in officer.get("/monitoring/?q=201410362077").content.decode()
     assert book["reg"] not in officer.get("/monitoring/?kind=trademark").content.decode()
-    for sort in ("lender_value", "-open_alerts", "worst", "number", "nonsense"):
+    for sort in ("lender_value", "-open_alerts", "worst", "right", "nonsense"):
         assert officer.get(f"/monitoring/?sort={sort}").status_code == 200
     csv = officer.get("/monitoring/?export=csv")
     assert csv["Content-Type"].startswith("text/csv")

@@ -37,6 +37,14 @@ def number_of(kind: str, number: str) -> str:
     return format_patent_number(number) if kind in PATENT_KINDS else number
 
 
+def _pledged_right_text(row) -> str:
+    right = row.right
+    kind = vocabulary.label("rights.Right.kind", right.kind)
+    title = right.display_title
+    number = number_of(right.kind, right.number)
+    return f"{kind} {number}" + (f" · {title}" if title and title != right.number else "")
+
+
 def _forbidden(request):
     return render(request, "errors/403.html", status=403)
 
@@ -65,10 +73,9 @@ def _monitor_listing(request, scope: book.Scope, states: book.States) -> Listing
     columns = [
         Column("registration_no", _("Registration"), "pledge.registration_no", sort="pledge__registration_no",
                link=lambda r: reverse("registry:public_record", args=[r.pledge.registration_no])),
-        Column("kind", _("Kind of right"), "right.kind", kind="label:rights.Right.kind", sort="right__kind"),
-        Column("number", _("Number"), lambda r: number_of(r.right.kind, r.right.number), sort="right__number",
+        # One cell for the right (kind, number, title), so the table keeps its width for the figures.
+        Column("right", _("Right"), _pledged_right_text, sort="right__number",
                link=lambda r: reverse("rights:detail", args=[r.right.kind, r.right.number])),
-        Column("title", _("Title"), lambda r: r.right.display_title),
         Column("pledgor", _("Pledgor"), "pledgor_name", sort="pledgor_name"),
     ]
     if scope.all_banks:
