@@ -349,7 +349,7 @@ def import_feed(*, actor: Actor, source, fmt: str = "", name: str = "",
                 progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK) -> dict:
     """Import a feed from a path or bytes; the summary as a JSON-ready dict."""
     if not fmt:
-        head = source[:512] if isinstance(source, bytes | bytearray) else open(source, "rb").read(512)
+        head = source[:512] if isinstance(source, bytes | bytearray) else readers.head(source)
         fmt = readers.detect_format(name or ("" if isinstance(source, bytes | bytearray) else str(source)), head)
     if fmt not in readers.FORMATS:
         raise ValidationFailed(_("Give the format as jsonl, csv or epo-xml."), code="unknown_format",

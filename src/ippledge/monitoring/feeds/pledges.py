@@ -82,7 +82,7 @@ def import_pledges(*, actor: Actor, source, fmt: str = "", name: str = "",
                    progress: Callable[[int], None] | None = None) -> dict:
     perm.require_registrar(actor)
     if not fmt:
-        head = source[:512] if isinstance(source, bytes | bytearray) else open(source, "rb").read(512)
+        head = source[:512] if isinstance(source, bytes | bytearray) else readers.head(source)
         fmt = readers.detect_format(name or str(source), head)
     if fmt not in ("jsonl", "csv"):
         raise ValidationFailed(_("Give pledges as jsonl or csv."), code="unknown_format",

@@ -212,6 +212,12 @@ def read(fmt: str, source: Iterable[bytes]) -> Iterator[FeedRow]:
     return reader(source)
 
 
+def head(path, size: int = 512) -> bytes:
+    """The first bytes of a file, to detect its format."""
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
 def blocks(path_or_bytes, size: int = READ_BLOCK) -> Iterator[bytes]:
     """Byte blocks of a file path or of bytes in memory."""
     if isinstance(path_or_bytes, bytes | bytearray):

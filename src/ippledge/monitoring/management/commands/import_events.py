@@ -32,7 +32,7 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         current_channel.set("cli")
-        fmt = format or readers.detect_format(str(file), file.open("rb").read(512))
+        fmt = format or readers.detect_format(str(file), readers.head(file))
         console = Console(file=self.stdout._out, stderr=False)
         with Progress(TextColumn("importing events"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=False) as bar:

@@ -25,8 +25,9 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         current_channel.set("cli")
-        fmt = format or readers.detect_format(str(file), file.open("rb").read(512))
-        lines = sum(1 for line in file.open("rb") if line.strip()) - (1 if fmt == "csv" else 0)
+        fmt = format or readers.detect_format(str(file), readers.head(file))
+        with file.open("rb") as fh:
+            lines = sum(1 for line in fh if line.strip()) - (1 if fmt == "csv" else 0)
         console = Console(file=self.stdout._out, stderr=False)
         with Progress(TextColumn("importing pledges"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=False) as bar:
