@@ -196,10 +196,10 @@ def _loan_stream(seed: int, loan_id: int) -> np.random.Generator:
 
 
 def _draw_counts(q: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Gap draws per (loan, block): the mean number of successes plus three standard deviations; a block
-    that runs out continues in the next round, so this sets only the cost, never the result."""
+    """Gap draws per (loan, block): the mean number of successes plus one standard deviation; a block
+    whose gaps run out continues in the next round, so this sets only the cost, never the result."""
     mu = length * q
-    m = np.ceil(mu + 3.0 * np.sqrt(mu * (1.0 - q)) + 2.0)
+    m = np.ceil(mu + np.sqrt(mu * (1.0 - q)) + 1.0)
     m = np.minimum(m, length + 1)
     return np.where(q < Q_SKIP, 0, m).astype(np.int64)
 
@@ -208,11 +208,17 @@ def _defaults_of_chunk(gens, t, a, b, z, start, length, q):
     """Scenario indices where each loan of a chunk defaults: (local loan index, scenario index).
 
     ``start``, ``length`` and ``q`` are (loans, blocks): the first scenario still to sample, how many are
-    left and the block's bound.  Rounds repeat for the (rare) blocks whose gaps ran out."""
+    left and the block's bound.  Rounds repeat for the blocks whose gaps ran out (memoryless, exact)."""
     loans_out, scen_out = [], []
+    blocks = q.shape[1]
+    c0 = np.repeat(t / b, blocks)                  # per cell: p(z) = Φ(c0 − c1·z)
+    c1 = np.repeat(a / b, blocks)
+    cell_loan = np.repeat(np.arange(q.shape[0]), blocks)
+    cap = float(len(z) + 1)
     while True:
-        m = _draw_counts(q, length)
-        per_loan = m.sum(axis=1)
+        qf, lf, sf = q.ravel(), length.ravel(), start.ravel()
+        m = _draw_counts(qf, lf)
+        per_loan = m.reshape(q.shape).sum(axis=1)
         total = int(per_loan.sum())
         if total == 0:
             break
@@ -221,37 +227,30 @@ def _defaults_of_chunk(gens, t, a, b, z, start, length, q):
         for j in np.flatnonzero(per_loan):
             gens[j].random(out=u[offset:offset + per_loan[j]])
             offset += per_loan[j]
-        seg = np.repeat(np.arange(m.size), m.ravel())            # (loan, block) cell of every draw
-        qs, ls, ss = q.ravel()[seg], length.ravel()[seg], start.ravel()[seg]
-        with np.errstate(divide="ignore"):
-            gaps = np.floor(np.log1p(-u[:, 0]) / np.log1p(-qs)) + 1.0
-        gaps = np.minimum(gaps, ls + 1.0).astype(np.int64)
-        cum = np.cumsum(gaps)
-        first = np.concatenate(([0], np.cumsum(m.ravel())))[:-1]
-        base = np.concatenate(([0], cum))[first[seg]]            # cumulative sum before the cell
-        pos = cum - base                                          # 1-based trial number in the cell
-        hit = pos <= ls
-        loan = seg // q.shape[1]
-        s = ss[hit] + pos[hit] - 1
-        lj = loan[hit]
-        p = special.ndtr((t[lj] - a[lj] * z[s]) / b[lj])
-        keep = u[hit, 1] * qs[hit] < p
-        loans_out.append(lj[keep])
+        seg = np.repeat(np.arange(m.size), m)      # the (loan, block) cell of every draw
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / np.log1p(-qf)
+        gaps = np.floor(np.log1p(-u[:, 0]) * inv[seg]) + 1.0
+        np.minimum(gaps, cap, out=gaps)
+        cum = np.cumsum(gaps)                      # integers, exact in float64
+        ends = np.cumsum(m) - 1
+        base = np.concatenate(([0.0], cum))[ends - m + 1]   # cumulative sum before each cell
+        hit = np.flatnonzero(cum <= (base + lf)[seg])
+        hs = seg[hit]
+        s = (cum[hit] + (sf - base - 1.0)[hs]).astype(np.int64)
+        keep = u[hit, 1] * qf[hs] < special.ndtr(c0[hs] - c1[hs] * z[s])
+        loans_out.append(cell_loan[hs[keep]])
         scen_out.append(s[keep])
-        # cells whose last gap did not pass the end of the cell continue from there
-        last = np.zeros(m.size, np.int64)
-        has = m.ravel() > 0
-        ends = first[has] + m.ravel()[has] - 1
-        last[has] = pos[ends]
-        flat_len = length.ravel()
-        more = has & (last < flat_len)
+        # a cell whose last gap did not pass its end continues from the last success
+        has = m > 0
+        last = np.zeros(m.size)
+        last[has] = cum[ends[has]] - base[has]
+        more = has & (last < lf)
         if not more.any():
             break
-        new_len = np.where(more, flat_len - last, 0)
-        new_start = start.ravel() + last
-        length = new_len.reshape(q.shape)
-        start = new_start.reshape(q.shape)
-        q = np.where(more & (new_len > 0), q.ravel(), 0.0).reshape(q.shape)
+        length = np.where(more, lf - last, 0).astype(np.int64).reshape(q.shape)
+        start = (sf + last.astype(np.int64)).reshape(q.shape)
+        q = np.where(more, qf, 0.0).reshape(q.shape)
     if not loans_out:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(loans_out), np.concatenate(scen_out)
