@@ -200,6 +200,31 @@ ROUTES = [
     ("get", "/api/v1/public/statistics", "/public/statistics?period=2026", None, ANYONE),
     ("post", "/api/v1/investments", "/investments", {"enterprise_id": "{ent_org}", "fund_name": "f", "amount": "1",
                                                      "date": "2026-01-01"}, {"admin", "bank_officer", "fund_manager"}),
+    # Disposal (issue 14): role and party checks against real objects are tests/test_disposal_api.py.
+    *[(m, f"/api/v1{t}", p, b, SCOPED) for m, t, p, b in (
+        ("post", "/disposals", "/disposals", {"loan_no": "LN202600000001", "channel": "auction", "rights": []}),
+        ("get", "/disposals", "/disposals", None),
+        ("get", "/disposals/{disposal_no}", "/disposals/CZ2026000001", None),
+        ("post", "/disposals/{disposal_no}/rounds", "/disposals/CZ2026000001/rounds", {"reserve": "1"}),
+        ("post", "/disposals/{disposal_no}/deposits", "/disposals/CZ2026000001/deposits",
+         {"bidder_org_id": 1, "amount": "1"}),
+        ("post", "/disposals/{disposal_no}/bids", "/disposals/CZ2026000001/bids", {"amount": "1"}),
+        ("post", "/disposals/{disposal_no}/close", "/disposals/CZ2026000001/close", None),
+        ("post", "/disposals/{disposal_no}/interests", "/disposals/CZ2026000001/interests", {"note": ""}),
+        ("post", "/disposals/{disposal_no}/agreement", "/disposals/CZ2026000001/agreement",
+         {"value": "1", "agreement_ref": "x"}),
+        ("post", "/disposals/{disposal_no}/agreement/confirm", "/disposals/CZ2026000001/agreement/confirm", None),
+        ("post", "/disposals/{disposal_no}/withdraw", "/disposals/CZ2026000001/withdraw", {"reason": "x"}),
+        ("post", "/disposals/{disposal_no}/settlement", "/disposals/CZ2026000001/settlement",
+         {"proceeds": "1", "date": "2026-01-01"}),
+        ("post", "/disposals/{disposal_no}/licence-income", "/disposals/CZ2026000001/licence-income",
+         {"amount": "1", "date": "2026-01-01"}),
+        ("post", "/fee-relief", "/fee-relief", {"right": {"kind": "invention", "number": "ZL201410362077.3"}}),
+        ("get", "/fee-relief", "/fee-relief", None),
+        ("get", "/fee-relief/{relief_id}", "/fee-relief/999999", None),
+        ("post", "/fee-relief/{relief_id}/decision", "/fee-relief/999999/decision", {"approve": True}),
+    )],
+    ("get", "/api/v1/disposals/listings", "/disposals/listings", None, ANYONE),
 ]
 
 

@@ -221,6 +221,7 @@ def _mount_routers() -> None:
     from ippledge.core.tasks_api import router as tasks_router
     from ippledge.credit.api import router as credit_router
     from ippledge.credit.workflow_api import router as credit_workflow_router
+    from ippledge.disposal.api import router as disposal_router
     from ippledge.monitoring.api import router as monitoring_router
     from ippledge.monitoring.reviews_api import router as monitoring_reviews_router
     from ippledge.monitoring.feeds.api import router as feeds_router
@@ -245,6 +246,7 @@ def _mount_routers() -> None:
     api.add_router("/alerts", monitoring_router)
     api.add_router("", monitoring_reviews_router)
     api.add_router("", feeds_router)
+    api.add_router("", disposal_router)
     api.add_router("", reporting_router)
     api.add_router("/public", reporting_public_router)
 
