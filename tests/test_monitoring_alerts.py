@@ -134,3 +134,18 @@ def test_every_kind_has_a_required_action(world):
     for kind in AlertKind.values:
         texts.add(services.required_action(Alert(kind=kind, detail={})))
     assert len(texts) >= len(AlertKind.values) - 1 and "Review the alert." not in texts
+
+
+def test_a_race_is_decided_by_the_database(world, monkeypatch):
+    first = _raise(world)
+    # The second raiser looked before the first committed and saw no live alert: the index refuses it.
+    manager = Alert.objects
+    monkeypatch.setattr(manager, "filter", lambda *a, **kw: manager.none())
+    assert _raise(world) is None
+    monkeypatch.undo()
+    assert list(Alert.objects.values_list("pk", flat=True)) == [first.pk]
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.create(kind="litigation", severity="warning", condition_key="k1", owner_org=world["bank_a"],
+                             raised_on=ON, due_date=ON)
