@@ -86,7 +86,8 @@ def get_case(*, actor, disposal_no: str, for_update: bool = False) -> DisposalCa
     pk = cases_for(actor).filter(disposal_no=number).values_list("pk", flat=True).first() if number else None
     if pk is None:
         raise NotFound(_("No such disposal case."), code="disposal_not_found")
-    qs = DisposalCase.objects.select_for_update() if for_update else DisposalCase.objects
+    # PostgreSQL locks no row on the nullable side of an outer join: lock the case's own row only.
+    qs = DisposalCase.objects.select_for_update(of=("self",)) if for_update else DisposalCase.objects
     return qs.select_related("loan", "bank", "pledgor", "exchange", "operator").get(pk=pk)
 
 
@@ -597,7 +598,8 @@ def confirm_agreement(*, actor, disposal_no: str) -> DisposalCase:
     """The pledgor's own user confirms the signed set-off agreement (a bank cannot speak for the pledgor)."""
     require_role(actor, {Role.ENTERPRISE_USER}, _("Only the pledgor's users confirm a set-off."))
     number = (disposal_no or "").strip().upper() if isinstance(disposal_no, str) else ""
-    case = DisposalCase.objects.select_for_update().filter(disposal_no=number).select_related("pledgor").first()
+    case = DisposalCase.objects.select_for_update(of=("self",)).filter(disposal_no=number).select_related(
+        "pledgor").first()
     if case is None or not (actor.is_platform_admin or belongs_to(actor, case.pledgor)):
         raise NotFound(_("No such disposal case."), code="disposal_not_found")
     if case.channel != Channel.AGREED_SETOFF or case.agreed_value is None or case.status != CaseStatus.OPEN:

@@ -38,7 +38,7 @@ def get_relief(*, actor, relief_id, for_update: bool = False) -> FeeRelief:
     found = reliefs_for(actor).filter(pk=pk).values_list("pk", flat=True).first() if pk else None
     if found is None:
         raise NotFound(_("No such fee-relief application."), code="relief_not_found")
-    qs = FeeRelief.objects.select_for_update() if for_update else FeeRelief.objects
+    qs = FeeRelief.objects.select_for_update(of=("self",)) if for_update else FeeRelief.objects
     return qs.select_related("right", "bank", "acquired__case").get(pk=found)
 
 
