@@ -30,6 +30,9 @@ APP = "/pledge-applications/ZY20260000001"
 VALUERS = {"admin", "bank_officer", "bank_reviewer", "bank_approver", "appraiser", "enterprise_user"}
 ROSTER = {"admin", "regulator_user"}
 PLEDGE = "/pledges/Y202610000001"
+BANKS = {"admin", "bank_officer", "bank_reviewer", "bank_approver"}
+SELLERS = BANKS | {"exchange_user"}  # a case's bank runs its auction or tender; an exchange's users its listing
+BIDDERS = {"bank_officer", "bank_reviewer", "bank_approver", "enterprise_user"}  # as a registered organisation
 
 RIGHT = "invention/ZL201410362077.3"
 # (method, path template as in OpenAPI, concrete path, body, who)
@@ -200,29 +203,31 @@ ROUTES = [
     ("get", "/api/v1/public/statistics", "/public/statistics?period=2026", None, ANYONE),
     ("post", "/api/v1/investments", "/investments", {"enterprise_id": "{ent_org}", "fund_name": "f", "amount": "1",
                                                      "date": "2026-01-01"}, {"admin", "bank_officer", "fund_manager"}),
-    # Disposal (issue 14): role and party checks against real objects are tests/test_disposal_api.py.
-    *[(m, f"/api/v1{t}", p, b, SCOPED) for m, t, p, b in (
-        ("post", "/disposals", "/disposals", {"loan_no": "LN202600000001", "channel": "auction", "rights": []}),
-        ("get", "/disposals", "/disposals", None),
-        ("get", "/disposals/{disposal_no}", "/disposals/CZ2026000001", None),
-        ("post", "/disposals/{disposal_no}/rounds", "/disposals/CZ2026000001/rounds", {"reserve": "1"}),
+    # Disposal (issue 14): the role is asked first; the party questions (the case's bank, its exchange, the
+    # pledgor, the right's office; another bank gets 404) are tests/test_disposal_api.py's.
+    *[(m, f"/api/v1{t}", p, b, w) for m, t, p, b, w in (
+        ("post", "/disposals", "/disposals", {"loan_no": "LN202600000001", "channel": "auction", "rights": []}, BANKS),
+        ("get", "/disposals", "/disposals", None, LOGGED_IN),
+        ("get", "/disposals/{disposal_no}", "/disposals/CZ2026000001", None, LOGGED_IN),
+        ("post", "/disposals/{disposal_no}/rounds", "/disposals/CZ2026000001/rounds", {"reserve": "1"}, SELLERS),
         ("post", "/disposals/{disposal_no}/deposits", "/disposals/CZ2026000001/deposits",
-         {"bidder_org_id": 1, "amount": "1"}),
-        ("post", "/disposals/{disposal_no}/bids", "/disposals/CZ2026000001/bids", {"amount": "1"}),
-        ("post", "/disposals/{disposal_no}/close", "/disposals/CZ2026000001/close", None),
-        ("post", "/disposals/{disposal_no}/interests", "/disposals/CZ2026000001/interests", {"note": ""}),
+         {"bidder_org_id": 1, "amount": "1"}, SELLERS),
+        ("post", "/disposals/{disposal_no}/bids", "/disposals/CZ2026000001/bids", {"amount": "1"}, BIDDERS),
+        ("post", "/disposals/{disposal_no}/close", "/disposals/CZ2026000001/close", None, SELLERS),
+        ("post", "/disposals/{disposal_no}/interests", "/disposals/CZ2026000001/interests", {"note": ""}, BIDDERS),
         ("post", "/disposals/{disposal_no}/agreement", "/disposals/CZ2026000001/agreement",
-         {"value": "1", "agreement_ref": "x"}),
-        ("post", "/disposals/{disposal_no}/agreement/confirm", "/disposals/CZ2026000001/agreement/confirm", None),
-        ("post", "/disposals/{disposal_no}/withdraw", "/disposals/CZ2026000001/withdraw", {"reason": "x"}),
+         {"value": "1", "agreement_ref": "x"}, BANKS),
+        ("post", "/disposals/{disposal_no}/agreement/confirm", "/disposals/CZ2026000001/agreement/confirm", None,
+         {"admin", "enterprise_user"}),
+        ("post", "/disposals/{disposal_no}/withdraw", "/disposals/CZ2026000001/withdraw", {"reason": "x"}, BANKS),
         ("post", "/disposals/{disposal_no}/settlement", "/disposals/CZ2026000001/settlement",
-         {"proceeds": "1", "date": "2026-01-01"}),
+         {"proceeds": "1", "date": "2026-01-01"}, BANKS),
         ("post", "/disposals/{disposal_no}/licence-income", "/disposals/CZ2026000001/licence-income",
-         {"amount": "1", "date": "2026-01-01"}),
-        ("post", "/fee-relief", "/fee-relief", {"right": {"kind": "invention", "number": "ZL201410362077.3"}}),
-        ("get", "/fee-relief", "/fee-relief", None),
-        ("get", "/fee-relief/{relief_id}", "/fee-relief/999999", None),
-        ("post", "/fee-relief/{relief_id}/decision", "/fee-relief/999999/decision", {"approve": True}),
+         {"amount": "1", "date": "2026-01-01"}, BANKS | {"enterprise_user"}),
+        ("post", "/fee-relief", "/fee-relief", {"right": {"kind": "invention", "number": "ZL201410362077.3"}}, BANKS),
+        ("get", "/fee-relief", "/fee-relief", None, LOGGED_IN),
+        ("get", "/fee-relief/{relief_id}", "/fee-relief/999999", None, LOGGED_IN),
+        ("post", "/fee-relief/{relief_id}/decision", "/fee-relief/999999/decision", {"approve": True}, REGISTRAR),
     )],
     ("get", "/api/v1/disposals/listings", "/disposals/listings", None, ANYONE),
 ]
