@@ -37,11 +37,12 @@ ROLE_DESKS: tuple[tuple[str, str], ...] = (
     (Role.ENTERPRISE_USER, "credit:portal"),
     (Role.INSURER_USER, INSURER_DESK),
     (Role.FUND_MANAGER, FUND_DESK),
+    (Role.EXCHANGE_USER, EXCHANGE_DESK),
 )
 
 
 def is_exchange_user(user) -> bool:
-    """A user of an IP exchange (no role of its own yet: it comes with the disposal issue)."""
+    """A user of an IP exchange (``exchange_user``, or any user an exchange organisation has)."""
     org = getattr(user, "organisation", None)
     return org is not None and org.kind == OrgKind.IP_EXCHANGE
 
