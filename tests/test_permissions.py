@@ -20,7 +20,7 @@ ANYONE = "anyone"          # anonymous included
 LOGGED_IN = "logged_in"    # any authenticated user
 ADMIN = {"admin"}
 REGISTRAR = {"admin", "registrar"}
-DENIED = {"not_authenticated", "permission_denied"}
+DENIED = {"not_authenticated", "permission_denied", "read_only"}  # read_only: a regulator asked to write
 # Authenticated, then scoped to the rows (parties, own organisation): outsiders get 403/404 from the
 # row rules, which tests/test_isolation.py proves per route against real objects of two organisations
 # (a SCOPED route without an isolation row fails there).
@@ -203,6 +203,50 @@ ROUTES = [
     ("get", "/api/v1/public/statistics", "/public/statistics?period=2026", None, ANYONE),
     ("post", "/api/v1/investments", "/investments", {"enterprise_id": "{ent_org}", "fund_name": "f", "amount": "1",
                                                      "date": "2026-01-01"}, {"admin", "bank_officer", "fund_manager"}),
+    # Alerts (issue 12): a bank's staff handle their bank's alerts; regulators read them; scoping is
+    # tests/test_monitoring_alerts_api.py's.
+    ("get", "/api/v1/alerts", "/alerts", None, LOGGED_IN),
+    ("post", "/api/v1/alerts/{alert_id}/acknowledge", "/alerts/999999/acknowledge", {}, BANKS),
+    ("post", "/api/v1/alerts/{alert_id}/resolve", "/alerts/999999/resolve", {"resolution": "remedied"}, BANKS),
+    # Risk sharing (issue 13): party scoping against real objects is tests/test_risksharing_api.py.
+    *[(m, f"/api/v1{t}", p, b, w) for m, t, p, b, w in (
+        ("get", "/risk-sharing/templates", "/risk-sharing/templates", None, LOGGED_IN),
+        ("post", "/risk-sharing/templates/{key}/schemes", "/risk-sharing/templates/zhuhai/schemes", {},
+         {"admin", "regulator_user", "fund_manager"}),
+        ("post", "/risk-sharing/schemes", "/risk-sharing/schemes", {"name": "s-{role}", "region_code": "440100",
+                                                                    "parties": [{"name": "fund", "kind": "fund",
+                                                                                 "ratio": "0.5"}]},
+         {"admin", "regulator_user", "fund_manager"}),
+        ("get", "/risk-sharing/schemes", "/risk-sharing/schemes", None, LOGGED_IN),
+        ("get", "/risk-sharing/schemes/{scheme_id}", "/risk-sharing/schemes/999999", None, LOGGED_IN),
+        ("post", "/risk-sharing/schemes/{scheme_id}/allocate", "/risk-sharing/schemes/999999/allocate",
+         {"loan_amount": "1", "principal_loss": "1"}, LOGGED_IN),
+        ("post", "/risk-sharing/schemes/{scheme_id}/funds", "/risk-sharing/schemes/999999/funds",
+         {"party": "fund", "amount": "1"}, {"admin", "fund_manager"}),
+        ("get", "/risk-sharing/schemes/{scheme_id}/ledger", "/risk-sharing/schemes/999999/ledger", None, LOGGED_IN),
+        ("post", "/loans/{loan_no}/risk-sharing", "/loans/LN202600000001/risk-sharing", {"scheme_id": 1},
+         {"admin", "bank_officer", "bank_reviewer", "bank_approver"}),
+        ("get", "/loans/{loan_no}/risk-sharing", "/loans/LN202600000001/risk-sharing", None, LOGGED_IN),
+        ("post", "/risk-sharing/claims", "/risk-sharing/claims", {"loan_no": "LN202600000001"},
+         {"admin", "bank_officer", "bank_reviewer", "bank_approver"}),
+        ("get", "/risk-sharing/claims", "/risk-sharing/claims", None, LOGGED_IN),
+        ("get", "/risk-sharing/claims/{claim_id}", "/risk-sharing/claims/999999", None, LOGGED_IN),
+        ("post", "/risk-sharing/claims/{claim_id}/payments", "/risk-sharing/claims/999999/payments",
+         {"party": "fund"}, {"admin", "fund_manager", "insurer_user", "appraiser", "bank_approver"}),
+        ("post", "/risk-sharing/claims/{claim_id}/payments/{payment_id}/check",
+         "/risk-sharing/claims/999999/payments/1/check", {"approve": True},
+         {"admin", "fund_manager", "insurer_user", "appraiser", "bank_approver"}),
+        ("post", "/risk-sharing/claims/{claim_id}/recoveries", "/risk-sharing/claims/999999/recoveries",
+         {"amount": "1", "date": "2026-01-01"}, {"admin", "bank_officer", "bank_reviewer", "bank_approver"}),
+        ("get", "/risk-sharing/provisioning", "/risk-sharing/provisioning?bank_org_id=999999", None, LOGGED_IN),
+        ("put", "/risk-sharing/provisioning", "/risk-sharing/provisioning",
+         {"bank_org_id": "{own_org}", "provision_ratio": "0.025", "coverage_ratio": "1.5"}, {"admin", "bank_approver"}),
+        ("post", "/risk-sharing/write-offs", "/risk-sharing/write-offs", {"loan_no": "LN202600000001", "reason": "x"},
+         {"admin", "bank_reviewer", "bank_approver"}),
+        ("get", "/risk-sharing/write-offs/{write_off_id}", "/risk-sharing/write-offs/999999", None, LOGGED_IN),
+        ("post", "/risk-sharing/write-offs/{write_off_id}/decision", "/risk-sharing/write-offs/999999/decision",
+         {"approve": True}, {"admin", "bank_approver"}),
+    )],
     # Disposal (issue 14): the role is asked first; the party questions (the case's bank, its exchange, the
     # pledgor, the right's office; another bank gets 404) are tests/test_disposal_api.py's.
     *[(m, f"/api/v1{t}", p, b, w) for m, t, p, b, w in (

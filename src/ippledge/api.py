@@ -223,14 +223,15 @@ def _mount_routers() -> None:
     from ippledge.credit.workflow_api import router as credit_workflow_router
     from ippledge.disposal.api import router as disposal_router
     from ippledge.monitoring.api import router as monitoring_router
-    from ippledge.monitoring.reviews_api import router as monitoring_reviews_router
     from ippledge.monitoring.feeds.api import router as feeds_router
+    from ippledge.monitoring.reviews_api import router as monitoring_reviews_router
     from ippledge.registry.api import public_router as registry_public_router
     from ippledge.registry.api import router as registry_router
     from ippledge.reporting.api import public_router as reporting_public_router
     from ippledge.reporting.api import router as reporting_router
     from ippledge.rights.api import public_router as rights_public_router
     from ippledge.rights.api import router as rights_router
+    from ippledge.risksharing.api import router as risksharing_router
     from ippledge.valuation.api import router as valuation_router
 
     # Public routes first: Django tries URL patterns in order, and anonymous search is the hot path.
@@ -246,6 +247,7 @@ def _mount_routers() -> None:
     api.add_router("/alerts", monitoring_router)
     api.add_router("", monitoring_reviews_router)
     api.add_router("", feeds_router)
+    api.add_router("", risksharing_router)
     api.add_router("", disposal_router)
     api.add_router("", reporting_router)
     api.add_router("/public", reporting_public_router)

@@ -1,0 +1,362 @@
+"""Risk-sharing API: scheme templates and schemes, the allocation calculator, fund movements and ledgers,
+enrolment of loans, claims with payments (maker-checker inside each party) and recoveries, provisioning
+settings and write-offs.  Thin: every rule is in the services and the engine."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema
+
+from ippledge.core.errors import NotFound
+from ippledge.core.money import from_fen
+from ippledge.core.regions import region_name
+from ippledge.credit.inputs import Day, Decimal_, Flag, Text, TextMap, Whole
+
+from . import services, services_claims, services_provisions
+from .models import Claim, Enrolment, LedgerEntry, Scheme
+
+router = Router(tags=["risk sharing"])
+
+Parties = Field(..., description="[{name, kind (fund|insurer|guarantor|appraiser|bank), ratio, organisation_id?, "
+                                 "per_loan_cap?, funded?}]: each name unique in the scheme; ratios add up to at most 1")
+
+
+def _s(fen):
+    return None if fen is None else str(from_fen(fen))
+
+
+def _d(value):
+    return None if value is None else str(value)
+
+
+# Loose field types: the services parse every value within the business limits after the permission
+# check (see ``credit.inputs``), so a stranger's malformed body answers 403, not 422.
+
+class SchemeIn(Schema):
+    name: Text
+    region_code: Text
+    mode: Text = "ex_post"
+    recovery_rule: Text = "pro_rata"
+    eligible_base_cap: Decimal_ = None
+    ip_portion_required: Flag = False
+    max_loan_amount: Decimal_ = None
+    borrower_year_cap: Decimal_ = None
+    annual_cap: Decimal_ = None
+    bank_annual_cap: Decimal_ = None
+    limit_to_balance: Flag = False
+    leverage: Decimal_ = None
+    premium_rate: Decimal_ = None
+    premium_subsidy_ratio: Decimal_ = None
+    premium_subsidy_cap: Decimal_ = None
+    valid_from: Day = None
+    valid_to: Day = None
+    source: Text = ""
+    parties: list[dict] = Parties
+
+
+class FromTemplateIn(Schema):
+    name: Text = None
+    region_code: Text = Field(None, description="default: the template's (e.g. a district of its city)")
+    valid_from: Day = None
+    valid_to: Day = None
+    bank_annual_cap: Decimal_ = None
+    ratios: TextMap = Field(None, description="party name → ratio, for a template that states none")
+    organisations: dict = Field(None, description="party name → organisation id (default: yours, for the "
+                                                  "parties of your organisation's kind)")
+
+
+class AllocateIn(Schema):
+    loan_amount: Decimal_
+    principal_loss: Decimal_
+    ip_secured_amount: Decimal_ = None
+
+
+class FundsIn(Schema):
+    party: Text
+    amount: Decimal_
+    kind: Text = "contribution"
+    note: Text = ""
+
+
+class EnrolIn(Schema):
+    scheme_id: Whole
+    ip_secured_amount: Decimal_ = None
+
+
+class LossEventIn(Schema):
+    kind: Text
+    date: Day
+    reference: Text
+
+
+class ClaimIn(Schema):
+    loan_no: Text
+    principal_loss: Decimal_ = Field(None, description="ex post: the recognised principal loss (default: the "
+                                                       "approved write-off)")
+    loss_event: dict = Field(None, description="ex post without a write-off: {kind, date, reference} of the event "
+                                               "that recognised the loss (disposal, court_ruling, bankruptcy, "
+                                               "settlement, other)")
+
+
+class PaymentIn(Schema):
+    party: Text
+    amount: Decimal_ = Field(None, description="default: what is left of the party's share")
+    note: Text = ""
+
+
+class CheckIn(Schema):
+    approve: Flag
+    note: Text = ""
+
+
+class RecoveryIn(Schema):
+    amount: Decimal_
+    date: Day
+
+
+class ProvisioningIn(Schema):
+    bank_org_id: Whole
+    provision_ratio: Decimal_
+    coverage_ratio: Decimal_
+
+
+class WriteOffIn(Schema):
+    loan_no: Text
+    reason: Text
+
+
+# --- shapes ------------------------------------------------------------------------------------------
+
+def scheme_out(scheme: Scheme, reader=None) -> dict:
+    money_visible = reader is None or services.reads_ledger(reader, scheme)
+    room = services.capacity(scheme)
+    return {
+        "id": scheme.pk, "name": scheme.name, "region_code": scheme.region_code,
+        "region": region_name(scheme.region_code), "template": scheme.template_key or None, "mode": scheme.mode,
+        "recovery_rule": scheme.recovery_rule,
+        "rules": {"eligible_base_cap": _s(scheme.eligible_base_cap), "ip_portion_required": scheme.ip_portion_required,
+                  "max_loan_amount": _s(scheme.max_loan_amount), "borrower_year_cap": _s(scheme.borrower_year_cap),
+                  "annual_cap": _s(scheme.annual_cap), "bank_annual_cap": _s(scheme.bank_annual_cap),
+                  "limit_to_balance": scheme.limit_to_balance, "leverage": _d(scheme.leverage),
+                  "premium_rate": _d(scheme.premium_rate), "premium_subsidy_ratio": _d(scheme.premium_subsidy_ratio),
+                  "premium_subsidy_cap": _s(scheme.premium_subsidy_cap)},
+        "valid_from": scheme.valid_from.isoformat(),
+        "valid_to": scheme.valid_to.isoformat() if scheme.valid_to else None,
+        "in_force": services.in_force(scheme, services.business_date.today()),
+        "source": scheme.source, "created_by_org_id": scheme.created_by_org_id,
+        "parties": [{"name": p.name, "kind": p.kind, "ratio": str(p.ratio), "per_loan_cap": _s(p.per_loan_cap),
+                     "organisation_id": p.organisation_id,
+                     "organisation": p.organisation.name if p.organisation_id else None, "funded": p.funded,
+                     "balance": _s(p.balance) if p.funded and money_visible else None}
+                    for p in scheme.parties.select_related("organisation")],
+        "capacity": {"fund_balance": _s(room["fund_balance"]) if money_visible else None,
+                     "leverage": _d(room["leverage"]), "capacity": _s(room["capacity"]) if money_visible else None,
+                     "enrolled_outstanding": _s(room["enrolled_outstanding"]),
+                     "remaining": _s(room["remaining"])},
+    }
+
+
+def enrolment_out(e: Enrolment) -> dict:
+    return {"loan_no": e.loan.loan_no, "scheme_id": e.scheme_id, "scheme": e.scheme.name,
+            "ip_secured_amount": _s(e.ip_secured_amount), "enrolled_on": e.enrolled_on.isoformat()}
+
+
+def ledger_out(entry: LedgerEntry) -> dict:
+    return {"id": entry.pk, "party": entry.party.name, "kind": entry.kind, "amount": _s(entry.amount),
+            "balance_after": _s(entry.balance_after), "date": entry.date.isoformat(),
+            "claim_no": entry.claim.claim_no if entry.claim_id else None, "note": entry.note}
+
+
+def claim_out(claim: Claim) -> dict:
+    shares = list(claim.shares.select_related("party").prefetch_related("payments"))
+    return {
+        "id": claim.pk, "claim_no": claim.claim_no, "loan_no": claim.loan.loan_no, "scheme_id": claim.scheme_id,
+        "scheme": claim.scheme.name, "mode": claim.mode, "status": claim.status, "filed_on": claim.filed_on.isoformat(),
+        "classification": claim.classification, "loss_event": claim.loss_event,
+        "base_amount": _s(claim.base_amount), "eligible": _s(claim.eligible),
+        "shares": {**{s.party.name: _s(s.share) for s in shares}, "bank": _s(claim.bank_share)},
+        "parties": [{"party": s.party.name, "kind": s.party.kind, "allocated": _s(s.allocated), "share": _s(s.share),
+                     "caps": [{"cap": c["cap"], "before": _s(c["before"]), "after": _s(c["after"])} for c in s.caps],
+                     "paid": _s(s.paid), "returned": _s(s.returned), "net": _s(s.paid - s.returned),
+                     "payments": [{"id": p.pk, "amount": _s(p.amount), "status": p.status,
+                                   "made_by": p.made_by.username if p.made_by_id else None,
+                                   "checked_by": p.checked_by.username if p.checked_by_id else None,
+                                   "paid_on": p.paid_on.isoformat() if p.paid_on else None}
+                                  for p in s.payments.all()]} for s in shares],
+        "recovered": _s(claim.recovered),
+        "recoveries": [{"amount": _s(r.amount), "date": r.date.isoformat(),
+                        "returned": {k: _s(v) for k, v in r.true_up.items()}} for r in claim.recoveries.all()],
+    }
+
+
+def _provisioning_out(p: dict) -> dict:
+    return {"bank_org_id": p["bank_org_id"], "bank": p["bank"], "as_of": p["as_of"],
+            "loan_balance": _s(p["loan_balance"]), "npl_balance": _s(p["npl_balance"]),
+            "provision_ratio": str(p["provision_ratio"]), "coverage_ratio": str(p["coverage_ratio"]),
+            "by_loans": _s(p["by_loans"]), "by_npl": _s(p["by_npl"]), "required": _s(p["required"]),
+            "binding": p["binding"]}
+
+
+def write_off_out(w) -> dict:
+    return {"id": w.pk, "loan_no": w.loan.loan_no, "amount": _s(w.amount), "reason": w.reason, "status": w.status,
+            "proposed_by": w.proposed_by.username if w.proposed_by_id else None,
+            "decided_by": w.decided_by.username if w.decided_by_id else None,
+            "date": w.date.isoformat() if w.date else None}
+
+
+# --- templates and schemes -----------------------------------------------------------------------------
+
+@router.get("/risk-sharing/templates", summary="The real schemes shipped as templates, with their sources")
+def list_templates(request):
+    return {"templates": list(services.templates())}
+
+
+@router.post("/risk-sharing/templates/{key}/schemes", response={201: dict},
+             summary="Create a scheme from a template (your organisation filled in for its kind of party)")
+def from_template(request, key: str, payload: FromTemplateIn):
+    data = {k: v for k, v in payload.dict().items() if v is not None}
+    scheme = services.create_from_template(actor=request.auth, key=key, data=data)
+    return 201, scheme_out(scheme, request.auth)
+
+
+@router.post("/risk-sharing/schemes", response={201: dict}, summary="Create a scheme (operator, regulator, fund manager)")
+def create_scheme(request, payload: SchemeIn):
+    return 201, scheme_out(services.create_scheme(actor=request.auth, data=payload.dict()), request.auth)
+
+
+@router.get("/risk-sharing/schemes", summary="The schemes you may read")
+def list_schemes(request, limit: int = 100):
+    rows = services.schemes_for(request.auth).order_by("-id")[: services_claims.list_limit(limit)]
+    return {"schemes": [scheme_out(s, request.auth) for s in rows]}
+
+
+@router.get("/risk-sharing/schemes/{scheme_id}", summary="A scheme with its parties, rules and capacity")
+def get_scheme(request, scheme_id: int):
+    return scheme_out(services.get_scheme(actor=request.auth, scheme_id=scheme_id), request.auth)
+
+
+@router.post("/risk-sharing/schemes/{scheme_id}/allocate",
+             summary="Who would bear a principal loss under the scheme (writes nothing)")
+def allocate(request, scheme_id: int, payload: AllocateIn):
+    result = services.allocate(actor=request.auth, scheme_id=scheme_id, loan_amount=payload.loan_amount,
+                               principal_loss=payload.principal_loss, ip_secured_amount=payload.ip_secured_amount)
+    return {"eligible": str(result["eligible"]), "shares": {k: str(v) for k, v in result["shares"].items()}}
+
+
+@router.post("/risk-sharing/schemes/{scheme_id}/funds", response={201: dict},
+             summary="A fund's manager puts money in (contribution) or takes it out (withdrawal)")
+def move_funds(request, scheme_id: int, payload: FundsIn):
+    entry = services.move_funds(actor=request.auth, scheme_id=scheme_id, party=payload.party, amount=payload.amount,
+                                kind=payload.kind, note=payload.note)
+    return 201, ledger_out(entry)
+
+
+@router.get("/risk-sharing/schemes/{scheme_id}/ledger", summary="Every movement of the scheme's funds")
+def ledger(request, scheme_id: int, party: str | None = None):
+    scheme = services.get_scheme(actor=request.auth, scheme_id=scheme_id)
+    if not services.reads_ledger(request.auth, scheme):
+        raise NotFound(_("No such scheme."), code="scheme_not_found")
+    rows = LedgerEntry.objects.filter(party__scheme=scheme).select_related("party", "claim").order_by("id")
+    if party:
+        rows = rows.filter(party=services.find_party(scheme, party))
+    return {"entries": [ledger_out(e) for e in rows]}
+
+
+# --- enrolment -----------------------------------------------------------------------------------------
+
+@router.post("/loans/{loan_no}/risk-sharing", response={201: dict}, summary="Enrol a loan in a scheme (its bank)")
+def enrol(request, loan_no: str, payload: EnrolIn):
+    enrolment = services.enrol(actor=request.auth, loan_no=loan_no, scheme_id=payload.scheme_id,
+                               ip_secured_amount=payload.ip_secured_amount)
+    return 201, enrolment_out(enrolment)
+
+
+@router.get("/loans/{loan_no}/risk-sharing", summary="The loan's scheme, if it is in one")
+def loan_enrolment(request, loan_no: str):
+    enrolment = services.enrolment_of(actor=request.auth, loan_no=loan_no)
+    return {"enrolment": enrolment_out(enrolment) if enrolment else None}
+
+
+# --- claims ----------------------------------------------------------------------------------------------
+
+@router.post("/risk-sharing/claims", response={201: dict}, summary="File the claim of an enrolled NPL loan (its bank)")
+def file_claim(request, payload: ClaimIn):
+    claim = services_claims.file_claim(actor=request.auth, loan_no=payload.loan_no,
+                                       principal_loss=payload.principal_loss, loss_event=payload.loss_event)
+    return 201, claim_out(claim)
+
+
+@router.get("/risk-sharing/claims", summary="The claims you may read (your bank's, your fund's, all for regulators)")
+def list_claims(request, status: str | None = None, scheme_id: int | None = None, limit: int = 100):
+    rows = services_claims.claims_for(request.auth).select_related("loan", "scheme")
+    if status:
+        rows = rows.filter(status=status)
+    if scheme_id:
+        rows = rows.filter(scheme_id=scheme_id)
+    return {"claims": [claim_out(c) for c in rows[: services_claims.list_limit(limit)]]}
+
+
+@router.get("/risk-sharing/claims/{claim_id}", summary="A claim with each party's share, payments and recoveries")
+def get_claim(request, claim_id: int):
+    return claim_out(services_claims.get_claim(actor=request.auth, claim_id=claim_id))
+
+
+@router.post("/risk-sharing/claims/{claim_id}/payments", response={201: dict},
+             summary="A party's user enters its payment (another user of the party confirms it)")
+def propose_payment(request, claim_id: int, payload: PaymentIn):
+    payment = services_claims.propose_payment(actor=request.auth, claim_id=claim_id, party=payload.party,
+                                              amount=payload.amount, note=payload.note)
+    return 201, {"payment_id": payment.pk, "status": payment.status, "amount": _s(payment.amount),
+                 "claim": claim_out(services_claims.get_claim(actor=request.auth, claim_id=claim_id))}
+
+
+@router.post("/risk-sharing/claims/{claim_id}/payments/{payment_id}/check",
+             summary="The party's second user confirms (the money moves) or rejects a payment")
+def check_payment(request, claim_id: int, payment_id: int, payload: CheckIn):
+    payment = services_claims.check_payment(actor=request.auth, claim_id=claim_id, payment_id=payment_id,
+                                            approve=payload.approve, note=payload.note)
+    return {"payment_id": payment.pk, "status": payment.status,
+            "claim": claim_out(services_claims.get_claim(actor=request.auth, claim_id=claim_id))}
+
+
+@router.post("/risk-sharing/claims/{claim_id}/recoveries", response={201: dict},
+             summary="Record a recovery after payment; each payer is trued up pro rata")
+def record_recovery(request, claim_id: int, payload: RecoveryIn):
+    recovery = services_claims.record_recovery(actor=request.auth, claim_id=claim_id, amount=payload.amount,
+                                               date=payload.date)
+    return 201, {"amount": _s(recovery.amount), "returned": {k: _s(v) for k, v in recovery.true_up.items()},
+                 "claim": claim_out(services_claims.get_claim(actor=request.auth, claim_id=claim_id))}
+
+
+# --- provisioning and write-off ------------------------------------------------------------------------
+
+@router.get("/risk-sharing/provisioning", summary="A bank's required provisions for its IP-pledge loans")
+def provisioning(request, bank_org_id: int):
+    return _provisioning_out(services_provisions.provisioning_of(actor=request.auth, bank_org_id=bank_org_id))
+
+
+@router.put("/risk-sharing/provisioning", summary="Set a bank's provision ratio and coverage (its approver)")
+def set_provisioning(request, payload: ProvisioningIn):
+    services_provisions.set_provisioning(actor=request.auth, bank_org_id=payload.bank_org_id,
+                                         provision_ratio=payload.provision_ratio,
+                                         coverage_ratio=payload.coverage_ratio)
+    return _provisioning_out(services_provisions.provisioning_of(actor=request.auth, bank_org_id=payload.bank_org_id))
+
+
+@router.post("/risk-sharing/write-offs", response={201: dict}, summary="Propose writing off a loss loan")
+def propose_write_off(request, payload: WriteOffIn):
+    row = services_provisions.propose_write_off(actor=request.auth, loan_no=payload.loan_no, reason=payload.reason)
+    return 201, write_off_out(row)
+
+
+@router.get("/risk-sharing/write-offs/{write_off_id}", summary="A write-off")
+def get_write_off(request, write_off_id: int):
+    return write_off_out(services_provisions.get_write_off(actor=request.auth, write_off_id=write_off_id))
+
+
+@router.post("/risk-sharing/write-offs/{write_off_id}/decision",
+             summary="Another approver approves (the principal leaves the book) or rejects")
+def decide_write_off(request, write_off_id: int, payload: CheckIn):
+    row = services_provisions.decide_write_off(actor=request.auth, write_off_id=write_off_id,
+                                               approve=payload.approve, note=payload.note)
+    return write_off_out(row)
