@@ -188,3 +188,34 @@ def test_at_approval_the_oracle_binds_one_fen_above_the_maximum(world):  # noqa:
     refused = w["approver"].post(f"/credit-cases/{no}/approval", {"decision": "approve"})
     assert refused.status_code == 422 and code(refused) == "ltv_exceeded"
     assert w["officer"].get(f"/credit-cases/{no}").data["max_loan"] == "2000000.00"
+
+
+def test_the_set_based_pass_costs_the_same_queries_for_five_loans_or_fifty(oracle_loan):
+    """The end of day gathers a chunk's facts in a fixed number of queries (the book may hold a million
+    loans), and it agrees with the single-loan path loan for loan."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ippledge.credit.models import LoanCollateral
+
+    base = Loan.objects.get(loan_no=oracle_loan["loan_no"])
+    link = base.collateral.get()
+    fields = {f.attname: getattr(base, f.attname) for f in Loan._meta.concrete_fields
+              if f.attname not in ("id", "loan_no", "created_at")}
+    clones = Loan.objects.bulk_create([Loan(**fields, loan_no=f"LNT{i:08d}") for i in range(50)])
+    LoanCollateral.objects.bulk_create([
+        LoanCollateral(loan=c, registration_no=link.registration_no, regime=link.regime, right_kind=link.right_kind,
+                       right_number=link.right_number, allocated_value=link.allocated_value) for c in clones])
+    ids = [c.pk for c in clones]
+    today = ltv.business_date.today()
+    counts = []
+    for chunk in (ids[:5], ids):
+        with CaptureQueriesContext(connection) as queries:
+            ltv._assess(chunk, today, 30)
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 8, (counts, [q["sql"][:150] for q in queries.captured_queries[:14]])
+    # Revalued below the outstanding: every clone is short, by the same rule as the single-loan path.
+    _revalue(oracle_loan)
+    ltv.end_of_day(today)
+    short = set(Alert.objects.filter(kind="ltv_shortfall", status="open").values_list("loan_id", flat=True))
+    assert short == {pk for pk in [base.pk, *ids] if ltv.position_of(pk)["shortfall"] > 0} and len(short) == 51

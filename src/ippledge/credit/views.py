@@ -493,6 +493,11 @@ def plans(request):
         return render(request, "errors/403.html", status=403)
     return render(request, "credit/plans.html", {
         "year": year, "query": query, "plans": [{"bank": b, **workflow.plan_progress(b, year)} for b in banks],
-        "lines": [workflow.park_line_usage(line) for line in ParkCreditLine.objects.filter(bank__in=banks)
-                  .select_related("park", "bank")], "title": _("Credit plans and park lines"),
+        "lines": _park_lines(banks), "title": _("Credit plans and park lines"),
         "may_set": may_set, "plan_form": plan_form, "line_form": line_form}, status=status)
+
+
+def _park_lines(banks) -> list[dict]:
+    lines = list(ParkCreditLine.objects.filter(bank__in=banks).select_related("park", "bank"))
+    used = workflow.park_lines_used(lines)
+    return [workflow.park_line_usage(line, used.get((line.bank_id, line.park_id), 0)) for line in lines]

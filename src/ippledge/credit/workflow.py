@@ -236,22 +236,64 @@ def publish_need(*, actor, data: dict) -> FinancingNeed:
 
 
 def _need_view(need: FinancingNeed) -> dict:
-    from ippledge.valuation.models import InnovationScore, ValuationRecord, ValuationStatus
+    return _need_views([need])[0]
+
+
+def _need_views(needs: list[FinancingNeed]) -> list[dict]:
+    """The matching engine's view of each need (its rights in force and valued, the enterprise's grade,
+    region, size and whether it borrowed before), read for all the needs together: a few queries for a
+    list, not several per need."""
+    from django.db.models import Q
+
+    from ippledge.core import identifiers
+    from ippledge.rights.models import Right
+    from ippledge.valuation.models import InnovationScore, ValuationRight, ValuationStatus
 
     on = business_date.today()
-    offered = []
-    for ref in need.rights:
-        right = rights_services.find_right(ref["kind"], ref["number"])
-        record = ValuationRecord.objects.filter(valuation_rights__right=right, status=ValuationStatus.FINAL,
-                                                valid_until__gte=on).order_by("-created_at").first()
-        offered.append({"kind": right.kind, "number": right.number,
-                        "in_force": right_rules.in_force_for_pledge(rights_services.state_of(right, on)),
-                        "market_value": money.from_fen(record.market_value) if record else None})
-    score = InnovationScore.objects.filter(enterprise=need.enterprise, scheme="composite").first()
-    return {"id": need.pk, "amount": money.from_fen(need.amount), "term_months": need.term_months,
-            "purpose": need.purpose, "rights": offered, "innovation_grade": score.grade if score else None,
-            "region": need.enterprise.region_code, "park_id": None, "first_loan": not Loan.objects.filter(
-                borrower=need.enterprise).exists(), "size_class": need.enterprise.size_class}
+    normal: dict[tuple[str, str], tuple[str, str] | None] = {}
+    for ref in (ref for n in needs for ref in n.rights):
+        key = (ref["kind"], ref["number"])
+        try:
+            normal[key] = (ref["kind"], identifiers.normalise_right_number(*key))
+        except DomainError:
+            normal[key] = None
+    query = Q()
+    for kind, number in {k for k in normal.values() if k is not None}:
+        query |= Q(kind=kind, number=number)
+    rights = {(r.kind, r.number): r for r in Right.objects.filter(query).prefetch_related("events")} if query else {}
+
+    def right_of(ref: dict) -> Right:
+        key = normal.get((ref["kind"], ref["number"]))
+        # A reference that is not in the register answers as find_right answers it (not found).
+        return rights.get(key) if key in rights else rights_services.find_right(ref["kind"], ref["number"])
+
+    # The market value of each right's latest final valuation still valid today.
+    values: dict[int, int | None] = {}
+    for right_id, value in ValuationRight.objects.filter(
+            right_id__in=[r.pk for r in rights.values()], valuation__status=ValuationStatus.FINAL,
+            valuation__valid_until__gte=on).order_by("-valuation__created_at", "-valuation_id") \
+            .values_list("right_id", "valuation__market_value"):
+        values.setdefault(right_id, value)
+    enterprises = {n.enterprise_id for n in needs}
+    grades: dict[int, str] = {}
+    for enterprise_id, grade in InnovationScore.objects.filter(enterprise_id__in=enterprises, scheme="composite") \
+            .values_list("enterprise_id", "grade"):
+        grades.setdefault(enterprise_id, grade)
+    borrowed = set(Loan.objects.filter(borrower_id__in=enterprises).values_list("borrower_id", flat=True).distinct()) \
+        if enterprises else set()
+    out = []
+    for need in needs:
+        offered = []
+        for ref in need.rights:
+            right = right_of(ref)
+            offered.append({"kind": right.kind, "number": right.number,
+                            "in_force": right_rules.in_force_for_pledge(rights_services.state_of(right, on)),
+                            "market_value": money.from_fen(values[right.pk]) if right.pk in values else None})
+        out.append({"id": need.pk, "amount": money.from_fen(need.amount), "term_months": need.term_months,
+                    "purpose": need.purpose, "rights": offered, "innovation_grade": grades.get(need.enterprise_id),
+                    "region": need.enterprise.region_code, "park_id": None,
+                    "first_loan": need.enterprise_id not in borrowed, "size_class": need.enterprise.size_class})
+    return out
 
 
 def _product_view(p: Product) -> dict:
@@ -282,15 +324,16 @@ def match_products(*, actor, need: FinancingNeed) -> list[dict]:
     from .engine import matching
 
     _may_read_matches(actor, need)
-    return matching.rank_products(_need_view(need), [_product_view(p) for p in Product.objects.filter(active=True)])
+    return matching.rank_products(_need_view(need), [_product_view(p) for p in
+                                                     Product.objects.filter(active=True).select_related("bank")])
 
 
 def match_needs(*, actor, product: Product) -> list[dict]:
     from .engine import matching
 
     _may_read_matches(actor)
-    return matching.rank_needs(_product_view(product), [_need_view(n) for n in
-                                                        FinancingNeed.objects.filter(status="open")])
+    return matching.rank_needs(_product_view(product), _need_views(list(
+        FinancingNeed.objects.filter(status="open").select_related("enterprise"))))
 
 
 # --- cases -------------------------------------------------------------------------------------------
@@ -817,8 +860,11 @@ def collateral_values(case: CreditCase) -> dict[int, int]:
     from ippledge.valuation.models import ValuationRecord
 
     record = ValuationRecord.objects.filter(valuation_no=case.valuation_no).first() if case.valuation_no else None
-    if record is None:
-        return {}
+    return {} if record is None else values_given(record)
+
+
+def values_given(record) -> dict[int, int]:
+    """What a valuation gives each of its rights, in fen (see :func:`collateral_values`)."""
     links = list(record.valuation_rights.all())
     if len(links) == 1 and links[0].allocated_value is None:
         return {links[0].right_id: record.market_value}
@@ -910,8 +956,20 @@ def plan_progress(bank: Organisation, year) -> dict:
             "amount_pct": round(100 * lent / plan.amount, 1) if plan and plan.amount else None}
 
 
-def park_line_usage(line: ParkCreditLine) -> dict:
-    used = Loan.objects.filter(bank=line.bank, park=line.park).aggregate(s=Sum("balance"))["s"] or 0
+def park_lines_used(lines) -> dict[tuple[int, int], int]:
+    """{(bank id, park id): balance of the bank's loans in the park} for many lines in one query."""
+    lines = list(lines)
+    if not lines:
+        return {}
+    rows = Loan.objects.filter(bank_id__in={x.bank_id for x in lines}, park_id__in={x.park_id for x in lines}) \
+        .order_by().values_list("bank_id", "park_id").annotate(s=Sum("balance"))
+    return {(bank, park): s or 0 for bank, park, s in rows}
+
+
+def park_line_usage(line: ParkCreditLine, used: int | None = None) -> dict:
+    """``used``: the balance of the bank's loans in the park, when :func:`park_lines_used` read it."""
+    if used is None:
+        used = Loan.objects.filter(bank=line.bank, park=line.park).aggregate(s=Sum("balance"))["s"] or 0
     return {"park": line.park.name, "limit": str(money.from_fen(line.limit)), "used": str(money.from_fen(used)),
             "headroom": str(money.from_fen(line.limit - used)), "start_date": line.start_date.isoformat(),
             "end_date": line.end_date.isoformat()}

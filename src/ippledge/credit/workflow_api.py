@@ -185,12 +185,56 @@ def need_out(n: FinancingNeed) -> dict:
             "rights": n.rights, "status": n.status, "created_at": n.created_at.isoformat()}
 
 
-def _filings_out(c: CreditCase) -> list[dict]:
+class _CaseBatch:
+    """What :func:`case_out` reads beyond the case's own rows, gathered once for a list of cases (a few
+    queries in all rather than several per case): the pledge applications, the enterprises' partner
+    investments, the rights the cases pledge and what their valuations give each right."""
+
+    def __init__(self, cases: list[CreditCase]):
+        from django.db.models import Q
+
+        from ippledge.core import identifiers
+        from ippledge.core.errors import DomainError
+        from ippledge.registry.models import PledgeApplication
+        from ippledge.rights.models import Right
+        from ippledge.valuation.models import ValuationRecord
+
+        numbers = [f.application_no for c in cases for f in c.filings.all()]
+        self.applications = {a.application_no: a for a in PledgeApplication.objects.filter(
+            application_no__in=numbers).select_related("pledge")} if numbers else {}
+        self.investments: dict[int, list[PartnerInvestment]] = {c.enterprise_id: [] for c in cases}
+        for row in PartnerInvestment.objects.filter(enterprise_id__in=list(self.investments)):
+            self.investments[row.enterprise_id].append(row)
+        # The rights by the normal form of each reference (as rights.services.find_right reads one).
+        self.normal: dict[tuple[str, str], tuple[str, str] | None] = {}
+        for c in cases:
+            for ref in c.rights:
+                key = (ref["kind"], ref["number"])
+                try:
+                    self.normal[key] = (ref["kind"], identifiers.normalise_right_number(*key))
+                except DomainError:
+                    self.normal[key] = None
+        wanted = {k for k in self.normal.values() if k is not None}
+        query = Q()
+        for kind, number in wanted:
+            query |= Q(kind=kind, number=number)
+        self.right_ids = dict(((k, n), pk) for k, n, pk in Right.objects.filter(query)
+                              .values_list("kind", "number", "pk")) if wanted else {}
+        valuation_nos = {c.valuation_no for c in cases if c.valuation_no}
+        self.values = {r.valuation_no: workflow.values_given(r) for r in ValuationRecord.objects.filter(
+            valuation_no__in=valuation_nos).prefetch_related("valuation_rights")} if valuation_nos else {}
+
+    def right_id(self, ref: dict) -> int | None:
+        key = self.normal.get((ref["kind"], ref["number"]))
+        return self.right_ids.get(key) if key else None
+
+
+def _filings_out(c: CreditCase, batch: _CaseBatch | None = None) -> list[dict]:
     """The case's pledge applications, one per registry regime, with the registration each became."""
     from ippledge.registry.models import PledgeApplication
 
     filings = list(c.filings.all())
-    apps = {a.application_no: a for a in PledgeApplication.objects.filter(
+    apps = batch.applications if batch is not None else {a.application_no: a for a in PledgeApplication.objects.filter(
         application_no__in=[f.application_no for f in filings]).select_related("pledge")}
     out = []
     for f in filings:
@@ -201,14 +245,23 @@ def _filings_out(c: CreditCase) -> list[dict]:
     return out
 
 
-def _collateral_out(c: CreditCase) -> list[dict]:
+def _collateral_out(c: CreditCase, batch: _CaseBatch | None = None) -> list[dict]:
     """Each pledged right with what the attached valuation gives it (a bundle's allocation per right)."""
     from ippledge.core.errors import DomainError
     from ippledge.rights import services as rights_services
 
-    values = workflow.collateral_values(c)
+    if batch is not None:
+        values = batch.values.get(c.valuation_no, {}) if c.valuation_no else {}
+    else:
+        values = workflow.collateral_values(c)
     out = []
     for ref in c.rights:
+        if batch is not None:
+            right_id = batch.right_id(ref)
+            out.append({"kind": ref["kind"], "number": ref["number"],
+                        "allocated_value": str(from_fen(values[right_id])) if values.get(right_id) is not None
+                        else None})
+            continue
         try:
             right_id = rights_services.find_right(ref["kind"], ref["number"]).pk
         except DomainError:
@@ -219,12 +272,16 @@ def _collateral_out(c: CreditCase) -> list[dict]:
     return out
 
 
-def case_out(c: CreditCase, reader) -> dict:
+def case_out(c: CreditCase, reader, batch: _CaseBatch | None = None) -> dict:
     """A case as ``reader`` may read it: the lending bank's staff read the whole file; the borrower reads
     its application, where it stands and the outcome, but not the bank's internal assessment (due
     diligence, risk grade, maximum loan, innovation grade, who worked on it and their notes) — see
-    docs/security.md, "Credit case visibility"."""
+    docs/security.md, "Credit case visibility".  ``batch``: a list's cases read together (:func:`cases`)."""
     lender = workflow.reads_internals(reader, c)
+    listed = batch is not None
+    steps = c.steps.all() if listed else c.steps.select_related("actor")
+    investments = batch.investments.get(c.enterprise_id, []) if listed else \
+        PartnerInvestment.objects.filter(enterprise_id=c.enterprise_id)
     out = {
         "case_no": c.case_no, "stage": c.stage, "bank_org_id": c.bank_id, "reader": "lender" if lender else "borrower",
         "enterprise": {"id": c.enterprise_id, "name": c.enterprise.name, "uscc": c.enterprise.uscc,
@@ -233,17 +290,17 @@ def case_out(c: CreditCase, reader) -> dict:
         "purpose": c.purpose, "rights": c.rights, "valuation_no": c.valuation_no or None, "first_loan": c.first_loan,
         "trail": [{"action": s.action, "from": s.from_stage or None, "to": s.to_stage, "at": s.at.isoformat(),
                    **({"by": s.actor.username if s.actor else None, "note": s.note} if lender else {})}
-                  for s in c.steps.select_related("actor")],
+                  for s in steps],
         "sla": workflow.sla(c), "pricing": c.pricing, "contract_no": c.contract_no or None,
-        "pledge_application_no": c.pledge_application_no or None, "pledge_applications": _filings_out(c),
+        "pledge_application_no": c.pledge_application_no or None, "pledge_applications": _filings_out(c, batch),
         "loan_no": c.loan.loan_no if c.loan_id else None,
         "investments": [{"fund": i.fund_name, "amount": str(from_fen(i.amount)), "date": i.date.isoformat()}
-                        for i in PartnerInvestment.objects.filter(enterprise_id=c.enterprise_id)],
+                        for i in investments],
     }
     if lender:
         out.update({
             "max_loan": str(from_fen(c.max_loan)) if c.max_loan is not None else None,
-            "ltv_override": ltv_override_out(c), "collateral": _collateral_out(c),
+            "ltv_override": ltv_override_out(c), "collateral": _collateral_out(c, batch),
             "innovation_grade": c.innovation_grade or None, "risk_grade": c.risk_grade,
             "prepared_by": c.prepared_by.username, "dd_signed_by": c.dd_signed_by.username if c.dd_signed_by else None,
             "due_diligence": [{"key": i.key, "prefilled": i.prefilled, "prefilled_detail": i.prefilled_detail,
@@ -292,11 +349,21 @@ def open_case(request, payload: CaseIn):
 
 @router.get("/credit-cases", summary="Cases visible to you (the workbench)")
 def cases(request, stage: str | None = None):
-    qs = CreditCase.objects.restrict(request.auth, "view").select_related("enterprise", "product__bank", "prepared_by") \
-        .prefetch_related("filings")
+    from django.db.models import Prefetch
+
+    from ippledge.core import business_date
+
+    from .workflow_models import CaseStep
+
+    qs = CreditCase.objects.restrict(request.auth, "view").select_related(
+        "enterprise", "product__bank", "bank", "prepared_by", "dd_signed_by", "ltv_override_by", "loan") \
+        .prefetch_related("filings", "dd_items", Prefetch("steps", queryset=CaseStep.objects.select_related("actor")))
     if stage:
         qs = qs.filter(stage=stage)
-    return [case_out(c, request.auth) for c in qs[:200]]
+    rows = list(qs[:200])
+    batch = _CaseBatch(rows)
+    with business_date.calendar_for(rows and min(business_date.beijing_date(c.stage_entered_at) for c in rows)):
+        return [case_out(c, request.auth, batch) for c in rows]
 
 
 @router.get("/credit-cases/{case_no}")
@@ -415,8 +482,9 @@ def add_subsidy(request, payload: SubsidyIn):
 @router.get("/park-credit-lines", summary="Park intent credit lines with utilisation and headroom")
 def park_lines(request):
     banks = Organisation.objects.restrict(request.auth, "view").filter(kind="bank")
-    return [workflow.park_line_usage(line) for line in ParkCreditLine.objects.filter(bank__in=banks)
-            .select_related("park", "bank")]
+    lines = list(ParkCreditLine.objects.filter(bank__in=banks).select_related("park", "bank"))
+    used = workflow.park_lines_used(lines)
+    return [workflow.park_line_usage(line, used.get((line.bank_id, line.park_id), 0)) for line in lines]
 
 
 @router.post("/loans/{loan_no}/exemption-requests", response={201: dict},

@@ -8,6 +8,7 @@ checker) confirms or rejects.  Both steps are recorded with who, when and why.
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,8 +36,8 @@ def queue(actor: Actor | None = None):
     if actor is not None and not actor.is_platform_admin:
         org = getattr(actor, "organisation", None)
         qs = qs.filter(regime__in=OFFICE_REGIMES.get(org.kind if org else "", ()))
-    return (qs
-            .select_related("filed_by_org").prefetch_related("proposals").order_by("filed_at"))
+    proposals = Prefetch("proposals", queryset=ReviewProposal.objects.select_related("proposed_by"))
+    return qs.select_related("filed_by_org").prefetch_related(proposals).order_by("filed_at")
 
 
 @transaction.atomic

@@ -27,8 +27,20 @@ from .models import Right, RightKind
 live_pledge_readers: list[Callable[[Right], list[dict]]] = []
 
 
+# The same for a list of rights at once, ``{right id: [pledge, …]}`` (the list page's rows).
+live_pledge_list_readers: list[Callable[[list[Right]], dict[int, list[dict]]]] = []
+
+
 def live_pledges(right: Right) -> list[dict]:
     return [pledge for read in live_pledge_readers for pledge in read(right)]
+
+
+def live_pledges_many(rights: list[Right]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {r.pk: [] for r in rights}
+    for read in live_pledge_list_readers:
+        for pk, found in read(rights).items():
+            out[pk] += found
+    return out
 
 
 def _can_write(user, kind: str | None = None) -> bool:
@@ -91,6 +103,8 @@ def right_list(request):
     ])
     if (response := listing.export_response()) is not None:
         return response
+    # The page's rows' live pledges in one read rather than one per row.
+    pledged.update(live_pledges_many(list(listing.page.object_list)))
     return render(request, "rights/list.html", {"listing": listing, "q": q, "kind": kind, "kinds": RightKind.choices,
                                                 "can_write": _can_write(request.user)})
 

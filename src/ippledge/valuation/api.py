@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
@@ -13,7 +14,7 @@ from ippledge.core.money import from_fen
 from ippledge.rights import services as rights_services
 
 from . import services
-from .models import AppraisalAgency, Expert, InnovationScore, RosterStatus, ValuationRecord
+from .models import AppraisalAgency, Expert, InnovationScore, RosterStatus, ValuationRecord, ValuationRight
 
 router = Router(tags=["valuation"])
 
@@ -110,7 +111,8 @@ def valuation_out(v: ValuationRecord) -> dict:
         "liquidation_value": _money(v.liquidation_value), "max_loan": _money(v.max_loan),
         "valuation_date": v.valuation_date.isoformat(), "valid_until": v.valid_until.isoformat(),
         "rights": [{"kind": link.right.kind, "number": link.right.number} for link in
-                   v.valuation_rights.select_related("right")],
+                   (v.valuation_rights.all() if "valuation_rights" in getattr(v, "_prefetched_objects_cache", {})
+                    else v.valuation_rights.select_related("right"))],
         "agency": v.agency.name if v.agency else None, "report_no": v.report_no, "appraisers": v.appraisers,
         "agreement_rule": v.agreement_rule,
         "bank_signoff": v.bank_signoff.username if v.bank_signoff else None,
@@ -149,7 +151,9 @@ def create_valuation(request, payload: ValuationIn):
 
 @router.get("/valuations", summary="Valuations visible to you")
 def list_valuations(request, kind: str | None = None, number: str | None = None):
-    qs = ValuationRecord.objects.restrict(request.auth, "view").distinct()
+    qs = ValuationRecord.objects.restrict(request.auth, "view").distinct().select_related(
+        "agency", "bank_signoff", "enterprise_signoff", "supersedes", "superseded_by").prefetch_related(
+        Prefetch("valuation_rights", queryset=ValuationRight.objects.select_related("right")))
     if kind and number:
         right = rights_services.find_right(kind, number)
         qs = qs.filter(valuation_rights__right=right)
