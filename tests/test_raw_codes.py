@@ -39,11 +39,7 @@ USER_PAGES = ("/manage/",)  # the administrator's pages list users by their user
 # "URL prefix" or "URL prefix | kind of finding" (``"/"`` alone: the home page only) → what still fails
 # there and whose page it is.  Shrinks to empty as the pages are fixed (issue 11);
 # test_known_failures_are_still_failing names the entries that find nothing any more.
-KNOWN: dict[str, str] = {
-    "/monitoring/ | amount without thousands separators":
-        "monitoring.services.required_action fills an ltv_shortfall's amount in as the detail's raw yuan string "
-        "(4716000.00); it should go through the money format (alerts core, issue 12)",
-}
+KNOWN: dict[str, str] = {}
 
 
 # ------------------------------------------------------------------------------------------------

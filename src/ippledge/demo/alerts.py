@@ -56,15 +56,16 @@ def _new_owner(right) -> list[dict]:
     return [{"name": other.name, "id_type": "uscc", "id_number": other.uscc}]
 
 
-def stage(*, today: dt.date) -> dict[str, int]:
+def stage(*, today: dt.date) -> tuple[dict[str, int], int]:
     """Record the staged events and run the monitoring end-of-day jobs for ``today``; the live alerts by
-    kind."""
+    kind and how many events were recorded."""
     from ippledge.core import eod
     from ippledge.core.models import Organisation
     from ippledge.monitoring.models import LIVE_STATUSES, Alert
     from ippledge.rights import services as rights
 
     actor = SystemActor("demo")
+    recorded = 0
     bank = Organisation.objects.filter(kind="bank", parent__isnull=True, is_demo=True).order_by("pk").first()
     if bank is not None:
         candidates = _pledged_rights(bank)
@@ -81,6 +82,7 @@ def stage(*, today: dt.date) -> dict[str, int]:
                 data["new_owners"] = _new_owner(right)
             try:
                 rights.record_event(actor=actor, right=right, data=data)
+                recorded += 1
             except DomainError:
                 if etype != "transferred":  # the transfer is meant to be refused; nothing else is
                     raise
@@ -89,4 +91,4 @@ def stage(*, today: dt.date) -> dict[str, int]:
         if job.name.startswith("monitoring."):
             job.func(today)
     live = Alert.objects.filter(status__in=LIVE_STATUSES).values_list("kind", flat=True)
-    return dict(sorted(Counter(live).items()))
+    return dict(sorted(Counter(live).items())), recorded

@@ -855,7 +855,8 @@ def _showcase(demo: DemoPlan, summary: DemoSummary, report: ProgressFn) -> None:
     # end-of-day pass over the whole book.
     from . import alerts
 
-    summary.alerts = alerts.stage(today=demo.today)
+    summary.alerts, staged = alerts.stage(today=demo.today)
+    summary.events += staged
     report("alerts", 1, 1)
     summary.typical_cases = showcase.typical_cases(today=demo.today)
     summary.overall_figures = showcase.overall_figures(seed=demo.seed, today=demo.today)

@@ -26,10 +26,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ippledge.core import audit, limits, vocabulary
+from ippledge.core import audit, limits, money, vocabulary
 from ippledge.core import permissions as perm
 from ippledge.core.actors import SYSTEM, user_or_none
-from ippledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ippledge.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ippledge.core.models import Holiday
 
 from . import rules
@@ -94,6 +94,14 @@ def _registration_no(alert: Alert) -> str:
     return alert.pledge.registration_no if alert.pledge_id else ""
 
 
+def _yuan(value) -> str:
+    """A yuan string kept in an alert's detail as pages show money ("4716000.00" → "4,716,000.00")."""
+    try:
+        return money.format_yuan(money.to_fen(value))
+    except (DomainError, TypeError, ValueError):
+        return ""
+
+
 def required_action(alert: Alert) -> str:
     """The instruction an officer follows, in the active language, filled from the alert's detail."""
     d = alert.detail or {}
@@ -151,7 +159,7 @@ def required_action(alert: Alert) -> str:
         return _("The collateral's valuation has expired: order a revaluation now.")
     if kind == AlertKind.LTV_SHORTFALL:
         return _("The loan exceeds its loan-to-value cap by %(amount)s yuan: ask for more collateral or a partial "
-                 "repayment.") % {"amount": d.get("shortfall", "")}
+                 "repayment.") % {"amount": _yuan(d.get("shortfall"))}
     if kind == AlertKind.BORROWER_REVIEW_DUE:
         return _("The periodic review of the borrower is due: record its figures and your conclusion.")
     if kind == AlertKind.LOAN_OVERDUE:
