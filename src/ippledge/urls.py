@@ -12,6 +12,7 @@ urlpatterns = [
     path("credit/", include("ippledge.credit.urls")),
     path("monitoring/reviews/", include("ippledge.monitoring.review_urls")),
     path("monitoring/", include("ippledge.monitoring.urls")),
+    path("disposals/", include("ippledge.disposal.urls")),
     path("reports/", include("ippledge.reporting.urls")),
 ]
 

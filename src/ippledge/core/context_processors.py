@@ -16,6 +16,12 @@ def _exchange_staff(user, roles) -> bool:
     return is_exchange_user(user)
 
 
+def _disposal_staff(user, roles) -> bool:
+    """Bank staff, the regulator and the administrator, and the IP exchanges' users (disposal cases)."""
+    return bool(roles & (BANK_STAFF | {Role.ADMIN, Role.REGULATOR_USER, Role.EXCHANGE_USER})) or \
+        _exchange_staff(user, roles)
+
+
 def _notified(user, roles) -> bool:
     return bool(roles & (PARTY_USERS | {Role.INSURER_USER, Role.FUND_MANAGER})) or _exchange_staff(user, roles)
 
@@ -38,6 +44,9 @@ NAVIGATION = [
     ("credit:workbench", _("Credit workbench"), BANK_STAFF | {Role.ADMIN, Role.REGULATOR_USER}),
     ("credit:portal", _("Financing"), frozenset({Role.ENTERPRISE_USER})),
     ("monitoring:monitor", _("Collateral monitor"), BANK_STAFF | {Role.ADMIN, Role.REGULATOR_USER}),
+    ("disposal:cases", _("Disposals"), _disposal_staff),
+    ("disposal:fee_relief", _("Fee relief"), REGISTRARS),
+    ("disposal:listings", _("IP for sale"), None),
     ("reporting:dashboard", _("Statistics"), BANK_STAFF | {Role.REGULATOR_USER, Role.ADMIN}),
     ("reporting:public", _("Public statistics"), None),
     ("registry:notifications", _("Notifications"), _notified),

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_noop
 
 from ippledge.core import audit, business_date, limits, numbers
 from ippledge.core.actors import user_or_none as _user
-from ippledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from ippledge.core.models import Organisation
 from ippledge.core.permissions import (
     BANK_STAFF,
@@ -443,6 +443,15 @@ def _bidder_org(actor) -> Organisation:
     if org is None or org.kind not in (OrgKind.ENTERPRISE, OrgKind.BANK):
         raise PermissionDenied(_("Bids are placed by a registered organisation's users."))
     return org
+
+
+def may_bid(actor) -> bool:
+    """Whether ``actor`` bids for a registered organisation (what ``place_bid`` asks first)."""
+    try:
+        _bidder_org(actor)
+    except (PermissionDenied, NotAuthenticated):
+        return False
+    return True
 
 
 @transaction.atomic
