@@ -177,7 +177,17 @@ def test_the_registrar_decides_fee_relief_on_the_queue(w):  # noqa: F811
     bank = _client("dp-officer")
     assert bank.post(f"/disposals/{no}/", {"action": "settle", "settle-proceeds": "1400000", "settle-date": day,
                                            "settle-costs": ""}).status_code == 302
-    rid = w.officer.post("/fee-relief", {"right": {"kind": "invention", "number": PATENT}}).data["id"]
+    from ippledge.disposal.models import AcquiredRight, FeeRelief
+
+    held = AcquiredRight.objects.get(case__disposal_no=no)
+    assert 'data-testid="apply-form"' in bank.get("/disposals/fee-relief/").content.decode()
+    assert _client("dp-officer_b").post("/disposals/fee-relief/", {"action": "apply", "apply-held": held.pk}) \
+        .status_code == 403  # another bank holds nothing to apply for
+    assert bank.post("/disposals/fee-relief/", {"action": "apply", "apply-held": "999999"}).status_code == 400
+    assert bank.post("/disposals/fee-relief/", {"action": "apply", "apply-held": held.pk, "apply-note": "以物抵债"}) \
+        .status_code == 302
+    assert 'data-testid="apply-form"' not in bank.get("/disposals/fee-relief/").content.decode()  # one live each
+    rid = FeeRelief.objects.get(right=held.right).pk
     registrar = _client("dp-registrar")
     page = registrar.get("/disposals/fee-relief/").content.decode()
     assert f'data-testid="relief-{rid}"' in page and 'data-testid="decide-form"' in page and ">pending<" not in page
@@ -191,8 +201,6 @@ def test_the_registrar_decides_fee_relief_on_the_queue(w):  # noqa: F811
     r = registrar.post("/disposals/fee-relief/", {"relief_id": rid, f"decide-{rid}-decision": "approve",
                                                   f"decide-{rid}-reduction_percent": "50"})
     assert r.status_code == 302
-    from ippledge.disposal.models import FeeRelief
-
     assert FeeRelief.objects.get(pk=rid).status == "approved"
     assert _client("dp-buyer").get("/disposals/fee-relief/").status_code == 403
 
@@ -237,3 +245,12 @@ def test_no_raw_code_on_the_disposal_pages_in_either_language(listed, monkeypatc
                     findings += [f"{login} {lang} {url}: {x}" for x in checker.text(text, lang=lang, header=header,
                                                                                      url=url)]
     assert not findings, "\n".join(findings)
+
+
+def test_the_exchange_desk_and_the_navigation_lead_to_the_disposal_pages(listed):
+    _world, no, exchange = listed
+    desk = exchange.get("/desk/exchange/").content.decode()
+    assert 'data-testid="desk-disposals"' in desk and 'href="/disposals/"' in desk
+    assert 'href="/disposals/listings/"' in Client().get("/").content.decode()  # public, in everyone's navigation
+    assert 'href="/disposals/fee-relief/"' in _client("dp-registrar").get("/").content.decode()
+    assert 'href="/disposals/"' not in _client("dp-buyer").get("/").content.decode()

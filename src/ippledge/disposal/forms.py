@@ -109,3 +109,12 @@ class DecisionForm(forms.Form):
     reduction_percent = forms.DecimalField(label=_("Fee reduction (%)"), min_value=Decimal("0.01"),
                                            max_value=Decimal(100), decimal_places=2, max_digits=5, required=False)
     reason = forms.CharField(label=_("Reason"), max_length=TEXT_MAX, required=False)
+
+
+class ReliefApplyForm(forms.Form):
+    held = forms.TypedChoiceField(label=_("Right obtained by enforcement"), coerce=int, choices=())
+    note = forms.CharField(label=_("Note"), max_length=TEXT_MAX, required=False)
+
+    def __init__(self, *args, held=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["held"].choices = [("", "—"), *held]

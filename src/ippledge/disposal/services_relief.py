@@ -42,6 +42,20 @@ def get_relief(*, actor, relief_id, for_update: bool = False) -> FeeRelief:
     return qs.select_related("right", "bank", "acquired__case").get(pk=found)
 
 
+def held_rights_for(actor):
+    """The rights the actor's bank (or its branches) obtained by enforcement and still holds, without a
+    pending or approved fee-relief application: what its staff may apply for."""
+    from django.db.models import Q
+
+    require_user(actor)
+    own = getattr(actor, "organisation_id", None)
+    if own is None:
+        return AcquiredRight.objects.none()
+    live = FeeRelief.objects.exclude(status=ReliefStatus.REFUSED).values("right_id")
+    return (AcquiredRight.objects.filter(Q(bank_id=own) | Q(bank__parent_id=own), disposed_on__isnull=True)
+            .exclude(right_id__in=live).select_related("right", "case").order_by("hold_until", "id"))
+
+
 @transaction.atomic
 def apply(*, actor, right: dict, note: str = "") -> FeeRelief:
     credit.require_bank_staff(actor)

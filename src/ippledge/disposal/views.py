@@ -52,7 +52,11 @@ def _not_found(request, message=None):
 
 
 def _reads(user, roles) -> bool:
-    return has_any_role(user, roles)
+    """The user's role reads these pages; an IP exchange's users read their exchange's cases (acting
+    on them takes the exchange-user role, which the services ask)."""
+    from ippledge.core.desk import is_exchange_user
+
+    return has_any_role(user, roles) or (roles is CASE_READERS and is_exchange_user(user))
 
 
 def right_text(right) -> str:
@@ -330,8 +334,27 @@ def fee_relief(request):
     if not _reads(request.user, RELIEF_READERS):
         return _forbidden(request)
     may_decide = has_any_role(request.user, REGISTRARS)
+    held = list(services_relief.held_rights_for(request.user)[:MAX_ORG_CHOICES]) \
+        if has_any_role(request.user, BANK_STAFF) else []
+    held_choices = [(h.pk, f"{right_text(h.right)} · {h.case.disposal_no}") for h in held]
+    apply_form = f.ReliefApplyForm(prefix="apply", held=held_choices) if held else None
     bound_id, bound_form, status = None, None, 200
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "apply":
+        if apply_form is None:
+            return _forbidden(request)
+        current_channel.set("web")
+        apply_form = f.ReliefApplyForm(request.POST, prefix="apply", held=held_choices)
+        if apply_form.is_valid():
+            row = next(h for h in held if h.pk == apply_form.cleaned_data["held"])
+            try:
+                services_relief.apply(actor=request.user, right={"kind": row.right.kind, "number": row.right.number},
+                                      note=apply_form.cleaned_data["note"])
+                messages.success(request, _("Fee-relief application filed."))
+                return redirect("disposal:fee_relief")
+            except DomainError as exc:
+                apply_error(apply_form, exc)
+        status = 400
+    elif request.method == "POST":
         if not may_decide:
             return _forbidden(request)
         current_channel.set("web")
@@ -364,7 +387,7 @@ def fee_relief(request):
             form = bound_form if row.pk == bound_id else f.DecisionForm(prefix=f"decide-{row.pk}")
         shown.append({"relief": row, "right": right_text(row.right), "form": form})
     return render(request, "disposal/fee_relief.html", {
-        "rows": shown, "statuses": vocabulary.labels("disposal.FeeRelief.status"), "wanted": wanted,
+        "rows": shown, "apply_form": apply_form, "statuses": vocabulary.labels("disposal.FeeRelief.status"), "wanted": wanted,
         "title": _("Fee relief")}, status=status)
 
 
