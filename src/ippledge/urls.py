@@ -13,6 +13,7 @@ urlpatterns = [
     path("monitoring/reviews/", include("ippledge.monitoring.review_urls")),
     path("monitoring/", include("ippledge.monitoring.urls")),
     path("disposals/", include("ippledge.disposal.urls")),
+    path("risk-sharing/", include("ippledge.risksharing.urls")),
     path("reports/", include("ippledge.reporting.urls")),
 ]
 

@@ -1,0 +1,75 @@
+"""Page forms of risk sharing.  They check only the shape of what a person typed (lengths, a choice);
+amounts, dates and every business rule are the services' (their refusals land next to these fields
+through ``core.forms.apply_error``)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ippledge.core.forms import DateInput
+
+from .models import LedgerKind
+
+AMOUNT_MAX = 24  # characters of a yuan amount as typed; its value is bounded by the services
+NOTE_MAX = 300
+
+
+def _amount(label, *, required: bool = True, help_text=""):
+    return forms.CharField(label=label, max_length=AMOUNT_MAX, required=required, help_text=help_text,
+                           widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+
+
+class FromTemplateForm(forms.Form):
+    template = forms.ChoiceField(label=_("Template"))
+    name = forms.CharField(label=_("Name"), max_length=200, required=False,
+                           help_text=_("Leave empty for the template's name."))
+    region_code = forms.CharField(label=_("Region code (GB/T 2260)"), max_length=6, required=False,
+                                  help_text=_("Leave empty for the template's region, or give a district of it."))
+    valid_from = forms.DateField(label=_("Valid from"), required=False, widget=DateInput(),
+                                 help_text=_("Leave empty for today's business date."))
+    ratio = forms.CharField(label=_("Ratio of the parties whose template states none"), max_length=12,
+                            required=False, help_text=_("A fraction from 0 to 1, for example 0.5."))
+
+    def __init__(self, *args, templates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [("", "—"), *((t["key"], t["name"]) for t in templates)]
+
+
+class FundsForm(forms.Form):
+    party = forms.ChoiceField(label=_("Fund"))
+    kind = forms.ChoiceField(label=_("Movement"), choices=[(LedgerKind.CONTRIBUTION.value, LedgerKind.CONTRIBUTION.label),
+                                                          (LedgerKind.WITHDRAWAL.value, LedgerKind.WITHDRAWAL.label)])
+    amount = _amount(_("Amount (yuan)"))
+    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX, required=False)
+
+    def __init__(self, *args, parties=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["party"].choices = list(parties)
+
+
+class ProposePaymentForm(forms.Form):
+    party = forms.ChoiceField(label=_("Paying party"))
+    amount = _amount(_("Amount (yuan)"), required=False,
+                     help_text=_("Leave empty to pay what is left of the share."))
+    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX, required=False)
+
+    def __init__(self, *args, parties=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["party"].choices = list(parties)
+
+
+class CheckPaymentForm(forms.Form):
+    payment = forms.ChoiceField(label=_("Payment"))
+    decision = forms.ChoiceField(label=_("Decision"), choices=[("", "—"), ("approve", _("Confirm: the money is paid")),
+                                                               ("reject", _("Reject"))])
+    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX, required=False)
+
+    def __init__(self, *args, payments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment"].choices = list(payments)
+
+
+class RecoveryForm(forms.Form):
+    amount = _amount(_("Amount recovered (yuan)"))
+    date = forms.CharField(label=_("Date recovered"), max_length=10, widget=DateInput())

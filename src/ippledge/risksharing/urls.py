@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "risksharing"
+urlpatterns = [
+    path("", views.schemes, name="schemes"),
+    path("schemes/<int:scheme_id>/", views.scheme_detail, name="scheme"),
+    path("claims/", views.claims, name="claims"),
+    path("claims/<int:claim_id>/", views.claim_detail, name="claim"),
+]

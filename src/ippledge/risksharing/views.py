@@ -1,0 +1,332 @@
+"""Risk-sharing pages (issue 13.7): the schemes a user may see with their parties and capacity (and, for
+those who keep schemes, a form to make one from a shipped template), a scheme's page with its rules,
+enrolled loans and the fund's ledger, the claims list (the bank's filed claims and recoveries; a party's
+claims to review with its own share) and a claim's page with each party's share, its payments (maker,
+then a different checker of the same party) and recoveries.
+
+Thin: every read is scoped and every write made by the services, which also decide who may act; the page
+offers a form only where the service would accept the user, and shows a refusal in words."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from ippledge.core import business_date, money, vocabulary
+from ippledge.core.audit import current_channel
+from ippledge.core.errors import DomainError, NotFound
+from ippledge.core.forms import apply_error
+from ippledge.core.listing import Column, Filter, Listing
+from ippledge.core.roles import Role
+from ippledge.credit import services as credit
+
+from . import services, services_claims
+from .forms import CheckPaymentForm, FromTemplateForm, FundsForm, ProposePaymentForm, RecoveryForm
+from .models import ClaimShare, ClaimStatus, Enrolment, LedgerEntry, PaymentStatus, SchemeParty
+
+SHOWN = 200  # enrolled loans and claims listed on a scheme's page (the claims list has them all)
+
+
+def _not_found(request, message):
+    return render(request, "errors/404.html", {"message": message}, status=404)
+
+
+def party_text(party: SchemeParty) -> str:
+    """A party as people read it: its name (a template's names in words), its organisation."""
+    name = vocabulary.label("risk_party_name", party.name)
+    org = party.organisation.name if party.organisation_id else ""
+    return f"{name} · {org}" if org else name
+
+
+def _ratio(value) -> str:
+    return f"{(value * 100).normalize():f} %"
+
+
+def _acts_for(user, party: SchemeParty) -> bool:
+    try:
+        services.acts_for_party(user, party)
+    except DomainError:
+        return False
+    return True
+
+
+# --- schemes -----------------------------------------------------------------------------------------
+
+def _scheme_row(user, scheme) -> dict:
+    parties = sorted(scheme.parties.all(), key=lambda p: (p.seq, p.pk))
+    room = services.capacity(scheme)
+    visible = services.reads_ledger(user, scheme)
+    return {"scheme": scheme, "parties": [{"party": p, "text": party_text(p), "ratio": _ratio(p.ratio)} for p in parties],
+            "bank_ratio": _ratio(1 - sum((p.ratio for p in parties if p.kind != "bank"), start=0)),
+            "room": room, "money_visible": visible}
+
+
+@login_required
+def schemes(request):
+    user = request.user
+    keeper = user.is_platform_admin or bool(user.role_set & services.SCHEME_KEEPERS)
+    templates = services.templates()
+    form = FromTemplateForm(templates=templates) if keeper else None
+    status = 200
+    if request.method == "POST":
+        if not keeper:
+            return render(request, "errors/403.html", status=403)
+        current_channel.set("web")
+        form = FromTemplateForm(request.POST, templates=templates)
+        if form.is_valid():
+            data = {k: v for k, v in (("name", form.cleaned_data["name"]),
+                                      ("region_code", form.cleaned_data["region_code"])) if v}
+            if form.cleaned_data["valid_from"]:
+                data["valid_from"] = form.cleaned_data["valid_from"].isoformat()
+            key = form.cleaned_data["template"]
+            if form.cleaned_data["ratio"]:
+                unstated = [p["name"] for p in services.template(key)["parties"] if p.get("ratio") in (None, "")]
+                data["ratios"] = {name: form.cleaned_data["ratio"] for name in unstated}
+            try:
+                scheme = services.create_from_template(actor=user, key=key, data=data)
+            except DomainError as exc:
+                apply_error(form, exc, aliases={"ratios": "ratio", "parties": "ratio"})
+            else:
+                messages.success(request, _("Scheme created."))
+                return redirect("risksharing:scheme", scheme_id=scheme.pk)
+        status = 400
+    rows = services.schemes_for(user).prefetch_related("parties", "parties__organisation")
+    facts = _SchemeFacts(user)
+    listing = Listing(request, rows, name="schemes", columns=[
+        Column("name", _("Scheme"), sort="name", link=lambda s: reverse("risksharing:scheme", args=[s.pk])),
+        Column("region_code", _("Region"), kind="region", sort="region_code"),
+        Column("mode", _("Mode"), kind="label:risksharing.Scheme.mode", sort="mode"),
+        Column("parties", _("Parties and ratios"), lambda s: "; ".join(
+            [f"{p['text']} {p['ratio']}" for p in facts(s)["parties"]] + [f"{_('Bank')} {facts(s)['bank_ratio']}"])),
+        Column("fund_balance", _("Fund balance (yuan)"), lambda s: facts(s)["fund_balance"], kind="fen"),
+        Column("capacity", _("Capacity (yuan)"), lambda s: facts(s)["capacity"], kind="fen"),
+        Column("remaining", _("Capacity left (yuan)"), lambda s: facts(s)["room"]["remaining"], kind="fen"),
+        Column("valid_from", _("Valid from"), kind="date", sort="valid_from"),
+    ], filters=[
+        Filter("q", _("Name"), ("name",), kind="search"),
+        Filter("mode", _("Mode"), "mode", vocabulary="risksharing.Scheme.mode"),
+    ], default_sort="-valid_from")
+    if (response := listing.export_response()) is not None:
+        return response
+    return render(request, "risksharing/schemes.html", {
+        "listing": listing, "form": form, "title": _("Risk-sharing schemes")}, status=status)
+
+
+class _SchemeFacts:
+    """A scheme's parties and capacity, worked out once per scheme for all the columns that show them."""
+
+    def __init__(self, user):
+        self.user, self.seen = user, {}
+
+    def __call__(self, scheme) -> dict:
+        if scheme.pk not in self.seen:
+            row = _scheme_row(self.user, scheme)
+            visible = row["money_visible"]
+            row["fund_balance"] = row["room"]["fund_balance"] if visible else None
+            row["capacity"] = row["room"]["capacity"] if visible else None
+            self.seen[scheme.pk] = row
+        return self.seen[scheme.pk]
+
+
+def _ledger_listing(request, scheme) -> Listing:
+    rows = LedgerEntry.objects.filter(party__scheme=scheme).select_related("party", "party__organisation", "claim")
+    return Listing(request, rows, name="ledger", columns=[
+        Column("date", _("Date"), kind="date", sort="date"),
+        Column("party", _("Fund"), lambda e: party_text(e.party)),
+        Column("kind", _("Movement"), kind="label:risksharing.LedgerEntry.kind", sort="kind"),
+        Column("amount", _("Amount (yuan)"), kind="fen", sort="amount"),
+        Column("balance_after", _("Balance after (yuan)"), kind="fen"),
+        Column("claim", _("Claim"), lambda e: e.claim.claim_no if e.claim_id else "",
+               link=lambda e: reverse("risksharing:claim", args=[e.claim_id]) if e.claim_id else None),
+        Column("note", _("Note")),
+    ], filters=[Filter("kind", _("Movement"), "kind", vocabulary="risksharing.LedgerEntry.kind")],
+        default_sort="-date")
+
+
+@login_required
+def scheme_detail(request, scheme_id: int):
+    user = request.user
+    try:
+        scheme = services.get_scheme(actor=user, scheme_id=scheme_id)
+    except NotFound:
+        return _not_found(request, _("No such scheme."))
+    reads_ledger = services.reads_ledger(user, scheme)
+    funds = [p for p in scheme.parties.select_related("organisation") if p.funded and _acts_for(user, p)] \
+        if user.has_role(Role.FUND_MANAGER) else []
+    funds_form = FundsForm(parties=[(p.name, party_text(p)) for p in funds]) if funds else None
+    status = 200
+    if request.method == "POST":
+        if not funds:
+            return render(request, "errors/403.html", status=403)
+        current_channel.set("web")
+        funds_form = FundsForm(request.POST, parties=[(p.name, party_text(p)) for p in funds])
+        if funds_form.is_valid():
+            d = funds_form.cleaned_data
+            try:
+                services.move_funds(actor=user, scheme_id=scheme.pk, party=d["party"], amount=d["amount"],
+                                    kind=d["kind"], note=d["note"])
+            except NotFound:
+                return _not_found(request, _("No such scheme."))
+            except DomainError as exc:
+                apply_error(funds_form, exc)
+            else:
+                messages.success(request, _("Fund movement recorded."))
+                return redirect("risksharing:scheme", scheme_id=scheme.pk)
+        status = 400
+    ledger = _ledger_listing(request, scheme) if reads_ledger else None
+    if ledger is not None and (response := ledger.export_response()) is not None:
+        return response
+    enrolments = Enrolment.objects.restrict(user, "view").filter(scheme=scheme) \
+        .select_related("loan", "loan__bank", "loan__borrower").order_by("-enrolled_on", "-id")
+    claims = services_claims.claims_for(user).filter(scheme=scheme).select_related("loan", "loan__bank")
+    return render(request, "risksharing/scheme.html", {
+        "row": _scheme_row(user, scheme), "scheme": scheme, "ledger": ledger, "funds_form": funds_form,
+        "enrolments": enrolments[:SHOWN], "enrolment_count": enrolments.count(),
+        "claims": claims[:SHOWN], "claim_count": claims.count(),
+        "in_force": services.in_force(scheme, business_date.today()),
+        "caps": _caps(scheme), "title": scheme.name}, status=status)
+
+
+def _caps(scheme) -> list[tuple[str, object]]:
+    """The scheme's rules in words: (label, fen amount or text)."""
+    rows = [(_("Eligible part of a loan up to (yuan)"), scheme.eligible_base_cap),
+            (_("Largest loan that may enrol (yuan)"), scheme.max_loan_amount),
+            (_("Per borrower per year (yuan)"), scheme.borrower_year_cap),
+            (_("Scheme's total per year (yuan)"), scheme.annual_cap),
+            (_("Per bank per year (yuan)"), scheme.bank_annual_cap)]
+    return [(title, value) for title, value in rows if value is not None]
+
+
+# --- claims ------------------------------------------------------------------------------------------
+
+def _own_share(user, field: str):
+    rows = ClaimShare.objects.filter(claim=OuterRef("pk"), party__organisation_id=user.organisation_id) \
+        .values("claim").annotate(s=Sum(field)).values("s")
+    return Coalesce(Subquery(rows), Value(0))
+
+
+def _is_party(user) -> bool:
+    return user.organisation_id is not None and SchemeParty.objects.filter(organisation_id=user.organisation_id).exists()
+
+
+@login_required
+def claims(request):
+    user = request.user
+    party = _is_party(user)
+    rows = services_claims.claims_for(user).select_related("loan", "loan__bank", "scheme")
+    if party:
+        rows = rows.annotate(own_share=_own_share(user, "share"), own_paid=_own_share(user, "paid"),
+                             own_left=F("own_share") - F("own_paid"))
+    columns = [
+        Column("claim_no", _("Claim"), sort="claim_no", link=lambda c: reverse("risksharing:claim", args=[c.pk])),
+        Column("loan_no", _("Loan"), "loan.loan_no", sort="loan__loan_no"),
+        Column("bank", _("Bank"), "loan.bank.name", sort="loan__bank__name"),
+        Column("scheme", _("Scheme"), "scheme.name", sort="scheme__name",
+               link=lambda c: reverse("risksharing:scheme", args=[c.scheme_id])),
+        Column("filed_on", _("Filed on"), kind="date", sort="filed_on"),
+        Column("status", _("Status"), kind="label:risksharing.Claim.status", sort="status"),
+        Column("base_amount", _("Claim base (yuan)"), kind="fen", sort="base_amount"),
+        Column("bank_share", _("Borne by the bank (yuan)"), kind="fen", sort="bank_share"),
+    ]
+    if party:
+        columns += [Column("own_share", _("Your share (yuan)"), kind="fen", sort="own_share"),
+                    Column("own_left", _("Your share left to pay (yuan)"), kind="fen", sort="own_left")]
+    columns.append(Column("recovered", _("Recovered (yuan)"), kind="fen", sort="recovered"))
+    scheme_choices = [(s.pk, s.name) for s in services.schemes_for(user).filter(
+        pk__in=services_claims.claims_for(user).values("scheme_id")).order_by("name")]
+    listing = Listing(request, rows, name="claims", columns=columns, filters=[
+        Filter("q", _("Claim or loan"), ("claim_no", "loan__loan_no"), kind="search"),
+        Filter("status", _("Status"), "status", vocabulary="risksharing.Claim.status"),
+        Filter("scheme", _("Scheme"), "scheme_id", choices=scheme_choices),
+    ], default_sort="-filed_on")
+    if (response := listing.export_response()) is not None:
+        return response
+    return render(request, "risksharing/claims.html", {"listing": listing, "party": party,
+                                                        "title": _("Risk-sharing claims")})
+
+
+class _Invalid(Exception):
+    """A form error found after the form's own checks (no service was asked)."""
+
+
+DONE = {"propose": _lazy("Payment entered: another user of the party confirms it."),
+        "approve": _lazy("Payment confirmed."), "reject": _lazy("Payment rejected."),
+        "recovery": _lazy("Recovery recorded: the payers are trued up.")}
+
+
+def _bank_staff_of(user, claim) -> bool:
+    try:
+        credit.require_bank_staff(user, claim.loan.bank)
+    except DomainError:
+        return False
+    return True
+
+
+@login_required
+def claim_detail(request, claim_id: int):
+    user = request.user
+    try:
+        claim = services_claims.get_claim(actor=user, claim_id=claim_id)
+    except NotFound:
+        return _not_found(request, _("No such claim."))
+    shares = list(claim.shares.select_related("party", "party__organisation")
+                  .prefetch_related("payments", "payments__made_by", "payments__checked_by"))
+    mine = [s for s in shares if _acts_for(user, s.party)]
+    payable = [(s.party.name, party_text(s.party)) for s in mine if s.paid < s.share and
+               not any(p.status == PaymentStatus.PROPOSED for p in s.payments.all())]
+    checkable = [(str(p.pk), f"{party_text(s.party)} · {money.format_yuan(p.amount)} {_('yuan')}") for s in mine
+                 for p in s.payments.all() if p.status == PaymentStatus.PROPOSED and p.made_by_id != user.pk]
+    recovers = claim.status != ClaimStatus.FILED and _bank_staff_of(user, claim)
+    forms_ = {"propose": ProposePaymentForm(parties=payable) if payable else None,
+              "check": CheckPaymentForm(payments=checkable) if checkable else None,
+              "recovery": RecoveryForm(initial={"date": business_date.today().isoformat()}) if recovers else None}
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if forms_.get(action) is None:
+            return render(request, "errors/403.html", status=403)
+        current_channel.set("web")
+        form = {"propose": lambda: ProposePaymentForm(request.POST, parties=payable),
+                "check": lambda: CheckPaymentForm(request.POST, payments=checkable),
+                "recovery": lambda: RecoveryForm(request.POST)}[action]()
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                if action == "propose":
+                    services_claims.propose_payment(actor=user, claim_id=claim.pk, party=d["party"],
+                                                    amount=d["amount"] or None, note=d["note"])
+                    done = "propose"
+                elif action == "check":
+                    if d["decision"] not in ("approve", "reject"):
+                        form.add_error("decision", _("Confirm or reject the payment."))
+                        raise _Invalid
+                    services_claims.check_payment(actor=user, claim_id=claim.pk, payment_id=d["payment"],
+                                                  approve=d["decision"] == "approve", note=d["note"])
+                    done = d["decision"]
+                else:
+                    services_claims.record_recovery(actor=user, claim_id=claim.pk, amount=d["amount"], date=d["date"])
+                    done = "recovery"
+            except _Invalid:
+                pass
+            except NotFound:
+                return _not_found(request, _("No such claim."))
+            except DomainError as exc:
+                apply_error(form, exc, aliases={"payment_id": "payment", "approve": "decision"})
+            else:
+                messages.success(request, str(DONE[done]))
+                return redirect("risksharing:claim", claim_id=claim.pk)
+        forms_[action], status = form, 400
+    bank_staff = _bank_staff_of(user, claim)
+    return render(request, "risksharing/claim.html", {
+        "claim": claim, "shares": [{"share": s, "text": party_text(s.party), "mine": s in mine,
+                                    "left": s.share - s.paid, "net": s.paid - s.returned} for s in shares],
+        "recoveries": [{"recovery": r, "returned": [(vocabulary.label("risk_party_name", name), fen)
+                                                    for name, fen in r.true_up.items()]}
+                       for r in claim.recoveries.all()],
+        "forms": forms_, "bank_staff": bank_staff, "title": _("Claim %(no)s") % {"no": claim.claim_no}}, status=status)
