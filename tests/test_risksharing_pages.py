@@ -241,3 +241,25 @@ def _today() -> str:
     from ippledge.core import business_date
 
     return business_date.today().isoformat()
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_no_raw_code_on_the_risk_sharing_pages(w, claim, lang):
+    """The platform's raw-code checker (tests/test_raw_codes.py) over these pages with data in them (the
+    demo region has no scheme): a paid share, a payment awaiting its checker, the ledger, exports."""
+    from ippledge.core.models import User
+
+    from .test_raw_codes import Checker, Crawl, _enum_codes
+
+    w.pay(claim["id"], "fund", w.fund1, w.fund2)
+    assert w.ins1.post(f"/risk-sharing/claims/{claim['id']}/payments", {"party": "insurer"}).status_code == 201
+    checker = Checker(codes=_enum_codes(), usernames=set(User.objects.values_list("username", flat=True)))
+    sid = claim["scheme"]["id"]
+    seeds = ["/risk-sharing/", f"/risk-sharing/schemes/{sid}/", "/risk-sharing/claims/",
+             f"/risk-sharing/claims/{claim['id']}/", "/risk-sharing/?export=csv", "/risk-sharing/claims/?export=xlsx",
+             f"/risk-sharing/schemes/{sid}/?export=csv", "/risk-sharing/claims/999999/"]
+    for who in ("fund1", "ins2", "officer", "regulator"):
+        crawl = Crawl(checker, lang)
+        crawl.run(_client(who, lang), seeds, limit=len(seeds))
+        assert not crawl.findings, (who, dict(crawl.findings))
+        assert len(crawl.visited) == len(seeds), (who, crawl.visited)
