@@ -43,3 +43,16 @@ def record(*, actor, action: str, obj=None, object_type: str = "", object_id: st
         request_id=current_request_id.get(),
         via=current_channel.get(),
     )
+
+
+def record_many(*, actor, action: str, entries: list[tuple[Any, Any]]) -> list[AuditEntry]:
+    """``record`` for many objects at once, (obj, after) each: the same rows, one insert."""
+    user = actor if isinstance(actor, User) else None
+    username = getattr(actor, "username", "") if actor is not None else ""
+    request_id, via = current_request_id.get(), current_channel.get()
+    return AuditEntry.objects.bulk_create([
+        AuditEntry(actor=user, actor_username=username, organisation_id=getattr(user, "organisation_id", None),
+                   action=action, object_type=obj._meta.label_lower, object_id=str(obj.pk),
+                   object_repr=str(obj)[:200].replace("\x00", "\ufffd"), before=None, after=_jsonable(after),
+                   request_id=request_id, via=via)
+        for obj, after in entries], batch_size=500)

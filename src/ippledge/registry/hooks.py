@@ -46,6 +46,73 @@ def notify_pledgees(*, right, event, actor) -> None:
                                     "date": event.date.isoformat(), "seq": event.seq})
 
 
+def _live_pledges_of(right_ids) -> dict[int, list]:
+    """{right id: [its live pledges, as ``live_pledges`` orders them]} in one query (parties prefetched)."""
+    from .models import Pledge, PledgeStatus
+
+    out: dict[int, list] = {}
+    ids = list(right_ids)
+    if not ids:
+        return out
+    pledges = Pledge.objects.filter(pledge_rights__right_id__in=ids, pledge_rights__live=True,
+                                    status=PledgeStatus.REGISTERED).distinct().prefetch_related("parties__org")
+    by_pk = {}
+    for pledge in pledges:
+        by_pk[pledge.pk] = pledge
+    from .models import PledgeRight
+
+    for right_id, pledge_id in PledgeRight.objects.filter(right_id__in=ids, live=True, pledge_id__in=list(by_pk)) \
+            .values_list("right_id", "pledge_id").distinct():
+        out.setdefault(right_id, []).append(by_pk[pledge_id])
+    order = {pk: n for n, pk in enumerate(by_pk)}  # the query's order: registered_at, id
+    for found in out.values():
+        found.sort(key=lambda p: order[p.pk])
+    return out
+
+
+def guard_pledged_rights(*, items, actor) -> dict:
+    """Batch form of :func:`guard_pledged_right`: {index: the same Conflict} for the refused events."""
+    locked = [i for i, (_right, event, consent) in enumerate(items) if event.type in LOCKED_EVENTS and not consent]
+    if not locked:
+        return {}
+    pledges = _live_pledges_of({items[i][0].pk for i in locked})
+    out = {}
+    for i in locked:
+        found = pledges.get(items[i][0].pk)
+        if found:
+            numbers = ", ".join(p.registration_no for p in found)
+            out[i] = Conflict(_("This right is pledged (%s): the pledgee's consent is required.") % numbers,
+                              code="pledged_right_locked")
+    return out
+
+
+def notify_pledgees_many(*, items, actor) -> None:
+    """Batch form of :func:`notify_pledgees`: the same notices (and webhook deliveries)."""
+    risky = [(right, event) for right, event in items if event.type in RISK_EVENTS]
+    if not risky:
+        return
+    from .models import Notification, Webhook
+
+    pledges = _live_pledges_of({right.pk for right, _e in risky})
+    notices = []
+    for right, event in risky:
+        for pledge in pledges.get(right.pk, ()):
+            for party in pledge.parties.all():
+                if party.role == "pledgee" and party.org is not None:
+                    notices.append((party.org, _("%(event)s recorded on pledged right %(right)s (pledge %(pledge)s).") % {
+                        "event": vocabulary.label("legal_event", event.type), "right": right.number,
+                        "pledge": pledge.registration_no},
+                        {"registration_no": pledge.registration_no, "right": {"kind": right.kind, "number": right.number},
+                         "event": event.type, "date": event.date.isoformat(), "seq": event.seq}))
+    hooked = set(Webhook.objects.filter(org_id__in={org.pk for org, *_ in notices}, active=True)
+                 .values_list("org_id", flat=True)) if notices else set()
+    Notification.objects.bulk_create([Notification(org=org, kind="pledged_right_event", message=message[:300], data=data)
+                                      for org, message, data in notices if org.pk not in hooked], batch_size=500)
+    for org, message, data in notices:
+        if org.pk in hooked:
+            notify.notify(org=org, kind="pledged_right_event", message=message, data=data)
+
+
 def live_pledges_shown(right) -> list[dict]:
     """The right's live pledges as its page shows them (public register data: number, pledgees, date)."""
     return [{"registration_no": p.registration_no, "effective_date": p.effective_date,
@@ -80,3 +147,5 @@ if live_pledges_shown not in rights_views.live_pledge_readers:
     rights_views.live_pledge_readers.append(live_pledges_shown)
 if live_pledges_shown_many not in rights_views.live_pledge_list_readers:
     rights_views.live_pledge_list_readers.append(live_pledges_shown_many)
+rights_services.batch_forms[guard_pledged_right] = guard_pledged_rights
+rights_services.batch_forms[notify_pledgees] = notify_pledgees_many

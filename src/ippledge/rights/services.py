@@ -30,6 +30,13 @@ event_listeners: list[Callable[..., None]] = []
 # Told of an event a guard refused, after the refused transaction rolled back, so what they write
 # (an alert that a pledged right's transfer was blocked) is kept: listener(right, event, error, actor).
 event_refusal_listeners: list[Callable[..., None]] = []
+# Set-based forms of those hooks, for a batch of events on distinct rights (a feed chunk's round):
+# batch_forms[per-event hook] = the batch hook.  A guard's form takes items=[(right, event, consent)]
+# and returns {index: DomainError} for the ones it refuses; a listener's takes items=[(right, row)];
+# a refusal listener's items=[(right, event, error)].  Each must write exactly what its per-event hook
+# would for every item; ``record_events`` falls back to ``record_event`` one by one when a hook has no
+# batch form.
+batch_forms: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 DATE_FIELDS = ("filing_date", "grant_date", "registration_date", "first_publication_date",
                "completion_date", "author_death_date", "annuity_paid_through")
@@ -351,6 +358,65 @@ def _record_event(*, actor: Actor, right: Right, data: dict, refused: list) -> L
     for listener in event_listeners:
         listener(right=right, event=row, actor=actor)
     return row
+
+
+def batchable() -> bool:
+    """Every registered guard and listener has a set-based form (``record_events`` may batch)."""
+    return all(hook in batch_forms for hook in (*event_guards, *event_listeners, *event_refusal_listeners))
+
+
+@transaction.atomic
+def record_events(*, actor: Actor, items: list[tuple[Right, rules.Event, dict, dict]]) -> list:
+    """``record_event`` for many events at once, each on a distinct right, already cleaned and
+    validated by the caller (``clean_event_fields`` and ``rules.validate_event`` against the right's
+    history, with its sequence number; not a transfer or a rename: they rebuild the holder index).
+    ``items``: (right, event, payload, data).  Guards, the insert, the audit rows and the listeners
+    run once for the batch, through their ``batch_forms``; what is written is what recording the
+    events one by one writes.  Returns, per item, the stored ``LegalEvent`` or the ``DomainError``
+    that refused it (refusal listeners told, as ``record_event`` tells them)."""
+    if not items:
+        return []
+    if any(event.type in ("transferred", "owner_renamed") for _r, event, _p, _d in items):
+        raise ValueError("transfers and renames go through record_event")
+    if len({right.pk for right, *_ in items}) != len(items):
+        raise ValueError("one event per right in a batch")
+    perm.require_office(actor, {right.kind for right, *_ in items}, _(WRITER_REFUSED))
+    consents = [_bool(data.get("pledgee_consent", False)) for *_x, data in items]
+    refused: dict[int, DomainError] = {}
+    for guard in event_guards:
+        open_ = [i for i in range(len(items)) if i not in refused]
+        found = batch_forms[guard](items=[(items[i][0], items[i][1], consents[i]) for i in open_], actor=actor)
+        for k, error in found.items():
+            refused[open_[k]] = error
+    user = actor if isinstance(actor, User) else None
+    rows: list[LegalEvent] = []
+    kept: list[int] = []
+    for i, (right, event, payload, data) in enumerate(items):
+        if i in refused:
+            continue
+        if consents[i]:
+            payload = {**payload, "pledgee_consent": True}
+        rows.append(LegalEvent(right=right, seq=event.seq, type=event.type, date=event.date,
+                               official_code=event.official_code or "", payload=payload,
+                               note=(data.get("note") or "")[:300], recorded_by=user))
+        kept.append(i)
+    rows = LegalEvent.objects.bulk_create(rows, batch_size=500)
+    audit.record_many(actor=actor, action="right.event", entries=[
+        (items[i][0], {"seq": row.seq, "type": row.type, "date": row.date, "official_code": row.official_code,
+                       "payload": row.payload}) for i, row in zip(kept, rows, strict=True)])
+    stored = [(items[i][0], row) for i, row in zip(kept, rows, strict=True)]
+    for listener in event_listeners:
+        batch_forms[listener](items=stored, actor=actor)
+    if refused:
+        told = [(items[i][0], items[i][1], refused[i]) for i in sorted(refused)]
+        for listener in event_refusal_listeners:
+            batch_forms[listener](items=told, actor=actor)
+    out: list = [None] * len(items)
+    for i, error in refused.items():
+        out[i] = error
+    for i, row in zip(kept, rows, strict=True):
+        out[i] = row
+    return out
 
 
 def search(*, q: str = "", kind: str | None = None, limit: int = 50):
