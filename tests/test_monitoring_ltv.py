@@ -122,7 +122,7 @@ def test_a_revaluation_below_the_outstanding_raises_the_shortfall_and_a_repaymen
     # The API carries it with the shortfall in words.
     listed = w["officer"].get(f"/alerts?kind=ltv_shortfall&loan_no={w['loan_no']}")
     if listed.status_code == 200:
-        assert "600000.00" in listed.data["results"][0]["required_action"]
+        assert "600,000.00" in listed.data["results"][0]["required_action"]
     # The end of day finds the same condition: no second alert.
     ltv.end_of_day(ltv.business_date.today())
     assert len(_alerts("ltv_shortfall")) == 1
@@ -192,7 +192,7 @@ def test_at_approval_the_oracle_binds_one_fen_above_the_maximum(world):  # noqa:
 
 def test_the_set_based_pass_costs_the_same_queries_for_five_loans_or_fifty(oracle_loan):
     """The end of day gathers a chunk's facts in a fixed number of queries (the book may hold a million
-    loans), and it agrees with the single-loan path loan for loan."""
+    loans; only an alert that changes costs a write), and it agrees with the single-loan path loan for loan."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -208,6 +208,7 @@ def test_the_set_based_pass_costs_the_same_queries_for_five_loans_or_fifty(oracl
                        right_number=link.right_number, allocated_value=link.allocated_value) for c in clones])
     ids = [c.pk for c in clones]
     today = ltv.business_date.today()
+    ltv._assess(ids, today, 30)  # the first pass raises what the clones need: one write per new alert
     counts = []
     for chunk in (ids[:5], ids):
         with CaptureQueriesContext(connection) as queries:

@@ -260,20 +260,15 @@ def clear_ids(ids: list[int], *, on: dt.date, actor=SYSTEM) -> int:
     """Resolve these live alerts as ``cleared`` (set-based: one update, one audit insert)."""
     if not ids:
         return 0
-    from ippledge.core.models import AuditEntry
-
     now = timezone.now()
     count = 0
+    after = {"status": "resolved", "resolution": "cleared", "on": on.isoformat()}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         count += Alert.objects.filter(pk__in=chunk, status__in=LIVE_STATUSES).update(
             status=AlertStatus.RESOLVED, resolution=Resolution.CLEARED, resolved_at=now, resolved_by=None)
-    username = getattr(actor, "username", "system")
-    AuditEntry.objects.bulk_create(
-        [AuditEntry(actor=user_or_none(actor), actor_username=username, action="alert.clear",
-                    object_type="monitoring.alert", object_id=str(pk), object_repr=f"alert {pk}",
-                    after={"status": "resolved", "resolution": "cleared", "on": on.isoformat()},
-                    via=audit.current_channel.get()) for pk in ids], batch_size=500)
+        cleared = Alert.objects.filter(pk__in=chunk).only("pk", "kind", "condition_key")
+        audit.record_many(actor=actor, action="alert.clear", entries=[(a, after) for a in cleared])
     return count
 
 

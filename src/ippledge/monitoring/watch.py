@@ -28,7 +28,7 @@ from django.db.models import Subquery
 from ippledge.core import audit
 from ippledge.core.actors import SYSTEM
 from ippledge.credit.models import Loan, LoanCollateral
-from ippledge.registry.models import Notification, Pledge, PledgeParty, PledgeRight, PledgeStatus, Webhook
+from ippledge.registry.models import Pledge, PledgeParty, PledgeRight, PledgeStatus
 from ippledge.rights import rules as rights_rules
 from ippledge.rights.models import LegalEvent, Right
 
@@ -227,25 +227,14 @@ def _bind_display(alert: Alert, c: Candidate) -> None:
 
 
 def _notify_many(alerts: list[Alert]) -> None:
-    """In-app notices in bulk; a bank with webhooks gets each through ``registry.notify`` (signed, queued)."""
-    hooked = set(Webhook.objects.filter(org_id__in={a.owner_org_id for a in alerts}, active=True)
-                 .values_list("org_id", flat=True))
-    quiet = [a for a in alerts if a.owner_org_id not in hooked]
-    Notification.objects.bulk_create(
-        [Notification(org_id=a.owner_org_id, kind="alert", message=services.notice_message(a)[:300],
-                      data=services.payload(a)) for a in quiet], batch_size=500)
-    for alert in alerts:
-        if alert.owner_org_id in hooked:
-            services.notify_owner(alert)
+    """In-app notices in bulk; a bank with webhooks gets each signed and queued (``registry.notify``)."""
+    from ippledge.registry import notify
+
+    notify.notify_many([(a.owner_org_id, "alert", services.notice_message(a), services.payload(a)) for a in alerts])
 
 
 def _audit_raised(alerts: list[Alert]) -> None:
-    from ippledge.core.models import AuditEntry
-
-    AuditEntry.objects.bulk_create(
-        [AuditEntry(actor=None, actor_username=SYSTEM.username, action="alert.raise", object_type="monitoring.alert",
-                    object_id=str(a.pk), object_repr=str(a)[:200], after=services.snapshot(a),
-                    via=audit.current_channel.get()) for a in alerts], batch_size=500)
+    audit.record_many(actor=SYSTEM, action="alert.raise", entries=[(a, services.snapshot(a)) for a in alerts])
 
 
 def sync(on: dt.date, candidates: list[Candidate], live: dict[tuple[int, str, str], int]) -> dict:

@@ -54,6 +54,21 @@ def notify(*, org: Organisation, kind: str, message: str, data: dict) -> Notific
     return note
 
 
+def notify_many(notes: list[tuple[int, str, str, dict]]) -> None:
+    """``notify`` for many notices at once, (org id, kind, message, data) each: one insert for the
+    organisations without webhooks; those with one get each notice through ``notify`` (signed, queued)."""
+    if not notes:
+        return
+    hooked = set(Webhook.objects.filter(org_id__in={n[0] for n in notes}, active=True).values_list("org_id", flat=True))
+    Notification.objects.bulk_create([Notification(org_id=org_id, kind=kind, message=message[:300], data=data)
+                                      for org_id, kind, message, data in notes if org_id not in hooked],
+                                     batch_size=500)
+    orgs = {o.pk: o for o in Organisation.objects.filter(pk__in=hooked)} if hooked else {}
+    for org_id, kind, message, data in notes:
+        if org_id in hooked:
+            notify(org=orgs[org_id], kind=kind, message=message, data=data)
+
+
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
