@@ -20,7 +20,6 @@ next end of day rebuilds it.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 from django.db import OperationalError, connection, transaction
@@ -30,6 +29,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, limits
+from ippledge.core import calendar as core_calendar
 from ippledge.core.errors import Conflict, ValidationFailed
 from ippledge.credit.models import ClassificationChange, Loan, Repayment
 
@@ -39,7 +39,7 @@ from .models import BalanceSnapshot, BookBalance, LoanBalance
 
 
 def last_day(year: int, month: int) -> dt.date:
-    return dt.date(year, month, calendar.monthrange(year, month)[1])
+    return core_calendar.month_end(year, month)
 
 
 def month_end_for(day: dt.date) -> dt.date:
