@@ -91,8 +91,6 @@ def notify_pledgees_many(*, items, actor) -> None:
     risky = [(right, event) for right, event in items if event.type in RISK_EVENTS]
     if not risky:
         return
-    from .models import Notification, Webhook
-
     pledges = _live_pledges_of({right.pk for right, _e in risky})
     notices = []
     for right, event in risky:
@@ -104,13 +102,7 @@ def notify_pledgees_many(*, items, actor) -> None:
                         "pledge": pledge.registration_no},
                         {"registration_no": pledge.registration_no, "right": {"kind": right.kind, "number": right.number},
                          "event": event.type, "date": event.date.isoformat(), "seq": event.seq}))
-    hooked = set(Webhook.objects.filter(org_id__in={org.pk for org, *_ in notices}, active=True)
-                 .values_list("org_id", flat=True)) if notices else set()
-    Notification.objects.bulk_create([Notification(org=org, kind="pledged_right_event", message=message[:300], data=data)
-                                      for org, message, data in notices if org.pk not in hooked], batch_size=500)
-    for org, message, data in notices:
-        if org.pk in hooked:
-            notify.notify(org=org, kind="pledged_right_event", message=message, data=data)
+    notify.notify_many([(org.pk, "pledged_right_event", message, data) for org, message, data in notices])
 
 
 def live_pledges_shown(right) -> list[dict]:
