@@ -6,9 +6,13 @@ histories, one which of them are under a live pledge.  Rights with no live pledg
 validated by the same pure rule as ``record_event`` (``rules.validate_event``, against the history
 as it grows) and appended with one insert (``rights.bulk``): no guard or listener concerns them —
 the registry's guard refuses only events on pledged rights, its listener notifies only pledgees,
-and monitoring watches only pledged rights.  Rights under a live pledge, and transfers and renames
-(which rebuild the holder index), go through ``record_event`` one by one, so guards refuse, alerts
-are raised and pledgees notified exactly as when a registrar records the event by hand.
+and monitoring watches only pledged rights.  Rights under a live pledge are recorded in rounds (round
+k: each such right's k-th new event) through ``rights.services.record_events``, whose guards and
+listeners run in their batch forms and write exactly what ``record_event`` one by one writes: guards
+refuse, alerts are raised and pledgees notified as when a registrar records the event by hand.
+Transfers and renames (which rebuild the holder index), a pledged right with one of them or with a
+pledge code in the chunk, and every pledged right when a hook has no batch form, go through
+``record_event`` one by one.
 
 An event is identified by (right, official code or type, date): a row already in the history is
 ``unchanged`` (for a code, the database's unique index enforces it too).  Rights not in the
