@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ippledge.core.querysets import RestrictedQuerySet
 from ippledge.core.roles import Role
@@ -237,7 +238,7 @@ class AcquiredRight(models.Model):
 class ReliefStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     APPROVED = "approved", _("Approved")
-    REFUSED = "refused", _("Refused")
+    REFUSED = "refused", pgettext_lazy("fee relief", "Refused")
 
 
 class FeeRelief(models.Model):
