@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
+
+from ippledge.core import exact
+from ippledge.core.errors import DomainError
 
 
 def _raw(name: str) -> str:
@@ -15,18 +18,18 @@ def _raw(name: str) -> str:
 
 
 def _share(name: str, default: str, *, one_allowed: bool) -> Decimal:
+    """A share in [0, 1] (or [0, 1) unless ``one_allowed``); a value out of range or unreadable: the default."""
+    bounds = {} if one_allowed else {"below": 1}
     try:
-        value = Decimal(_raw(name) or default)
-    except InvalidOperation:
-        return Decimal(default)
-    ok = Decimal(0) <= value <= Decimal(1) if one_allowed else Decimal(0) <= value < Decimal(1)
-    return value if ok else Decimal(default)
+        return exact.fraction(_raw(name) or default, name, **bounds)
+    except DomainError:
+        return exact.fraction(default, name)
 
 
 def _int(name: str, default: int) -> int:
     try:
-        return max(0, int(_raw(name) or default))
-    except ValueError:
+        return max(0, exact.whole(_raw(name) or default, name))
+    except DomainError:
         return default
 
 
