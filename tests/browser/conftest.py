@@ -92,6 +92,21 @@ def browser(_allow_sync_orm_in_tests, chromium_executable):
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _seeded_rows(request):
+    """Every journey starts with the rows the migrations seed: a transactional test before it flushed the
+    database, the shipped LPR fixings with it (a case is priced with them; approval is 404 lpr_not_found
+    without)."""
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("live_server")
+        from ippledge.credit.lpr import shipped_fixings
+        from ippledge.credit.models import LprFixing
+
+        LprFixing.objects.bulk_create([LprFixing(fixing_date=d, tenor=t, rate=r, source="chinamoney")
+                                       for d, t, r in shipped_fixings()], ignore_conflicts=True)
+    yield
+
+
 @pytest.fixture
 def page(request, browser, live_server):
     """A fresh browser profile (no cookies) per journey, speaking Chinese like our users' browsers."""
