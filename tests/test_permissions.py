@@ -246,6 +246,12 @@ ROUTES = [
         ("get", "/risk-sharing/write-offs/{write_off_id}", "/risk-sharing/write-offs/999999", None, LOGGED_IN),
         ("post", "/risk-sharing/write-offs/{write_off_id}/decision", "/risk-sharing/write-offs/999999/decision",
          {"approve": True}, {"admin", "bank_approver"}),
+        ("post", "/risk-sharing/portfolio-runs", "/risk-sharing/portfolio-runs", {"scenarios": 100},
+         BANKS | {"regulator_user", "fund_manager", "insurer_user"}),
+        ("get", "/risk-sharing/portfolio-runs", "/risk-sharing/portfolio-runs", None,
+         BANKS | {"regulator_user", "fund_manager", "insurer_user"}),
+        ("get", "/risk-sharing/portfolio-runs/{run_id}", "/risk-sharing/portfolio-runs/999999", None,
+         BANKS | {"regulator_user", "fund_manager", "insurer_user"}),
     )],
     # Disposal (issue 14): the role is asked first; the party questions (the case's bank, its exchange, the
     # pledgor, the right's office; another bank gets 404) are tests/test_disposal_api.py's.

@@ -12,8 +12,8 @@ from ippledge.core.money import from_fen
 from ippledge.core.regions import region_name
 from ippledge.credit.inputs import Day, Decimal_, Flag, Text, TextMap, Whole
 
-from . import services, services_claims, services_provisions
-from .models import Claim, Enrolment, LedgerEntry, Scheme
+from . import services, services_claims, services_portfolio, services_provisions
+from .models import Claim, Enrolment, LedgerEntry, PortfolioRun, Scheme
 
 router = Router(tags=["risk sharing"])
 
@@ -125,6 +125,15 @@ class WriteOffIn(Schema):
     reason: Text
 
 
+class PortfolioRunIn(Schema):
+    scenarios: Whole = Field(None, description="100 to 200,000 (default 10,000)")
+    seed: Whole = Field(None, description="0 to 2⁶³−1 (default 1): the same seed and book give the same numbers")
+    correlation: Text = Field(None, description='"basel" (the Basel corporate formula of each PD, the default) '
+                                                "or a fraction from 0 to 0.99")
+    lgd: Decimal_ = Field(None, description="loss given default, a fraction (default 0.675, the IP 60–75 %)")
+    scheme_id: Whole = Field(None, description="only the loans enrolled in this scheme")
+
+
 # --- shapes ------------------------------------------------------------------------------------------
 
 def scheme_out(scheme: Scheme, reader=None) -> dict:
@@ -195,6 +204,12 @@ def _provisioning_out(p: dict) -> dict:
             "provision_ratio": str(p["provision_ratio"]), "coverage_ratio": str(p["coverage_ratio"]),
             "by_loans": _s(p["by_loans"]), "by_npl": _s(p["by_npl"]), "required": _s(p["required"]),
             "binding": p["binding"]}
+
+
+def portfolio_run_out(run: PortfolioRun) -> dict:
+    return {"id": run.pk, "organisation_id": run.organisation_id, "created_by": run.created_by_id,
+            "created_at": run.created_at, "loans_count": run.loans_count, "inputs": run.inputs,
+            "results": run.results}
 
 
 def write_off_out(w) -> dict:
@@ -360,3 +375,22 @@ def decide_write_off(request, write_off_id: int, payload: CheckIn):
     row = services_provisions.decide_write_off(actor=request.auth, write_off_id=write_off_id,
                                                approve=payload.approve, note=payload.note)
     return write_off_out(row)
+
+
+# --- portfolio loss per party ----------------------------------------------------------------------------
+
+@router.post("/risk-sharing/portfolio-runs", response={201: dict},
+             summary="Simulate the book you may see: expected loss, VaR and expected shortfall per party")
+def create_portfolio_run(request, payload: PortfolioRunIn):
+    return 201, portfolio_run_out(services_portfolio.run(actor=request.auth, data=payload.dict()))
+
+
+@router.get("/risk-sharing/portfolio-runs", summary="Your organisation's portfolio runs")
+def list_portfolio_runs(request, limit: int = 100):
+    rows = services_portfolio.runs_for(request.auth)[: services_claims.list_limit(limit)]
+    return {"runs": [portfolio_run_out(r) for r in rows]}
+
+
+@router.get("/risk-sharing/portfolio-runs/{run_id}", summary="A portfolio run with its inputs, seed and results")
+def get_portfolio_run(request, run_id: int):
+    return portfolio_run_out(services_portfolio.get_run(actor=request.auth, run_id=run_id))

@@ -73,3 +73,18 @@ class CheckPaymentForm(forms.Form):
 class RecoveryForm(forms.Form):
     amount = _amount(_("Amount recovered (yuan)"))
     date = forms.CharField(label=_("Date recovered"), max_length=10, widget=DateInput())
+
+
+class PortfolioRunForm(forms.Form):
+    scenarios = forms.CharField(label=_("Scenarios"), max_length=7, initial="10000",
+                                help_text=_("From 100 to 200,000."),
+                                widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    seed = forms.CharField(label=_("Seed"), max_length=19, initial="1",
+                           help_text=_("The same seed and book give the same numbers."),
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
+    correlation = forms.CharField(label=_("Correlation"), max_length=12, required=False,
+                                  help_text=_("Leave empty for the Basel corporate formula of each loan's PD, or "
+                                              "give a fraction from 0 to 0.99."))
+    lgd = forms.CharField(label=_("Loss given default"), max_length=12, required=False,
+                          help_text=_("A fraction; leave empty for 0.675, the middle of the 60–75 % an IP-only "
+                                      "loan loses."))

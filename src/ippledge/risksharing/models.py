@@ -380,3 +380,19 @@ class WriteOff(models.Model):
         if user.organisation_id is None:
             return False
         return Q(loan__bank_id=user.organisation_id) | Q(loan__bank__parent_id=user.organisation_id)
+
+
+class PortfolioRun(models.Model):
+    """One simulation of a book's loss per party (issue 13 point 5): who ran it, the inputs with the seed
+    (so the run can be repeated to the fen) and the results per party in yuan as decimal strings."""
+
+    organisation = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    created_by = models.ForeignKey("core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    inputs = models.JSONField(default=dict)
+    results = models.JSONField(default=dict)
+    loans_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-id"]

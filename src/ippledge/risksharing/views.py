@@ -26,8 +26,15 @@ from ippledge.core.listing import Column, Filter, Listing
 from ippledge.core.roles import Role
 from ippledge.credit import services as credit
 
-from . import services, services_claims
-from .forms import CheckPaymentForm, FromTemplateForm, FundsForm, ProposePaymentForm, RecoveryForm
+from . import services, services_claims, services_portfolio
+from .forms import (
+    CheckPaymentForm,
+    FromTemplateForm,
+    FundsForm,
+    PortfolioRunForm,
+    ProposePaymentForm,
+    RecoveryForm,
+)
 from .models import ClaimShare, ClaimStatus, Enrolment, LedgerEntry, PaymentStatus, SchemeParty
 
 SHOWN = 200  # enrolled loans and claims listed on a scheme's page (the claims list has them all)
@@ -330,3 +337,79 @@ def claim_detail(request, claim_id: int):
                                                     for name, fen in r.true_up.items()]}
                        for r in claim.recoveries.all()],
         "forms": forms_, "bank_staff": bank_staff, "title": _("Claim %(no)s") % {"no": claim.claim_no}}, status=status)
+
+
+# --- portfolio loss per party ----------------------------------------------------------------------------
+
+RUNS_SHOWN = 50
+
+
+def _book_text(code: str) -> str:
+    return {"all": _("The whole book"), "bank": _("Your bank's loans"),
+            "schemes": _("The loans enrolled in your schemes")}.get(code, "")
+
+
+def _run_parties(run, names: dict[int, str], scheme_names: dict[int, str]) -> list[dict]:
+    rows = []
+    for p in run.results.get("parties", []):
+        if p["kind"] == "total":
+            text = _("All parties")
+        elif p["key"] == services_portfolio.BANK_KEY:
+            text = _("Lending banks (the remainder)")
+        elif p.get("organisation_id"):
+            text = f"{names.get(p['organisation_id'], '')} · {vocabulary.label('risksharing.SchemeParty.kind', p['kind'])}"
+        else:
+            text = f"{vocabulary.label('risk_party_name', p.get('party_name', ''))} · " \
+                   f"{scheme_names.get(p.get('scheme_id'), '')}"
+        rows.append({"text": text, "total": p["kind"] == "total", **p})
+    return rows
+
+
+def _run_inputs(run) -> dict:
+    i = run.inputs
+    return {"scenarios": i.get("scenarios"), "seed": i.get("seed"), "book": _book_text(i.get("book", "")),
+            "correlation": _("Basel corporate formula") if i.get("correlation") == services_portfolio.BASEL
+            else i.get("correlation"), "lgd": i.get("lgd"), "scheme_id": i.get("scheme_id")}
+
+
+@login_required
+def portfolio(request):
+    user = request.user
+    try:
+        runs = list(services_portfolio.runs_for(user)[:RUNS_SHOWN])
+    except DomainError:
+        return render(request, "errors/403.html", status=403)
+    form = PortfolioRunForm()
+    status = 200
+    if request.method == "POST":
+        current_channel.set("web")
+        form = PortfolioRunForm(request.POST)
+        if form.is_valid():
+            try:
+                found = services_portfolio.run(actor=user, data=dict(form.cleaned_data))
+            except DomainError as exc:
+                apply_error(form, exc)
+            else:
+                messages.success(request, _("Portfolio simulated."))
+                return redirect(f"{reverse('risksharing:portfolio')}?run={found.pk}")
+        status = 400
+    chosen = None
+    wanted = request.GET.get("run", "")
+    if wanted:
+        if not wanted.isdigit() or len(wanted) > 10:
+            return _not_found(request, _("No such portfolio run."))
+        try:
+            chosen = services_portfolio.get_run(actor=user, run_id=int(wanted))
+        except NotFound:
+            return _not_found(request, _("No such portfolio run."))
+    elif runs:
+        chosen = runs[0]
+    shown = [chosen] if chosen else []
+    names = services_portfolio.organisation_names(shown)
+    scheme_ids = {p.get("scheme_id") for r in shown for p in r.results.get("parties", []) if p.get("scheme_id")}
+    scheme_names = dict(services.schemes_for(user).filter(pk__in=scheme_ids).values_list("pk", "name"))
+    return render(request, "risksharing/portfolio.html", {
+        "title": _("Portfolio loss per party"), "form": form, "chosen": chosen,
+        "parties": _run_parties(chosen, names, scheme_names) if chosen else [],
+        "inputs": _run_inputs(chosen) if chosen else None,
+        "runs": [{"run": r, "inputs": _run_inputs(r)} for r in runs]}, status=status)

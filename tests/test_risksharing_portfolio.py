@@ -1,0 +1,171 @@
+"""Portfolio loss per party (issue 13 point 5) through the API and the page: a run keeps its inputs and
+seed and the same seed gives the same numbers to the fen; each actor simulates only the book it may see;
+another organisation's run is a 404; absurd input is a 422 with a stable code; the page reads in words."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from .conftest import PASSWORD
+from .test_risksharing_api import World, world  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+RUNS = "/risk-sharing/portfolio-runs"
+
+
+@pytest.fixture
+def w(world, db):  # noqa: F811
+    return world
+
+
+@pytest.fixture
+def book(w):
+    """Bank A: three loans, two in a fund (50 %) + insurer (30 %) scheme, one substandard; bank B: one loan."""
+    scheme = w.scheme(parties=[
+        {"name": "fund", "kind": "fund", "ratio": "0.5", "organisation_id": w.fund.pk},
+        {"name": "insurer", "kind": "insurer", "ratio": "0.3", "organisation_id": w.insurer.pk}])
+    w.fund_in(scheme["id"], "10000000")
+    a1, a2, a3 = w.loan("1000000"), w.loan("2000000"), w.loan("500000")
+    for loan in (a1, a2):
+        assert w.enrol(loan, scheme["id"]).status_code == 201
+    w.classify(a2, "substandard")
+    b1 = w.loan("3000000", bank=w.bank_b)
+    return {"scheme": scheme, "bank_a": (a1, a2, a3), "bank_b": b1}
+
+
+def _run(client, **body):
+    return client.post(RUNS, {"scenarios": 2000, "seed": 7, **body})
+
+
+def _parties(run: dict) -> dict:
+    return {p["key"]: p for p in run["results"]["parties"]}
+
+
+def test_same_seed_same_results_and_the_inputs_are_kept(w, book):
+    first = _run(w.officer)
+    assert first.status_code == 201, first.data
+    again = _run(w.officer)
+    assert again.status_code == 201
+    assert first.data["results"] == again.data["results"]
+    assert first.data["inputs"]["seed"] == 7 and first.data["inputs"]["scenarios"] == 2000
+    assert first.data["inputs"]["correlation"] == "basel" and first.data["inputs"]["book"] == "bank"
+    assert first.data["loans_count"] == 3  # bank A's loans only
+    parties = _parties(first.data)
+    assert set(parties) == {"bank", f"org:{w.fund.pk}", f"org:{w.insurer.pk}", "total"}
+    for p in parties.values():
+        el, var99, var999 = Decimal(p["expected_loss"]), Decimal(p["var_99"]), Decimal(p["var_999"])
+        assert 0 <= el <= Decimal(p["es_99"]) <= Decimal(p["es_999"])
+        assert var99 <= var999 and var99 <= Decimal(p["es_99"])
+    total = parties["total"]
+    assert Decimal(total["expected_loss"]) == sum(Decimal(p["expected_loss"]) for k, p in parties.items()
+                                                  if k != "total")
+    # the fund bears 5/3 of the insurer's share on every loan (50 % vs 30 %, no caps)
+    fund, insurer = Decimal(parties[f"org:{w.fund.pk}"]["expected_loss_exact"]), \
+        Decimal(parties[f"org:{w.insurer.pk}"]["expected_loss_exact"])
+    assert abs(fund * 3 - insurer * 5) <= Decimal("0.05")
+    other = _run(w.officer, seed=8)
+    assert other.data["results"] != first.data["results"]
+    fixed = _run(w.officer, correlation="0.2", lgd="0.6")
+    assert fixed.status_code == 201 and fixed.data["inputs"]["correlation"] == "0.2"
+
+
+def test_each_actor_simulates_the_book_it_may_see(w, book):
+    assert _run(w.officer_b).data["loans_count"] == 1
+    assert _run(w.fund1).data["loans_count"] == 2      # the enrolled loans of its scheme
+    assert _run(w.ins1).data["loans_count"] == 2
+    assert _run(w.fund_b).data["loans_count"] == 0     # a fund of no scheme here
+    regulator = _run(w.regulator).data
+    assert regulator["loans_count"] >= 4 and regulator["inputs"]["book"] == "all"
+    by_scheme = _run(w.officer, scheme_id=book["scheme"]["id"]).data
+    assert by_scheme["loans_count"] == 2
+    assert _run(w.ent).status_code == 403
+
+
+def test_another_organisations_run_is_not_found(w, book):
+    run = _run(w.officer).data
+    assert w.reviewer.get(f"{RUNS}/{run['id']}").status_code == 200   # the same bank
+    for client in (w.officer_b, w.fund1, w.regulator):
+        r = client.get(f"{RUNS}/{run['id']}")
+        assert r.status_code == 404 and r.data["error"]["code"] == "portfolio_run_not_found"
+        assert run["id"] not in [x["id"] for x in client.get(RUNS).data["runs"]]
+    assert run["id"] in [x["id"] for x in w.approver.get(RUNS).data["runs"]]
+    assert w.officer.get(f"{RUNS}/999999").status_code == 404
+    # a scheme the fund may not read
+    r = _run(w.fund_b, scheme_id=book["scheme"]["id"])
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"scenarios": 200_001}, "invalid_scenarios"),
+    ({"scenarios": 10}, "invalid_scenarios"),
+    ({"scenarios": "1e9"}, "invalid_scenarios"),
+    ({"scenarios": 1.5}, "invalid_scenarios"),
+    ({"seed": -1}, "invalid_seed"),
+    ({"seed": "9" * 40}, "invalid_seed"),
+    ({"correlation": "1"}, "invalid_correlation"),
+    ({"correlation": "-0.1"}, "invalid_correlation"),
+    ({"correlation": "x" * 5000}, "invalid_correlation"),
+    ({"lgd": "1.5"}, "invalid_lgd"),
+    ({"lgd": "nan"}, "invalid_lgd"),
+    ({"scheme_id": 0}, "invalid_scheme"),
+])
+def test_absurd_input_is_refused(w, book, body, code):
+    r = w.officer.post(RUNS, {"scenarios": 1000, **body})
+    assert r.status_code == 422, r.data
+    assert r.data["error"]["code"] == code
+
+
+def _client(name: str, lang: str = "zh-hans") -> Client:
+    client = Client()
+    client.cookies["django_language"] = lang
+    assert client.post("/login/", {"username": f"rs-{name}", "password": PASSWORD}).status_code == 302
+    return client
+
+
+def _visible(html: str) -> str:
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", "", html, flags=re.S))
+
+
+def test_the_page_runs_a_simulation_and_shows_money_per_party(w, book):
+    client = _client("officer")
+    page = client.get("/risk-sharing/portfolio/")
+    assert page.status_code == 200 and 'data-testid="portfolio-run-form"' in page.content.decode()
+    r = client.post("/risk-sharing/portfolio/", {"scenarios": "1000", "seed": "3", "correlation": "", "lgd": ""})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    html = client.get(r["Location"]).content.decode()
+    assert 'data-testid="portfolio-parties"' in html
+    assert w.fund.name in html and w.insurer.name in html
+    assert re.search(r"\d{1,3}(,\d{3})*\.\d{2}", _visible(html))
+    bad = client.post("/risk-sharing/portfolio/", {"scenarios": "999999999", "seed": "3"})
+    assert bad.status_code == 400
+    assert "invalid_scenarios" not in _visible(bad.content.decode())
+    assert _client("ent").get("/risk-sharing/portfolio/").status_code == 403
+    assert 'data-testid="portfolio-link"' in client.get("/risk-sharing/").content.decode()
+
+
+def test_another_organisations_run_is_a_404_page(w, book):
+    run = _run(w.officer).data
+    assert _client("officer_b").get(f"/risk-sharing/portfolio/?run={run['id']}").status_code == 404
+    assert _client("officer").get(f"/risk-sharing/portfolio/?run={run['id']}").status_code == 200
+    assert _client("officer").get("/risk-sharing/portfolio/?run=abc").status_code == 404
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_no_raw_code_on_the_portfolio_page(w, book, lang):
+    from ippledge.core.models import User
+
+    from .test_raw_codes import Checker, Crawl, _enum_codes
+
+    runs = [_run(client).data["id"] for client in (w.officer, w.fund1, w.regulator)]
+    checker = Checker(codes=_enum_codes(), usernames=set(User.objects.values_list("username", flat=True)))
+    for who, run_id in zip(("officer", "fund1", "regulator"), runs, strict=True):
+        seeds = ["/risk-sharing/portfolio/", f"/risk-sharing/portfolio/?run={run_id}"]
+        crawl = Crawl(checker, lang)
+        crawl.run(_client(who, lang), seeds, limit=len(seeds))
+        assert not crawl.findings, (who, dict(crawl.findings))
+        assert len(crawl.visited) == len(seeds), (who, crawl.visited)
