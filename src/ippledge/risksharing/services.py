@@ -20,9 +20,9 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from ippledge.core import audit, business_date, limits, money
 from ippledge.core.actors import user_or_none as _user
-from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from ippledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ippledge.core.models import Organisation
-from ippledge.core.permissions import require_member, require_role
+from ippledge.core.permissions import require_member, require_role, require_user
 from ippledge.core.regions import is_region_code
 from ippledge.core.roles import Role
 from ippledge.credit import inputs
@@ -201,8 +201,7 @@ def _terms(data: dict, on: dt.date) -> tuple[dict, list[dict]]:
 
 
 def _keeper(actor) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
+    require_user(actor)
     require_role(actor, SCHEME_KEEPERS, _("Schemes are kept by the operator, regulators and fund managers."))
 
 
@@ -280,8 +279,7 @@ def create_from_template(*, actor, key: str, data: dict | None = None) -> Scheme
 # --- reading -----------------------------------------------------------------------------------------
 
 def schemes_for(actor):
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
+    require_user(actor)
     return Scheme.objects.restrict(actor, "view")
 
 

@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, limits, money, numbers
 from ippledge.core.actors import user_or_none as _user
-from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from ippledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ippledge.core.permissions import require_user
 from ippledge.credit import inputs
 from ippledge.credit import services as credit
 from ippledge.credit.models import NON_PERFORMING
@@ -52,15 +53,10 @@ def _engine():
     return allocation
 
 
-def _authenticated(actor) -> None:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
-
-
 # --- reading -----------------------------------------------------------------------------------------
 
 def claims_for(actor):
-    _authenticated(actor)
+    require_user(actor)
     return Claim.objects.restrict(actor, "view")
 
 

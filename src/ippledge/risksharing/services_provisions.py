@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 
 from ippledge.core import audit, business_date, money
 from ippledge.core.actors import user_or_none as _user
-from ippledge.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from ippledge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ippledge.core.models import Organisation
+from ippledge.core.permissions import require_user
 from ippledge.core.roles import Role
 from ippledge.credit import inputs
 from ippledge.credit import services as credit
@@ -35,8 +36,7 @@ PROPOSERS = frozenset({Role.BANK_REVIEWER, Role.BANK_APPROVER})
 # --- provisioning ------------------------------------------------------------------------------------
 
 def _bank(actor, bank_org_id) -> Organisation:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
+    require_user(actor)
     bank_id = inputs.optional_id(bank_org_id, "bank_org_id")
     bank = Organisation.objects.filter(pk=bank_id, kind="bank").first() if bank_id else None
     readable = bank is not None and (actor.is_platform_admin or actor.has_role(Role.REGULATOR_USER) or
@@ -139,8 +139,7 @@ def propose_write_off(*, actor, loan_no: str, reason) -> WriteOff:
 
 
 def get_write_off(*, actor, write_off_id, for_update: bool = False) -> WriteOff:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise NotAuthenticated(_("Authentication is required."))
+    require_user(actor)
     pk = inputs.optional_id(write_off_id, "write_off_id")
     found = WriteOff.objects.restrict(actor, "view").filter(pk=pk).values_list("pk", flat=True).first() if pk else None
     if found is None:
