@@ -16,3 +16,8 @@ from ippledge.settings import *  # noqa: E402,F403
 # database backend, the platform's default.
 TASKS = {"default": {"BACKEND": os.environ.get("IPPLEDGE_TASK_BACKEND",
                                                "django_tasks.backends.immediate.ImmediateBackend")}}
+
+# Argon2 costs ~0.1–0.2 s a hash and the suite creates and signs in thousands of users: hashing was
+# minutes of every CI run.  The suite hashes with MD5 first; Argon2 stays in the list, so existing
+# Argon2 hashes still verify, and the tests of hashing itself (test_security_edge) put it first again.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405

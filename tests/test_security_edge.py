@@ -103,7 +103,18 @@ def test_password_reset_kills_every_token_of_the_user(make_user):
     assert Api(raw).get("/me").status_code == 401
 
 
-def test_a_hash_upgrade_at_login_is_not_a_password_change(make_user):
+def test_the_platform_hashes_passwords_with_argon2():
+    # The suite hashes with MD5 for speed (tests/settings.py); the platform itself must not.
+    from ippledge.settings import PASSWORD_HASHERS as PLATFORM_HASHERS
+
+    assert PLATFORM_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert not any("MD5" in h for h in PLATFORM_HASHERS)
+
+
+def test_a_hash_upgrade_at_login_is_not_a_password_change(make_user, settings):
+    from ippledge.settings import PASSWORD_HASHERS as PLATFORM_HASHERS
+
+    settings.PASSWORD_HASHERS = PLATFORM_HASHERS  # the platform's own list: Argon2 first
     user = make_user("bank_officer", "bank", username="rehash")
     raw = services.issue_token(user=user)
     from django.contrib.auth.hashers import make_password
