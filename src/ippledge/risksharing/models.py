@@ -396,3 +396,148 @@ class PortfolioRun(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+# --- guarantee insurance (issue 13 point 3) ----------------------------------------------------------
+
+class PolicyType(models.TextChoices):
+    LOAN_GUARANTEE = "loan_guarantee", _("Loan guarantee insurance (贷款保证保险)")
+    INFRINGEMENT_LOSS = "infringement_loss", _("IP infringement loss insurance (知识产权侵权损失险)")
+    ENFORCEMENT = "enforcement", _("IP enforcement insurance (知识产权执行/维权险)")
+
+
+class PolicyStatus(models.TextChoices):
+    PENDING = "pending", _("Issued, awaiting the bank's acceptance")
+    ACTIVE = "active", _("In force")
+    LAPSED = "lapsed", _("Lapsed (premium unpaid)")
+    EXPIRED = "expired", _("Expired")
+    CLAIMED = "claimed", _("Claimed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+def _insurer_scope(user, action, org_field: str) -> Q | bool:
+    if user.organisation_id is None:
+        return False
+    return Q(**{org_field: user.organisation_id})
+
+
+class InsuranceProduct(models.Model):
+    """An insurer's product: its policy type, premium rate a year and the share of a loss it covers."""
+
+    insurer = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, related_name="insurance_products")
+    name = models.CharField(_("name"), max_length=200)
+    policy_type = models.CharField(_("policy type"), max_length=20, choices=PolicyType.choices)
+    premium_rate = models.DecimalField(_("premium rate a year"), max_digits=7, decimal_places=6)
+    coverage_ratio = models.DecimalField(_("coverage ratio"), max_digits=7, decimal_places=6, null=True, blank=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    created_by = models.ForeignKey("core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(premium_rate__gt=0) & Q(premium_rate__lt=1),
+                                   name="rs_ins_product_rate_range"),
+            models.CheckConstraint(condition=Q(coverage_ratio__isnull=True) |
+                                   (Q(coverage_ratio__gt=0) & Q(coverage_ratio__lte=1)),
+                                   name="rs_ins_product_coverage_range"),
+            models.CheckConstraint(condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                                   name="rs_ins_product_dates"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def scope(cls, user, action):
+        return _insurer_scope(user, action, "insurer_id")
+
+
+class InsurancePolicy(models.Model):
+    """A policy issued on an insurer's product: a loan guarantee policy is bound to a loan (issued by the
+    insurer, accepted by the loan's bank), the other types to rights (kind + number) of an enterprise.
+    The terms (rate, coverage, subsidy) are copied from the product and the loan's scheme at issue."""
+
+    policy_no = models.CharField(max_length=20, unique=True)
+    product = models.ForeignKey(InsuranceProduct, on_delete=models.PROTECT, related_name="policies")
+    insurer = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, related_name="insurance_policies")
+    policy_type = models.CharField(max_length=20, choices=PolicyType.choices)
+    loan = models.ForeignKey("credit.Loan", on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="insurance_policies")
+    enterprise = models.ForeignKey("core.Organisation", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="insurance_policies_held")
+    rights = models.JSONField(default=list, blank=True)  # [{"kind", "number"}] for rights policies
+    sum_insured = models.BigIntegerField(_("sum insured (fen)"))
+    premium_rate = models.DecimalField(max_digits=7, decimal_places=6)
+    coverage_ratio = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True)
+    scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, null=True, blank=True, related_name="policies")
+    subsidy_ratio = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True)
+    subsidy_year_cap = models.BigIntegerField(null=True, blank=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    term_months = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=PolicyStatus.choices, default=PolicyStatus.PENDING)
+    issued_by = models.ForeignKey("core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    accepted_by = models.ForeignKey("core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sum_insured__gt=0), name="rs_policy_sum_positive"),
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="rs_policy_dates"),
+            models.CheckConstraint(condition=Q(policy_type="loan_guarantee", loan__isnull=False) |
+                                   (~Q(policy_type="loan_guarantee") & Q(enterprise__isnull=False)),
+                                   name="rs_policy_bound"),
+            # One live guarantee policy per loan: the cost of the loan reads exactly one.
+            models.UniqueConstraint(fields=["loan"], condition=Q(status__in=["pending", "active"]),
+                                    name="rs_one_live_policy_per_loan"),
+        ]
+
+    def __str__(self) -> str:
+        return self.policy_no
+
+    @classmethod
+    def scope(cls, user, action):
+        if user.organisation_id is None:
+            return False
+        insurer = Q(insurer_id=user.organisation_id)
+        if action != "view":
+            return insurer
+        if user.has_role(Role.BANK_OFFICER, Role.BANK_REVIEWER, Role.BANK_APPROVER):
+            return insurer | Q(loan__bank_id=user.organisation_id) | Q(loan__bank__parent_id=user.organisation_id)
+        return insurer
+
+
+class PremiumInstalment(models.Model):
+    """One policy year's premium: what is due (and of it the subsidy and the borrower's part), and when
+    the insurer recorded it paid."""
+
+    policy = models.ForeignKey(InsurancePolicy, on_delete=models.PROTECT, related_name="instalments")
+    seq = models.PositiveIntegerField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    due_date = models.DateField()
+    premium = models.BigIntegerField()
+    subsidy = models.BigIntegerField(default=0)
+    borrower = models.BigIntegerField()
+    paid_on = models.DateField(null=True, blank=True)
+    paid_amount = models.BigIntegerField(null=True, blank=True)
+    recorded_by = models.ForeignKey("core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["policy", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "seq"], name="rs_instalment_unique"),
+            models.CheckConstraint(condition=Q(premium__gte=0) & Q(subsidy__gte=0) & Q(borrower__gte=0),
+                                   name="rs_instalment_amounts_not_negative"),
+        ]
