@@ -8,6 +8,7 @@ from typing import Any, Literal
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
+
 from ippledge.core.api_schemas import DecimalText, IsoDate, IsoDateTime, Money, OpenSchema
 from ippledge.core.errors import NotFound
 from ippledge.core.money import from_fen
