@@ -88,3 +88,58 @@ class PortfolioRunForm(forms.Form):
     lgd = forms.CharField(label=_("Loss given default"), max_length=12, required=False,
                           help_text=_("A fraction; leave empty for 0.675, the middle of the 60–75 % an IP-only "
                                       "loan loses."))
+
+
+# --- a loan in a scheme: enrolment, claim, write-off ------------------------------------------------
+
+class EnrolForm(forms.Form):
+    """The lending bank puts a loan in a scheme: from the loan (choose the scheme) or from the scheme's page
+    (give the loan)."""
+
+    scheme = forms.ChoiceField(label=_("Scheme"))
+    loan_no = forms.CharField(label=_("Loan"), max_length=20)
+    ip_secured_amount = _amount(_("IP-secured amount stated in the contract (yuan)"), required=False,
+                                help_text=_("Required by schemes that count only the IP-secured part of a loan "
+                                            "with combined collateral."))
+
+    def __init__(self, *args, schemes=None, loan_no: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if schemes is None:
+            del self.fields["scheme"]
+        else:
+            self.fields["scheme"].choices = [("", "—"), *schemes]
+        if loan_no is not None:
+            del self.fields["loan_no"]
+
+
+class ClaimForm(forms.Form):
+    """The claim of an enrolled non-performing loan.  In an advance scheme nothing is asked (the base is the
+    principal outstanding); ex post, the principal loss and the event that recognised it, unless the loan's
+    approved write-off recognised it."""
+
+    principal_loss = _amount(_("Principal loss (yuan)"), required=False,
+                             help_text=_("Interest is never compensated."))
+    loss_kind = forms.ChoiceField(label=_("Loss recognised by"), required=False)
+    loss_date = forms.CharField(label=_("Date the loss was recognised"), max_length=10, required=False,
+                                widget=DateInput())
+    loss_reference = forms.CharField(label=_("Reference (ruling, auction confirmation…)"), max_length=200,
+                                     required=False)
+
+    def __init__(self, *args, ask_loss: bool = True, loss_kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if not ask_loss:
+            for name in ("principal_loss", "loss_kind", "loss_date", "loss_reference"):
+                del self.fields[name]
+        else:
+            self.fields["loss_kind"].choices = [("", "—"), *loss_kinds]
+
+
+class WriteOffForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for the write-off"), max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class WriteOffDecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("Decision"), choices=[("", "—"), ("approve", _("Approve the write-off")),
+                                                               ("reject", _("Reject"))])
+    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX, required=False)

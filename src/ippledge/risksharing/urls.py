@@ -9,4 +9,5 @@ urlpatterns = [
     path("portfolio/", views.portfolio, name="portfolio"),
     path("claims/", views.claims, name="claims"),
     path("claims/<int:claim_id>/", views.claim_detail, name="claim"),
+    path("loans/<str:loan_no>/", views.loan_detail, name="loan"),
 ]

@@ -26,16 +26,31 @@ from ippledge.core.listing import Column, Filter, Listing
 from ippledge.core.roles import Role
 from ippledge.credit import services as credit
 
-from . import services, services_claims, services_portfolio
+from . import services, services_claims, services_portfolio, services_provisions
 from .forms import (
     CheckPaymentForm,
+    ClaimForm,
+    EnrolForm,
     FromTemplateForm,
     FundsForm,
     PortfolioRunForm,
     ProposePaymentForm,
     RecoveryForm,
+    WriteOffDecisionForm,
+    WriteOffForm,
 )
-from .models import ClaimShare, ClaimStatus, Enrolment, LedgerEntry, PaymentStatus, SchemeParty
+from .models import (
+    Claim,
+    ClaimShare,
+    ClaimStatus,
+    Enrolment,
+    LedgerEntry,
+    Mode,
+    PaymentStatus,
+    SchemeParty,
+    WriteOff,
+    WriteOffStatus,
+)
 
 SHOWN = 200  # enrolled loans and claims listed on a scheme's page (the claims list has them all)
 
@@ -167,8 +182,26 @@ def scheme_detail(request, scheme_id: int):
     funds = [p for p in scheme.parties.select_related("organisation") if p.funded and _acts_for(user, p)] \
         if user.has_role(Role.FUND_MANAGER) else []
     funds_form = FundsForm(parties=[(p.name, party_text(p)) for p in funds]) if funds else None
+    enrols = _is_bank_staff(user) and services.in_force(scheme, business_date.today())
+    enrol_form = EnrolForm(prefix="enrol") if enrols else None
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "enrol":
+        if not enrols:
+            return render(request, "errors/403.html", status=403)
+        current_channel.set("web")
+        enrol_form = EnrolForm(request.POST, prefix="enrol")
+        if enrol_form.is_valid():
+            d = enrol_form.cleaned_data
+            try:
+                services.enrol(actor=user, loan_no=d["loan_no"].strip(), scheme_id=scheme.pk,
+                               ip_secured_amount=d["ip_secured_amount"] or None)
+            except DomainError as exc:
+                _refused(enrol_form, exc)
+            else:
+                messages.success(request, _("Loan %(no)s enrolled in the scheme.") % {"no": d["loan_no"].strip()})
+                return redirect("risksharing:scheme", scheme_id=scheme.pk)
+        status = 400
+    elif request.method == "POST":
         if not funds:
             return render(request, "errors/403.html", status=403)
         current_channel.set("web")
@@ -197,7 +230,25 @@ def scheme_detail(request, scheme_id: int):
         "enrolments": enrolments[:SHOWN], "enrolment_count": enrolments.count(),
         "claims": claims[:SHOWN], "claim_count": claims.count(),
         "in_force": services.in_force(scheme, business_date.today()),
-        "caps": _caps(scheme), "title": scheme.name}, status=status)
+        "caps": _caps(scheme), "enrol_form": enrol_form, "title": scheme.name}, status=status)
+
+
+def _refused(form, exc, aliases: dict[str, str] | None = None) -> None:
+    """A service's refusal on the form; a loan the user may not read is named next to the loan's field
+    (the same words for a loan of another bank and for one that does not exist)."""
+    if exc.code == "loan_not_found" and "loan_no" in form.fields:
+        form.domain_error = exc
+        form.add_error("loan_no", exc.localised(_))
+        return
+    apply_error(form, exc, aliases=aliases)
+
+
+def _is_bank_staff(user) -> bool:
+    try:
+        credit.require_bank_staff(user)
+    except DomainError:
+        return False
+    return True
 
 
 def _caps(scheme) -> list[tuple[str, object]]:
@@ -413,3 +464,136 @@ def portfolio(request):
         "parties": _run_parties(chosen, names, scheme_names) if chosen else [],
         "inputs": _run_inputs(chosen) if chosen else None,
         "runs": [{"run": r, "inputs": _run_inputs(r)} for r in runs]}, status=status)
+
+
+# --- a loan in risk sharing: enrolment, claim, write-off -----------------------------------------------
+
+LOAN_DONE = {"enrol": _lazy("The loan is enrolled in the scheme."),
+             "claim": _lazy("Claim filed: each party reviews and pays its share."),
+             "write_off": _lazy("Write-off proposed: another approver of the bank decides it."),
+             "approve": _lazy("The loan is written off."), "reject": _lazy("Write-off rejected.")}
+
+
+def _enrolable_schemes(user, loan) -> list[tuple[str, str]]:
+    """Schemes in force today whose region holds the borrower (or its park), as choices."""
+    today = business_date.today()
+    regions = [loan.borrower.region_code, loan.park.region_code if loan.park_id else ""]
+    rows = services.schemes_for(user).filter(valid_from__lte=today).order_by("name", "pk")
+    return [(str(s.pk), f"{s.name} · {vocabulary.label('risksharing.Scheme.mode', s.mode)}") for s in rows
+            if services.in_force(s, today) and any(services.region_matches(s.region_code, r) for r in regions)]
+
+
+def _loan_state(user, loan) -> dict:
+    """What the loan's risk-sharing page shows and which forms it offers (only where the service would
+    accept this user: the loan's bank's staff; write-offs its reviewers and approvers)."""
+    from ippledge.credit.models import NON_PERFORMING, Classification
+
+    enrolment = Enrolment.objects.filter(loan=loan).select_related("scheme", "enrolled_by").first()
+    claim = Claim.objects.filter(loan=loan).first()
+    write_offs = list(WriteOff.objects.filter(loan=loan).select_related("proposed_by", "decided_by"))
+    live = next((w for w in write_offs if w.status != WriteOffStatus.REJECTED), None)
+    npl = loan.classification in NON_PERFORMING
+    proposes = _is_bank_staff(user) and bool(user.role_set & services_provisions.PROPOSERS)
+    approves = bool(user.role_set & services_provisions.APPROVERS)
+    return {
+        "enrolment": enrolment, "claim": claim, "write_offs": write_offs, "live_write_off": live, "npl": npl,
+        "may_enrol": enrolment is None and not npl and loan.balance > 0,
+        "may_claim": enrolment is not None and claim is None and npl,
+        "claim_asks_loss": enrolment is not None and enrolment.scheme.mode == Mode.EX_POST and
+        not any(w.status == WriteOffStatus.APPROVED for w in write_offs),
+        "may_write_off": proposes and live is None and loan.classification == Classification.LOSS and loan.balance > 0,
+        "may_decide": approves and live is not None and live.status == WriteOffStatus.PROPOSED and
+        live.proposed_by_id != user.pk,
+    }
+
+
+def _loan_forms(user, loan, state, data=None, action: str = "") -> dict:
+    def bound(name):
+        return data if action == name else None
+
+    from .services_claims import LOSS_EVENTS
+
+    return {
+        "enrol": EnrolForm(bound("enrol"), schemes=_enrolable_schemes(user, loan), loan_no=loan.loan_no,
+                           prefix="enrol") if state["may_enrol"] else None,
+        "claim": ClaimForm(bound("claim"), ask_loss=state["claim_asks_loss"], prefix="claim",
+                           loss_kinds=[(k, vocabulary.label("risk_loss_event", k)) for k in LOSS_EVENTS],
+                           initial={"loss_date": business_date.today().isoformat()})
+        if state["may_claim"] else None,
+        "write_off": WriteOffForm(bound("write_off"), prefix="wo") if state["may_write_off"] else None,
+        "decide": WriteOffDecisionForm(bound("decide"), prefix="decide") if state["may_decide"] else None,
+    }
+
+
+def _act_on_loan(user, loan, action: str, form, state) -> str:
+    """Ask the service for the action; returns what was done (a key of LOAN_DONE)."""
+    d = form.cleaned_data
+    if action == "enrol":
+        services.enrol(actor=user, loan_no=loan.loan_no, scheme_id=d["scheme"] or None,
+                       ip_secured_amount=d["ip_secured_amount"] or None)
+        return "enrol"
+    if action == "claim":
+        event = None
+        if "loss_kind" in d and (d["loss_kind"] or d["loss_reference"]):
+            event = {"kind": d["loss_kind"], "date": d["loss_date"], "reference": d["loss_reference"]}
+        services_claims.file_claim(actor=user, loan_no=loan.loan_no, principal_loss=d.get("principal_loss") or None,
+                                   loss_event=event)
+        return "claim"
+    if action == "write_off":
+        services_provisions.propose_write_off(actor=user, loan_no=loan.loan_no, reason=d["reason"])
+        return "write_off"
+    if d["decision"] not in ("approve", "reject"):
+        form.add_error("decision", _("Approve or reject the write-off."))
+        raise _Invalid
+    services_provisions.decide_write_off(actor=user, write_off_id=state["live_write_off"].pk,
+                                         approve=d["decision"] == "approve", note=d["note"])
+    return d["decision"]
+
+
+CLAIM_ALIASES = {"loss_event.kind": "loss_kind", "loss_event.date": "loss_date",
+                 "loss_event.reference": "loss_reference", "loss_event": "loss_kind"}
+
+
+@login_required
+def loan_detail(request, loan_no: str):
+    """A loan's place in risk sharing, for its bank: enrol it in a scheme, file its claim once it is
+    non-performing, and write off a loss loan (proposed by one of the bank, approved by another approver)."""
+    user = request.user
+    if not _is_bank_staff(user):
+        return render(request, "errors/403.html", status=403)
+    try:
+        loan = credit.get_loan(actor=user, loan_no=loan_no)
+        credit.require_bank_staff(user, loan.bank)
+    except NotFound:
+        return _not_found(request, _("No such loan."))
+    except DomainError:
+        return _not_found(request, _("No such loan."))
+    loan = type(loan).objects.select_related("bank", "borrower", "park").get(pk=loan.pk)
+    state = _loan_state(user, loan)
+    forms_ = _loan_forms(user, loan, state)
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if forms_.get(action) is None:
+            return render(request, "errors/403.html", status=403)
+        current_channel.set("web")
+        form = _loan_forms(user, loan, state, request.POST, action)[action]
+        if form.is_valid():
+            try:
+                done = _act_on_loan(user, loan, action, form, state)
+            except _Invalid:
+                pass
+            except NotFound as exc:
+                if exc.code == "loan_not_found":
+                    return _not_found(request, _("No such loan."))
+                apply_error(form, exc, aliases={"scheme_id": "scheme"})
+            except DomainError as exc:
+                apply_error(form, exc, aliases={"scheme_id": "scheme", "reason": "reason", **CLAIM_ALIASES})
+            else:
+                messages.success(request, str(LOAN_DONE[done]))
+                return redirect("risksharing:loan", loan_no=loan.loan_no)
+        forms_[action], status = form, 400
+    room = services.capacity(state["enrolment"].scheme) if state["enrolment"] else None
+    return render(request, "risksharing/loan.html", {
+        "loan": loan, **state, "forms": forms_, "room": room,
+        "title": _("Risk sharing of loan %(no)s") % {"no": loan.loan_no}}, status=status)
