@@ -34,7 +34,7 @@ BUYER_USCC = uscc("91440300MA5DQRP01")
 
 
 class World:
-    def __init__(self):
+    def __init__(self, schedule="bullet"):
         self.bank_org = core.create_organisation(actor=SYSTEM, name=PLEDGEE["name"], kind="bank", uscc=BANK_USCC)
         self.bank_b_org = core.create_organisation(actor=SYSTEM, name="乙银行", kind="bank")
         self.ent_org = core.create_organisation(actor=SYSTEM, name=PLEDGOR["name"], kind="enterprise", uscc=PLEDGOR_USCC)
@@ -54,7 +54,7 @@ class World:
         self.registration = pledge.data["registration_no"]
         loan = credit.book_loan(actor=SYSTEM, data={
             "borrower_uscc": PLEDGOR_USCC, "bank_org_id": self.bank_org.pk, "amount": "1200000", "annual_rate": "0.0345",
-            "start_date": "2026-01-05", "maturity_date": "2027-01-05", "schedule": "bullet", "ip_kind": "patent",
+            "start_date": "2026-01-05", "maturity_date": "2027-01-05", "schedule": schedule, "ip_kind": "patent",
             "pledge_registration_no": self.registration})
         self.loan_no = loan.loan_no
 
@@ -140,9 +140,9 @@ def test_a_loss_loan_goes_to_auction_on_an_exchange_and_the_buyer_takes_the_righ
     again = w.officer.post(f"/disposals/{no}/settlement", {"proceeds": "1000000", "date": day})
     assert again.status_code == 409 and code(again) == "already_settled"
     loan = Loan.objects.get(loan_no=w.loan_no)
-    # The repayment is the loan's (credit allocates it to the oldest instalment, interest first).
+    # The recovery is the loan's, applied as split: the balance drops by exactly the principal applied.
     assert loan.repayments.get().principal == int(Decimal(s.data["applied"]["principal"]) * 100)
-    assert loan.balance < 120_000_000
+    assert loan.balance == 120_000_000 - int(Decimal(s.data["applied"]["principal"]) * 100)
     pledge = Pledge.objects.get(registration_no=w.registration)
     assert pledge.status == "cancelled" and pledge.history.last().data["reason"] == "enforced"
     right = find_right("invention", PATENT)

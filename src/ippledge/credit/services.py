@@ -267,6 +267,81 @@ def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
     return row
 
 
+ENFORCEMENT_SEQ = 10_000  # rows an enforcement recovery writes sort after every scheduled row of their day
+
+
+@transaction.atomic
+def apply_enforcement_recovery(*, actor, loan_no: str, date, principal, interest) -> Repayment:
+    """A recovery from enforcing the loan's collateral (a disposal's settlement or licence income), applied
+    exactly as the Civil Code 561 waterfall split it: ``interest`` to interest, ``principal`` to principal.
+
+    An ordinary repayment runs down the schedule oldest instalment first, interest then principal, so a
+    large recovery would pay instalments' principal before later instalments' overdue interest and the
+    balance would drop by less than the waterfall's principal.  The enforcement accelerates the claim
+    instead: the instalments not yet settled are replaced (a new schedule version) by, all due on the
+    earliest unpaid due date so that days past due run on from the default,
+
+    * what earlier payments already paid of the first unsettled instalment (settled as before),
+    * the recovery itself (exactly ``principal`` and ``interest``), and
+    * the remainder: the outstanding principal less ``principal``, and the overdue interest less
+      ``interest`` (interest of instalments not yet due is not owed on an accelerated claim).
+
+    Once the recovery repays the whole principal the claim is settled and the remainder is released
+    (the bank claimed what it claimed; the surplus went back to the pledgor): the loan is fully repaid.
+    The allocation engine, the end of day and the statistics then read the recovery exactly as split.
+    """
+    require_bank_staff(actor)  # the role first: a stranger learns nothing of the object
+    loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
+    require_bank_staff(actor, loan.bank)
+    on = business_date.today()
+    check = inputs.Checks()
+    day = check(_payment_day, date, loan, on)
+    p = check(inputs.fen, "0" if principal in (None, "") else principal, "principal", allow_zero=True)
+    i = check(inputs.fen, "0" if interest in (None, "") else interest, "interest", allow_zero=True)
+    check.done(_("The recovery is not valid."))
+    if p + i == 0:
+        raise ValidationFailed(_("Give a positive repayment."), fields={"principal": [_("Must be greater than zero.")]})
+    if loan.repayments.filter(date__gt=day).exists():
+        raise Conflict(_("A repayment dated after the recovery is recorded: date the recovery on or after it."),
+                       code="later_repayment")
+    rows = list(loan.schedule.filter(current=True).order_by("due_date", "seq", "id"))
+    states = _states(loan)
+    unsettled = [(row, s) for row, s in zip(rows, states, strict=True) if s.paid_on is None]
+    if not unsettled:
+        raise Conflict(_("The loan is repaid: there is nothing to recover."), code="nothing_outstanding")
+    outstanding = sum(money.to_fen(s.principal - s.paid_principal) for _row, s in unsettled)
+    if p > outstanding:
+        raise Conflict(_("The recovery's principal is more than the outstanding principal."), code="overpayment")
+    overdue_interest = sum(money.to_fen(s.interest - s.paid_interest) for _row, s in unsettled if s.due_date <= day)
+    was_repaid = fully_repaid(loan, states)
+    first_row, first = unsettled[0]
+    due = first.due_date
+    rest_principal = outstanding - p
+    rest_interest = max(0, overdue_interest - i) if rest_principal > 0 else 0
+    released = max(0, overdue_interest - i) - rest_interest
+    dropped = sum(money.to_fen(s.interest - s.paid_interest) for _row, s in unsettled if s.due_date > day)
+    version = (loan.schedule.order_by("-version").values_list("version", flat=True).first() or 1) + 1
+    loan.schedule.filter(pk__in=[row.pk for row, _s in unsettled]).update(current=False)
+    parts = [(money.to_fen(first.paid_principal), money.to_fen(first.paid_interest)), (p, i),
+             (rest_principal, rest_interest)]
+    ScheduleRow.objects.bulk_create([
+        ScheduleRow(loan=loan, seq=ENFORCEMENT_SEQ + k, due_date=due, principal=part_p, interest=part_i, version=version)
+        for k, (part_p, part_i) in enumerate(parts) if part_p + part_i > 0])
+    row = Repayment.objects.create(loan=loan, date=day, principal=p, interest=i, recorded_by=_user(actor))
+    _refresh_summary(loan, on)
+    LoanEvent.objects.create(loan=loan, type="enforcement", date=day, actor=_user(actor),
+                             data={"principal": p, "interest": i, "remaining_principal": rest_principal,
+                                   "remaining_interest": rest_interest, "released_interest": released,
+                                   "interest_not_due": dropped, "replaced_from_seq": first_row.seq})
+    audit.record(actor=actor, action="loan.enforcement_recovery", obj=loan, object_repr=loan.loan_no,
+                 after={"date": day, "principal": p, "interest": i, "remaining_principal": rest_principal})
+    if not was_repaid:
+        # After the enforcing case has cancelled the sold rights' pledges (enforced): only the rest is prompted.
+        transaction.on_commit(functools.partial(_prompt_cancellation, loan), robust=True)
+    _after_commit(loan, "repayment")
+    return row
+
+
 def fully_repaid(loan: Loan, states: list[sched.InstalmentState] | None = None) -> bool:
     """Whether every instalment of the loan's current schedule is paid, principal and interest."""
     states = _states(loan) if states is None else states

@@ -9,8 +9,9 @@ senior, the bank's own and junior — is cancelled with reason ``enforced`` (the
 of them; junior pledgees are told), and each right records a ``transferred`` event to the buyer (the
 bank, for an agreed set-off or a bank buyer: it then holds the right for the holding period).
 
-The interest and principal applied are a repayment of the loan through ``credit.services.repay`` (its
-balance, days past due and statistics follow); the principal is a recovery on the loan's paid
+The interest and principal applied go to the loan exactly as split through
+``credit.services.apply_enforcement_recovery`` (its balance drops by the principal applied; days past
+due, classification and statistics follow); the principal is a recovery on the loan's paid
 risk-sharing claim (the pro-rata true-up of issue 13).  Later apps react through
 ``settlement_listeners``: ``listener(settlement_id=..., case_id=...)`` after commit.
 """
@@ -162,8 +163,9 @@ def settle(*, actor, disposal_no: str, proceeds, costs, date, buyer=None) -> Set
 
 def _apply_to_loan(actor, case: DisposalCase, day: dt.date, principal: int, interest: int) -> None:
     if principal + interest > 0:
-        credit.repay(actor=actor, loan_no=case.loan.loan_no, date=day.isoformat(),
-                     principal=str(money.from_fen(principal)), interest=str(money.from_fen(interest)))
+        credit.apply_enforcement_recovery(actor=actor, loan_no=case.loan.loan_no, date=day.isoformat(),
+                                          principal=str(money.from_fen(principal)),
+                                          interest=str(money.from_fen(interest)))
 
 
 def _recover_on_claim(actor, case: DisposalCase, day: dt.date, principal: int) -> int:
