@@ -252,6 +252,24 @@ ROUTES = [
          BANKS | {"regulator_user", "fund_manager", "insurer_user"}),
         ("get", "/risk-sharing/portfolio-runs/{run_id}", "/risk-sharing/portfolio-runs/999999", None,
          BANKS | {"regulator_user", "fund_manager", "insurer_user"}),
+        # Guarantee insurance (issue 13.3): products and policies by the insurer's own users; a policy is read
+        # by its insurer, the loan's bank, the policyholder and regulators (tests/test_risksharing_insurance.py).
+        ("post", "/risk-sharing/insurance-products", "/risk-sharing/insurance-products",
+         {"name": "p-{role}", "policy_type": "loan_guarantee", "premium_rate": "0.02", "coverage_ratio": "0.6"},
+         {"insurer_user"}),
+        ("get", "/risk-sharing/insurance-products", "/risk-sharing/insurance-products", None,
+         {"admin", "insurer_user", "regulator_user"}),
+        ("get", "/risk-sharing/insurance-products/{product_id}", "/risk-sharing/insurance-products/999999", None,
+         {"admin", "insurer_user", "regulator_user"}),
+        ("post", "/risk-sharing/policies", "/risk-sharing/policies", {"product_id": 999999}, {"insurer_user"}),
+        ("get", "/risk-sharing/policies", "/risk-sharing/policies", None,
+         BANKS | {"insurer_user", "regulator_user", "enterprise_user"}),
+        ("get", "/risk-sharing/policies/{policy_id}", "/risk-sharing/policies/999999", None,
+         BANKS | {"insurer_user", "regulator_user", "enterprise_user"}),
+        ("post", "/risk-sharing/policies/{policy_id}/acceptance", "/risk-sharing/policies/999999/acceptance", {},
+         BANKS),
+        ("post", "/risk-sharing/policies/{policy_id}/premium-payments",
+         "/risk-sharing/policies/999999/premium-payments", {}, {"insurer_user"}),
     )],
     # Disposal (issue 14): the role is asked first; the party questions (the case's bank, its exchange, the
     # pledgor, the right's office; another bank gets 404) are tests/test_disposal_api.py's.

@@ -394,3 +394,210 @@ def list_portfolio_runs(request, limit: int = 100):
 @router.get("/risk-sharing/portfolio-runs/{run_id}", summary="A portfolio run with its inputs, seed and results")
 def get_portfolio_run(request, run_id: int):
     return portfolio_run_out(services_portfolio.get_run(actor=request.auth, run_id=run_id))
+
+
+# --- guarantee insurance (issue 13 point 3) ----------------------------------------------------------
+
+from . import services_insurance  # noqa: E402  (appended section: insurance products and policies)
+from .models import InsurancePolicy, InsuranceProduct, PremiumInstalment  # noqa: E402
+
+
+class InsuranceProductIn(Schema):
+    name: Text
+    policy_type: Text = Field(..., description="loan_guarantee | infringement_loss | enforcement")
+    premium_rate: Decimal_ = Field(..., description="a fraction a year: 0.01–0.03 for loan_guarantee, "
+                                                    "0.001–0.10 for the others")
+    coverage_ratio: Decimal_ = Field(None, description="share of the principal loss covered (required for "
+                                                       "loan_guarantee), more than 0 and at most 1")
+    valid_from: Day = None
+    valid_to: Day = None
+    description: Text = ""
+
+
+class InsuranceProductOut(Schema):
+    id: int
+    insurer_id: int
+    insurer: str
+    name: str
+    policy_type: str
+    premium_rate: str
+    coverage_ratio: str | None
+    valid_from: str
+    valid_to: str | None
+    in_force: bool
+    description: str
+
+
+class InsuranceProductsOut(Schema):
+    products: list[InsuranceProductOut]
+
+
+class PolicyIn(Schema):
+    product_id: Whole
+    loan_no: Text = Field(None, description="loan_guarantee: the loan's number")
+    borrower_uscc: Text = Field(None, description="loan_guarantee: the borrower's USCC, as in the bank's "
+                                                  "application (a wrong pair answers loan_not_found)")
+    enterprise_id: Whole = Field(None, description="infringement_loss / enforcement: the policyholder")
+    rights: list[dict] = Field(None, description="infringement_loss / enforcement: [{kind, number}] the "
+                                                 "register shows the enterprise holding")
+    sum_insured: Decimal_ = Field(None, description="infringement_loss / enforcement: yuan")
+    start_date: Day = None
+    term_months: Whole = Field(None, description="infringement_loss / enforcement: 1–120 (default 12)")
+
+
+class PremiumPaymentIn(Schema):
+    instalment: Whole = Field(None, description="the instalment's number (default: the earliest unpaid)")
+    amount: Decimal_ = Field(None, description="default and only accepted value: the instalment's premium")
+    paid_on: Day = None
+    note: Text = ""
+
+
+class InstalmentOut(Schema):
+    seq: int
+    period_start: str
+    period_end: str
+    due_date: str
+    premium: str
+    subsidy: str
+    borrower: str
+    paid: bool
+    paid_on: str | None
+    paid_amount: str | None
+
+
+class PolicyRightOut(Schema):
+    kind: str
+    number: str
+
+
+class PolicyOut(Schema):
+    id: int
+    policy_no: str
+    policy_type: str
+    status: str
+    stored_status: str
+    product_id: int
+    product: str
+    insurer_id: int
+    insurer: str
+    loan_no: str | None
+    bank_id: int | None
+    enterprise_id: int | None
+    rights: list[PolicyRightOut]
+    sum_insured: str
+    premium_rate: str
+    coverage_ratio: str | None
+    scheme_id: int | None
+    subsidy_ratio: str | None
+    subsidy_year_cap: str | None
+    start_date: str
+    end_date: str
+    term_months: int
+    premium_total: str
+    subsidy_total: str
+    borrower_total: str
+    paid_total: str
+    unpaid_total: str
+    instalments: list[InstalmentOut]
+
+
+class PoliciesOut(Schema):
+    policies: list[PolicyOut]
+
+
+class PremiumPaymentOut(Schema):
+    instalment: InstalmentOut
+    policy: PolicyOut
+
+
+def insurance_product_out(p: InsuranceProduct) -> dict:
+    return {"id": p.pk, "insurer_id": p.insurer_id, "insurer": p.insurer.name, "name": p.name,
+            "policy_type": p.policy_type, "premium_rate": str(p.premium_rate), "coverage_ratio": _d(p.coverage_ratio),
+            "valid_from": p.valid_from.isoformat(), "valid_to": p.valid_to.isoformat() if p.valid_to else None,
+            "in_force": services_insurance.in_force(p, services.business_date.today()), "description": p.description}
+
+
+def instalment_out(i: PremiumInstalment) -> dict:
+    return {"seq": i.seq, "period_start": i.period_start.isoformat(), "period_end": i.period_end.isoformat(),
+            "due_date": i.due_date.isoformat(), "premium": _s(i.premium), "subsidy": _s(i.subsidy),
+            "borrower": _s(i.borrower), "paid": i.paid_on is not None,
+            "paid_on": i.paid_on.isoformat() if i.paid_on else None, "paid_amount": _s(i.paid_amount)}
+
+
+def policy_out(p: InsurancePolicy) -> dict:
+    sums = services_insurance.totals(p)
+    return {"id": p.pk, "policy_no": p.policy_no, "policy_type": p.policy_type,
+            "status": services_insurance.status_of(p), "stored_status": p.status,
+            "product_id": p.product_id, "product": p.product.name, "insurer_id": p.insurer_id,
+            "insurer": p.insurer.name, "loan_no": p.loan.loan_no if p.loan_id else None,
+            "bank_id": p.loan.bank_id if p.loan_id else None, "enterprise_id": p.enterprise_id,
+            "rights": p.rights, "sum_insured": _s(p.sum_insured), "premium_rate": str(p.premium_rate),
+            "coverage_ratio": _d(p.coverage_ratio), "scheme_id": p.scheme_id, "subsidy_ratio": _d(p.subsidy_ratio),
+            "subsidy_year_cap": _s(p.subsidy_year_cap), "start_date": p.start_date.isoformat(),
+            "end_date": p.end_date.isoformat(), "term_months": p.term_months,
+            "premium_total": _s(sums["premium"]), "subsidy_total": _s(sums["subsidy"]),
+            "borrower_total": _s(sums["borrower"]), "paid_total": _s(sums["paid"]),
+            "unpaid_total": _s(sums["unpaid"]), "instalments": [instalment_out(i) for i in p.instalments.all()]}
+
+
+@router.post("/risk-sharing/insurance-products", response={201: InsuranceProductOut},
+             summary="An insurer's user creates an insurance product of its insurer")
+def create_insurance_product(request, payload: InsuranceProductIn):
+    product = services_insurance.create_product(actor=request.auth, data=payload.dict())
+    return 201, insurance_product_out(product)
+
+
+@router.get("/risk-sharing/insurance-products", response=InsuranceProductsOut,
+            summary="Insurance products you may read (an insurer its own; regulators all)")
+def list_insurance_products(request, policy_type: str | None = None, limit: int = 100):
+    rows = services_insurance.products_for(request.auth)
+    if policy_type:
+        rows = rows.filter(policy_type=policy_type)
+    return {"products": [insurance_product_out(p) for p in rows[: services_claims.list_limit(limit)]]}
+
+
+@router.get("/risk-sharing/insurance-products/{product_id}", response=InsuranceProductOut,
+            summary="An insurance product")
+def get_insurance_product(request, product_id: int):
+    return insurance_product_out(services_insurance.get_product(actor=request.auth, product_id=product_id))
+
+
+@router.post("/risk-sharing/policies", response={201: PolicyOut},
+             summary="An insurer's user issues a policy: on a loan (pending until its bank accepts) or on rights")
+def issue_policy(request, payload: PolicyIn):
+    policy = services_insurance.issue_policy(actor=request.auth, data=payload.dict())
+    return 201, policy_out(services_insurance.get_policy(actor=request.auth, policy_id=policy.pk))
+
+
+@router.get("/risk-sharing/policies", response=PoliciesOut,
+            summary="Policies you may read (the insurer's, those on your bank's loans, your own; regulators all)")
+def list_policies(request, loan_no: str | None = None, status: str | None = None, limit: int = 100):
+    rows = services_insurance.policies_for(request.auth).prefetch_related("instalments")
+    if loan_no:
+        rows = rows.filter(loan__loan_no=loan_no)
+    if status:
+        rows = rows.filter(status=status)
+    return {"policies": [policy_out(p) for p in rows[: services_claims.list_limit(limit)]]}
+
+
+@router.get("/risk-sharing/policies/{policy_id}", response=PolicyOut,
+            summary="A policy with its premium schedule, subsidy and payments")
+def get_policy(request, policy_id: int):
+    return policy_out(services_insurance.get_policy(actor=request.auth, policy_id=policy_id))
+
+
+@router.post("/risk-sharing/policies/{policy_id}/acceptance", response=PolicyOut,
+             summary="The loan's bank accepts the insurer's guarantee policy (it comes into force)")
+def accept_policy(request, policy_id: int):
+    policy = services_insurance.accept_policy(actor=request.auth, policy_id=policy_id)
+    return policy_out(services_insurance.get_policy(actor=request.auth, policy_id=policy.pk))
+
+
+@router.post("/risk-sharing/policies/{policy_id}/premium-payments", response={201: PremiumPaymentOut},
+             summary="The insurer's user records an instalment's premium as received")
+def record_premium_payment(request, policy_id: int, payload: PremiumPaymentIn):
+    row = services_insurance.record_premium_payment(actor=request.auth, policy_id=policy_id,
+                                                    instalment=payload.instalment, amount=payload.amount,
+                                                    paid_on=payload.paid_on, note=payload.note)
+    policy = services_insurance.get_policy(actor=request.auth, policy_id=policy_id)
+    return 201, {"instalment": instalment_out(row), "policy": policy_out(policy)}

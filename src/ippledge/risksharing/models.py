@@ -415,12 +415,6 @@ class PolicyStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-def _insurer_scope(user, action, org_field: str) -> Q | bool:
-    if user.organisation_id is None:
-        return False
-    return Q(**{org_field: user.organisation_id})
-
-
 class InsuranceProduct(models.Model):
     """An insurer's product: its policy type, premium rate a year and the share of a loss it covers."""
 
@@ -454,7 +448,9 @@ class InsuranceProduct(models.Model):
 
     @classmethod
     def scope(cls, user, action):
-        return _insurer_scope(user, action, "insurer_id")
+        if user.organisation_id is None:
+            return False
+        return Q(insurer_id=user.organisation_id)
 
 
 class InsurancePolicy(models.Model):
@@ -511,9 +507,11 @@ class InsurancePolicy(models.Model):
         insurer = Q(insurer_id=user.organisation_id)
         if action != "view":
             return insurer
+        # The policyholder of a rights policy reads it; a bank's staff the policies on its loans.
+        readers = insurer | Q(enterprise_id=user.organisation_id)
         if user.has_role(Role.BANK_OFFICER, Role.BANK_REVIEWER, Role.BANK_APPROVER):
-            return insurer | Q(loan__bank_id=user.organisation_id) | Q(loan__bank__parent_id=user.organisation_id)
-        return insurer
+            return readers | Q(loan__bank_id=user.organisation_id) | Q(loan__bank__parent_id=user.organisation_id)
+        return readers
 
 
 class PremiumInstalment(models.Model):
