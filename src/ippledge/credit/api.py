@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Router, Schema
 
 from ippledge.core import business_date
+from ippledge.core.api_schemas import DecimalText, IsoDate, IsoDateTime, Money
 from ippledge.core.money import from_fen
 from ippledge.core.roles import Role
 
@@ -73,6 +74,106 @@ class RestructureIn(Schema):
 class ClassificationIn(Schema):
     category: one_of("normal", "special_mention", "substandard", "doubtful", "loss")
     reason: Text
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+class LprOut(Schema):
+    rate: DecimalText
+    fixing_date: IsoDate
+    tenor: str
+
+
+class BorrowerOut(Schema):
+    id: int
+    name: str
+    uscc: str | None
+
+
+class PledgedRightOut(Schema):
+    kind: str
+    number: str
+    allocated_value: Money | None  # what the valuation gives this right (a bundle's allocation)
+
+
+class LoanPledgeOut(Schema):
+    registration_no: str
+    regime: str
+    status: str | None
+    rights: list[PledgedRightOut]
+
+
+class LtvOverrideOut(Schema):
+    reason: str
+    by: str | None
+    at: IsoDateTime | None
+    amount: Money
+    max_loan: Money | None
+    valuation_no: str | None
+
+
+class ClassificationStepOut(Schema):
+    date: IsoDate
+    before: str | None
+    after: str
+    reasons: list[Any]
+    manual: bool
+    note: str  # empty for readers outside the lending bank
+
+
+class InstalmentOut(Schema):
+    seq: int
+    due_date: IsoDate
+    principal: Money
+    interest: Money
+    paid: bool
+    paid_on: IsoDate | None
+
+
+class RepaymentOut(Schema):
+    date: IsoDate
+    principal: Money
+    interest: Money
+
+
+class LoanEventOut(Schema):
+    type: str
+    date: IsoDate
+    data: dict[str, Any]  # empty for readers outside the lending bank
+
+
+class LoanOut(Schema):
+    loan_no: str
+    bank_org_id: int
+    borrower: BorrowerOut
+    amount: Money
+    currency: str
+    annual_rate: DecimalText
+    start_date: IsoDate
+    maturity_date: IsoDate
+    schedule_kind: str
+    day_count: str
+    convention: str
+    ip_kind: str
+    pledge_registration_no: str | None
+    pledges: list[LoanPledgeOut]
+    repaid: bool
+    pledges_to_cancel: list[str]
+    case_no: str | None
+    ltv_override: LtvOverrideOut | None
+    first_loan: bool
+    inclusive_smb: bool
+    park_id: int | None
+    extended: bool
+    restructured_on: IsoDate | None
+    as_of: IsoDate
+    balance: Money
+    dpd: int
+    classification: str
+    classification_history: list[ClassificationStepOut]
+    schedule: list[InstalmentOut]
+    repayments: list[RepaymentOut]
+    events: list[LoanEventOut]
 
 
 def _lender_reads(reader, loan: Loan) -> bool:
@@ -148,55 +249,56 @@ def loan_out(loan: Loan, reader=None) -> dict:
     }
 
 
-@router.get("/lpr", summary="The LPR in force on a date (latest fixing on or before it)")
+@router.get("/lpr", response=LprOut, summary="The LPR in force on a date (latest fixing on or before it)")
 def lpr_in_force(request, date: dt.date | None = None, tenor: Literal["1y", "5y"] = "1y"):
     fixing = lpr.rate_in_force(date or business_date.today(), tenor)
     return {"rate": str(fixing.rate), "fixing_date": fixing.fixing_date.isoformat(), "tenor": fixing.tenor}
 
 
-@router.post("/lpr", response={201: dict}, summary="Enter or correct a monthly LPR fixing (admin)")
+@router.post("/lpr", response={201: LprOut}, summary="Enter or correct a monthly LPR fixing (admin)")
 def lpr_enter(request, payload: LprIn):
     fixing = lpr.enter_fixing(actor=request.auth, fixing_date=payload.fixing_date, tenor=payload.tenor,
                               rate=payload.rate)
     return 201, {"rate": str(fixing.rate), "fixing_date": fixing.fixing_date.isoformat(), "tenor": fixing.tenor}
 
 
-@router.post("/loans", response={201: dict}, summary="Book (disburse) a loan")
+@router.post("/loans", response={201: LoanOut}, summary="Book (disburse) a loan")
 def book(request, payload: LoanIn):
     return 201, loan_out(services.book_loan(actor=request.auth, data=payload.dict()))
 
 
-@router.get("/loans/{loan_no}", summary="A loan with balance, DPD, classification and schedule")
+@router.get("/loans/{loan_no}", response=LoanOut, summary="A loan with balance, DPD, classification and schedule")
 def get_loan(request, loan_no: str):
     return loan_out(services.get_loan(actor=request.auth, loan_no=loan_no), request.auth)
 
 
-@router.post("/loans/{loan_no}/repayments", response={201: dict}, summary="Record a repayment")
+@router.post("/loans/{loan_no}/repayments", response={201: LoanOut}, summary="Record a repayment")
 def repay(request, loan_no: str, payload: RepaymentIn):
     services.repay(actor=request.auth, loan_no=loan_no, date=payload.date, principal=payload.principal,
                    interest=payload.interest)
     return 201, loan_out(services.get_loan(actor=request.auth, loan_no=loan_no))
 
 
-@router.post("/loans/{loan_no}/prepayment", summary="Prepay principal; the rest is re-amortised to maturity")
+@router.post("/loans/{loan_no}/prepayment", response=LoanOut, summary="Prepay principal; the rest is re-amortised to maturity")
 def prepayment(request, loan_no: str, payload: PrepaymentIn):
     services.prepay(actor=request.auth, loan_no=loan_no, date=payload.date, principal=payload.principal,
                     interest=payload.interest)
     return loan_out(services.get_loan(actor=request.auth, loan_no=loan_no), request.auth)
 
 
-@router.post("/loans/{loan_no}/extension", summary="Extend the loan (展期; counts as a restructuring)")
+@router.post("/loans/{loan_no}/extension", response=LoanOut, summary="Extend the loan (展期; counts as a restructuring)")
 def extension(request, loan_no: str, payload: ExtensionIn):
     return loan_out(services.extend(actor=request.auth, loan_no=loan_no, maturity_date=payload.maturity_date,
                                     reason=payload.reason))
 
 
-@router.post("/loans/{loan_no}/restructure", summary="Record a restructuring")
+@router.post("/loans/{loan_no}/restructure", response=LoanOut, summary="Record a restructuring")
 def restructure(request, loan_no: str, payload: RestructureIn):
     return loan_out(services.restructure(actor=request.auth, loan_no=loan_no, kind=payload.kind, note=payload.note))
 
 
-@router.post("/loans/{loan_no}/classification", summary="Classify manually (downgrade; upgrade only as the rules allow)")
+@router.post("/loans/{loan_no}/classification", response=LoanOut,
+             summary="Classify manually (downgrade; upgrade only as the rules allow)")
 def classify(request, loan_no: str, payload: ClassificationIn):
     return loan_out(services.classify_manually(actor=request.auth, loan_no=loan_no, category=payload.category,
                                                reason=payload.reason))

@@ -9,12 +9,13 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from pydantic import WithJsonSchema
 
+from ippledge.core.api_schemas import IsoDate, IsoDateTime, Money
 from ippledge.core.errors import MalformedBody, NotFound, ValidationFailed
 from ippledge.core.models import Organisation
 from ippledge.core.money import from_fen
 
 from . import workflow
-from .api import ltv_override_out
+from .api import LtvOverrideOut, PledgedRightOut, ltv_override_out
 from .inputs import (
     Day,
     Decimal_,
@@ -158,6 +159,187 @@ class InvestmentIn(Schema):
     amount: Decimal_
     date: Day
     stake: Decimal_ = None
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+class ProductOut(Schema):
+    id: int
+    bank_org_id: int
+    bank: str
+    name: str
+    eligible_kinds: list[str]
+    min_amount: Money
+    max_amount: Money
+    min_term_months: int
+    max_term_months: int
+    ltv_caps: dict[str, str]
+    lpr_tenor: str
+    valuation_validity_months: int
+    review_frequency_months: int
+    spreads_bp: dict[str, int]
+    rate_floor: str | None
+    rate_cap: str | None
+    required_documents: list[Any]
+    risk_sharing: list[Any]
+    insurance: list[Any]
+    park_ids: list[int]
+    first_loan_friendly: bool
+    inclusive_smb: bool
+
+
+class RightRefOut(Schema):
+    kind: str
+    number: str
+
+
+class NeedOut(Schema):
+    id: int
+    enterprise: str
+    enterprise_id: int
+    amount: Money
+    term_months: int
+    purpose: str
+    rights: list[RightRefOut]
+    status: str
+    created_at: IsoDateTime
+
+
+class MatchOut(Schema):
+    """One ranked candidate: ``product_id`` (a need's matches) or ``need_id`` (a product's matches)."""
+    product_id: int | None = None
+    need_id: int | None = None
+    eligible: bool
+    score: Money
+    reasons: list[Any] = Field(description="[ok, code, message, ...] per eligibility rule")
+    supportable_amount: Money | None
+
+
+class EnterpriseOut(Schema):
+    id: int
+    name: str
+    uscc: str | None
+    size_class: str
+
+
+class TrailStepOut(Schema):
+    action: str
+    from_: str | None = Field(alias="from")
+    to: str
+    at: IsoDateTime
+    by: str | None = None  # the lending bank's readers only
+    note: str = ""  # the lending bank's readers only
+
+
+class SlaOut(Schema):
+    limit_days: int | None
+    elapsed_days: int | None
+    due_date: IsoDate | None
+    overdue: bool
+
+
+class FilingOut(Schema):
+    regime: str
+    application_no: str
+    status: str | None
+    registration_no: str | None
+
+
+class InvestmentOut(Schema):
+    fund: str
+    amount: Money
+    date: IsoDate
+
+
+class DdItemOut(Schema):
+    key: str
+    prefilled: str
+    prefilled_detail: str
+    result: str | None
+    notes: str
+    evidence: list[Any]
+
+
+class CaseOut(Schema):
+    """A credit case. The fields after ``investments`` are the bank's internal assessment: present only
+    for the lending bank's readers (``reader`` is ``lender``), absent for the borrower."""
+    case_no: str
+    stage: str
+    bank_org_id: int
+    reader: str
+    enterprise: EnterpriseOut
+    product: ProductOut
+    amount: Money
+    term_months: int
+    purpose: str
+    rights: list[RightRefOut]
+    valuation_no: str | None
+    first_loan: bool
+    trail: list[TrailStepOut]
+    sla: SlaOut
+    pricing: dict[str, Any]
+    contract_no: str | None
+    pledge_application_no: str | None
+    pledge_applications: list[FilingOut]
+    loan_no: str | None
+    investments: list[InvestmentOut]
+    max_loan: Money | None = None
+    ltv_override: LtvOverrideOut | None = None
+    collateral: list[PledgedRightOut] = []
+    innovation_grade: str | None = None
+    risk_grade: str | None = None
+    prepared_by: str | None = None
+    dd_signed_by: str | None = None
+    due_diligence: list[DdItemOut] = []
+
+
+class EvidenceOut(Schema):
+    file: str
+    name: str
+    sha256: str
+    bytes: int
+
+
+class PlanOut(Schema):
+    year: int
+    plan_households: int | None
+    plan_amount: Money | None
+    households: int
+    amount: Money
+    households_pct: float | None
+    amount_pct: float | None
+
+
+class ParkLineOut(Schema):
+    park: str
+    limit: Money
+    used: Money
+    headroom: Money
+    start_date: IsoDate
+    end_date: IsoDate
+
+
+class SubsidyOut(Schema):
+    id: int
+    name: str
+    kind: str
+    value: str
+
+
+class ExemptionOut(Schema):
+    id: int
+    status: str
+    evidence: dict[str, Any]
+
+
+class ExemptionDecisionOut(Schema):
+    id: int
+    status: str
+    reason: str
+
+
+class CreatedOut(Schema):
+    id: int
 
 
 def _found(obj, code: str):
@@ -310,44 +492,46 @@ def case_out(c: CreditCase, reader, batch: _CaseBatch | None = None) -> dict:
     return out
 
 
-@router.post("/products", response={201: dict}, summary="Define an IP-pledge loan product (bank)")
+@router.post("/products", response={201: ProductOut}, summary="Define an IP-pledge loan product (bank)")
 def create_product(request, payload: ProductIn):
     return 201, product_out(workflow.create_product(actor=request.auth, data=payload.dict()))
 
 
-@router.get("/products", summary="Published loan products")
+@router.get("/products", response=list[ProductOut], summary="Published loan products")
 def products(request):
     return [product_out(p) for p in Product.objects.filter(active=True).select_related("bank")]
 
 
-@router.get("/products/{product_id}/matches", summary="Financing needs ranked for a product, with reasons")
+@router.get("/products/{product_id}/matches", response=list[MatchOut], exclude_unset=True,
+            summary="Financing needs ranked for a product, with reasons")
 def product_matches(request, product_id: int):
     return workflow.match_needs(actor=request.auth,
                                 product=_found(Product.objects.filter(pk=product_id).first(), "product_not_found"))
 
 
-@router.post("/financing-needs", response={201: dict}, summary="Publish a financing need (enterprise)")
+@router.post("/financing-needs", response={201: NeedOut}, summary="Publish a financing need (enterprise)")
 def publish_need(request, payload: NeedIn):
     return 201, need_out(workflow.publish_need(actor=request.auth, data=payload.dict()))
 
 
-@router.get("/financing-needs", summary="Open financing needs (the project database)")
+@router.get("/financing-needs", response=list[NeedOut], summary="Open financing needs (the project database)")
 def needs(request):
     return [need_out(n) for n in FinancingNeed.objects.filter(status="open").select_related("enterprise")[:500]]
 
 
-@router.get("/financing-needs/{need_id}/matches", summary="Products ranked for a need, with reasons")
+@router.get("/financing-needs/{need_id}/matches", response=list[MatchOut], exclude_unset=True,
+            summary="Products ranked for a need, with reasons")
 def need_matches(request, need_id: int):
     return workflow.match_products(actor=request.auth,
                                    need=_found(FinancingNeed.objects.filter(pk=need_id).first(), "need_not_found"))
 
 
-@router.post("/credit-cases", response={201: dict}, summary="Express interest / open a credit case")
+@router.post("/credit-cases", response={201: CaseOut}, exclude_unset=True, by_alias=True, summary="Express interest / open a credit case")
 def open_case(request, payload: CaseIn):
     return 201, case_out(workflow.open_case(actor=request.auth, **payload.dict()), request.auth)
 
 
-@router.get("/credit-cases", summary="Cases visible to you (the workbench)")
+@router.get("/credit-cases", response=list[CaseOut], exclude_unset=True, by_alias=True, summary="Cases visible to you (the workbench)")
 def cases(request, stage: str | None = None):
     from django.db.models import Prefetch
 
@@ -366,12 +550,12 @@ def cases(request, stage: str | None = None):
         return [case_out(c, request.auth, batch) for c in rows]
 
 
-@router.get("/credit-cases/{case_no}")
+@router.get("/credit-cases/{case_no}", response=CaseOut, exclude_unset=True, by_alias=True)
 def get_case(request, case_no: str):
     return case_out(workflow.get_case(actor=request.auth, case_no=case_no), request.auth)
 
 
-@router.post("/credit-cases/{case_no}/due-diligence", summary="Record a due-diligence finding")
+@router.post("/credit-cases/{case_no}/due-diligence", response=CaseOut, exclude_unset=True, by_alias=True, summary="Record a due-diligence finding")
 def dd(request, case_no: str, payload: DdIn):
     workflow.update_dd(actor=request.auth, case_no=case_no, key=payload.key, result=payload.result,
                        notes=payload.notes, evidence=payload.evidence)
@@ -384,7 +568,7 @@ _EVIDENCE_BODY = {"requestBody": {"required": True, "content": {"multipart/form-
         "file": {"type": "string", "format": "binary"}}}}}}}
 
 
-@router.post("/credit-cases/{case_no}/evidence", response={201: dict}, openapi_extra=_EVIDENCE_BODY,
+@router.post("/credit-cases/{case_no}/evidence", response={201: EvidenceOut}, openapi_extra=_EVIDENCE_BODY,
              summary="Attach an evidence file to a due-diligence item (multipart: key, file)")
 def evidence(request, case_no: str):
     # Who may attach, and whether the case still takes evidence, is answered before the upload is read;
@@ -415,26 +599,27 @@ def _read_upload(upload) -> bytes:
     return upload.read()
 
 
-@router.post("/credit-cases/{case_no}/submit", summary="Sign off due diligence and submit for review (officer)")
+@router.post("/credit-cases/{case_no}/submit", response=CaseOut, exclude_unset=True, by_alias=True,
+             summary="Sign off due diligence and submit for review (officer)")
 def submit(request, case_no: str, payload: SubmitIn):
     return case_out(workflow.submit_for_review(actor=request.auth, case_no=case_no, risk_grade=payload.risk_grade),
                     request.auth)
 
 
-@router.post("/credit-cases/{case_no}/review", summary="Risk review: pass, return or decline")
+@router.post("/credit-cases/{case_no}/review", response=CaseOut, exclude_unset=True, by_alias=True, summary="Risk review: pass, return or decline")
 def review(request, case_no: str, payload: DecisionIn):
     return case_out(workflow.review(actor=request.auth, case_no=case_no, decision=payload.decision,
                                     note=payload.note), request.auth)
 
 
-@router.put("/credit-cases/{case_no}/valuation",
+@router.put("/credit-cases/{case_no}/valuation", response=CaseOut, exclude_unset=True, by_alias=True,
             summary="Attach the valuation of the pledged rights (bank staff, before the decision)")
 def attach_valuation(request, case_no: str, payload: ValuationIn):
     return case_out(workflow.attach_valuation(actor=request.auth, case_no=case_no, valuation_no=payload.valuation_no),
                     request.auth)
 
 
-@router.post("/credit-cases/{case_no}/approval",
+@router.post("/credit-cases/{case_no}/approval", response=CaseOut, exclude_unset=True, by_alias=True,
              summary="Approve (checks the collateral, prices, contracts, files the pledges), return or decline")
 def approval(request, case_no: str, payload: ApprovalIn):
     return case_out(workflow.approve(actor=request.auth, case_no=case_no, decision=payload.decision,
@@ -442,19 +627,20 @@ def approval(request, case_no: str, payload: ApprovalIn):
                     request.auth)
 
 
-@router.post("/credit-cases/{case_no}/contract-signature",
+@router.post("/credit-cases/{case_no}/contract-signature", response=CaseOut, exclude_unset=True, by_alias=True,
              summary="The enterprise signs the approved contract; this confirms its pledge, registered at once")
 def sign_contract(request, case_no: str):
     return case_out(workflow.sign_contract(actor=request.auth, case_no=case_no), request.auth)
 
 
-@router.post("/credit-cases/{case_no}/disbursement", summary="Disburse once the pledge is registered")
+@router.post("/credit-cases/{case_no}/disbursement", response=CaseOut, exclude_unset=True, by_alias=True,
+             summary="Disburse once the pledge is registered")
 def disburse(request, case_no: str, payload: DisburseIn):
     workflow.disburse(actor=request.auth, case_no=case_no, schedule=payload.schedule)
     return case_out(workflow.get_case(actor=request.auth, case_no=case_no), request.auth)
 
 
-@router.get("/credit-plans/{bank_org_id}/{year}", summary="A bank's yearly IP-pledge plan and its progress")
+@router.get("/credit-plans/{bank_org_id}/{year}", response=PlanOut, summary="A bank's yearly IP-pledge plan and its progress")
 def plan(request, bank_org_id: int, year: int):
     bank = Organisation.objects.restrict(request.auth, "view").filter(pk=bank_org_id, kind="bank").first()
     if bank is None:
@@ -462,24 +648,24 @@ def plan(request, bank_org_id: int, year: int):
     return workflow.plan_progress(bank, year)
 
 
-@router.post("/credit-plans", response={201: dict}, summary="Set a bank's dedicated yearly credit plan (approver)")
+@router.post("/credit-plans", response={201: PlanOut}, summary="Set a bank's dedicated yearly credit plan (approver)")
 def set_plan(request, payload: PlanIn):
     plan = workflow.set_plan(actor=request.auth, **payload.dict())
     return 201, workflow.plan_progress(plan.bank, plan.year)
 
 
-@router.post("/park-credit-lines", response={201: dict}, summary="Grant a park intent credit line (approver)")
+@router.post("/park-credit-lines", response={201: ParkLineOut}, summary="Grant a park intent credit line (approver)")
 def grant_line(request, payload: ParkLineIn):
     return 201, workflow.park_line_usage(workflow.grant_park_line(actor=request.auth, **payload.dict()))
 
 
-@router.post("/subsidy-schemes", response={201: dict}, summary="Add an interest-subsidy scheme (operator, regulator)")
+@router.post("/subsidy-schemes", response={201: SubsidyOut}, summary="Add an interest-subsidy scheme (operator, regulator)")
 def add_subsidy(request, payload: SubsidyIn):
     row = workflow.add_subsidy_scheme(actor=request.auth, **payload.dict())
     return 201, {"id": row.pk, "name": row.name, "kind": row.kind, "value": str(row.value)}
 
 
-@router.get("/park-credit-lines", summary="Park intent credit lines with utilisation and headroom")
+@router.get("/park-credit-lines", response=list[ParkLineOut], summary="Park intent credit lines with utilisation and headroom")
 def park_lines(request):
     banks = Organisation.objects.restrict(request.auth, "view").filter(kind="bank")
     lines = list(ParkCreditLine.objects.filter(bank__in=banks).select_related("park", "bank"))
@@ -487,21 +673,22 @@ def park_lines(request):
     return [workflow.park_line_usage(line, used.get((line.bank_id, line.park_id), 0)) for line in lines]
 
 
-@router.post("/loans/{loan_no}/exemption-requests", response={201: dict},
+@router.post("/loans/{loan_no}/exemption-requests", response={201: ExemptionOut},
              summary="Request due-diligence exemption (尽职免责) for a loss")
 def exemption(request, loan_no: str, payload: ExemptionIn):
     row = workflow.request_exemption(actor=request.auth, loan_no=loan_no, statement=payload.statement)
     return 201, {"id": row.pk, "status": row.status, "evidence": row.evidence}
 
 
-@router.post("/exemption-requests/{request_id}/decision", summary="Decide an exemption request (reviewer)")
+@router.post("/exemption-requests/{request_id}/decision", response=ExemptionDecisionOut,
+             summary="Decide an exemption request (reviewer)")
 def exemption_decision(request, request_id: int, payload: ExemptionDecisionIn):
     row = workflow.decide_exemption(actor=request.auth, request_id=request_id, grant=payload.grant,
                                     reason=payload.reason)
     return {"id": row.pk, "status": row.status, "reason": row.decision_reason}
 
 
-@router.post("/investments", response={201: dict}, summary="Record a partner fund's investment (投贷联动)")
+@router.post("/investments", response={201: CreatedOut}, summary="Record a partner fund's investment (投贷联动)")
 def investment(request, payload: InvestmentIn):
     row = workflow.record_investment(actor=request.auth, enterprise_id=payload.enterprise_id,
                                      fund_name=payload.fund_name, amount=payload.amount, date=payload.date,
