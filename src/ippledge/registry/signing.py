@@ -1,7 +1,9 @@
 """The registry's Ed25519 signing key, kept in the data directory and created on first use.
 
 Outsiders keep the published public key and the daily checkpoints; a rewritten history no longer
-matches a head they hold."""
+matches a head they hold.  The key is created only for a register that has never signed a checkpoint:
+once one is signed, a missing key file (a restore without the data dir, a second machine with its
+own data dir) fails closed rather than quietly starting a second key that outsiders would not know."""
 
 from __future__ import annotations
 
@@ -16,6 +18,20 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from ippledge.core.errors import DomainError
+
+
+class SigningKeyMissing(DomainError):
+    status = 503
+    code = "signing_key_missing"
+
+
+def _has_signed() -> bool:
+    from .models import Checkpoint  # signing is imported at app load; the model is not ready then
+
+    return Checkpoint.objects.exists()
 
 
 def _key_path() -> Path:
@@ -25,6 +41,11 @@ def _key_path() -> Path:
 def private_key() -> Ed25519PrivateKey:
     path = _key_path()
     if not path.exists():
+        if _has_signed():
+            raise SigningKeyMissing(_(
+                "The registry's signing key is missing from the data directory although checkpoints have "
+                "been signed with it. Restore registry_ed25519.pem from the backup of the data directory "
+                "(docs/deploy.md); the platform will not make a new one."))
         path.parent.mkdir(parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

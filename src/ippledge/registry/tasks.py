@@ -72,6 +72,11 @@ def checkpoint(day: dt.date) -> dict:
     verified = EodRun.objects.filter(business_date=day, job="registry.verify_register").first()
     if verified is not None and verified.status != EodRun.Status.DONE:
         raise RuntimeError("not signing a checkpoint over a register that does not verify")
+    last = Checkpoint.objects.order_by("-date").first()
+    if last is not None and last.public_key != signing.public_key_hex():
+        # Another key than the one outsiders hold: a data dir from elsewhere, or a key restored wrongly.
+        raise RuntimeError("the registry signing key differs from the one that signed the last checkpoint "
+                           f"({last.date.isoformat()}); restore the data directory's key (docs/deploy.md)")
     seq, head = journal.head()
     message = signing.checkpoint_message(day.isoformat(), seq, head)
     row, created = Checkpoint.objects.get_or_create(date=day, defaults={
