@@ -74,11 +74,12 @@ def ip_pledge_loans(request, period: str, group_by: str = "", bank_org_id: int |
 @router.get("/reports/ip-pledge-loans/loans", summary="The loans behind a figure (same period, scope and group keys)")
 def loans_behind(request, period: str, bank_org_id: int | None = None, bank: str = "", branch: str = "",
                  region: str = "", city: str = "", park: str = "", ip_kind: str = "", size: str = "",
-                 first_loan: str = "", inclusive: str = ""):
+                 first_loan: str = "", inclusive: str = "", risk_scheme: str = "", risk_covered: str = ""):
     scope = services.scope_for(request.auth, bank_org_id, own_book=True)  # a bank traces only its own loans
     filters = services.drill_filters({"bank": bank, "branch": branch, "region": region, "city": city, "park": park,
                                       "ip_kind": ip_kind, "size": size, "first_loan": first_loan,
-                                      "inclusive": inclusive})
+                                      "inclusive": inclusive, "risk_scheme": risk_scheme,
+                                      "risk_covered": risk_covered})
     data = sql.loans_behind_sql(period=period, filters=filters, bank_ids=scope.bank_ids)
     services.pulled(request.auth, "ip-pledge-loans/loans", {"period": data["period"], **data["filters"]})
     return data

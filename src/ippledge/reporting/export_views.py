@@ -28,9 +28,10 @@ COLUMNS = [
     ("yoy_households", "户数同比增长（%）", "percent"), ("yoy_amount", "金额同比增长（%）", "percent"),
 ]
 DIMENSION_HEADERS = {"bank": "银行", "branch": "分支机构", "region": "省级行政区划", "city": "地市", "park": "园区",
-                     "ip_kind": "知识产权类型", "size": "企业规模", "first_loan": "首贷户", "inclusive": "普惠型小微"}
+                     "ip_kind": "知识产权类型", "size": "企业规模", "first_loan": "首贷户", "inclusive": "普惠型小微",
+                     "risk_scheme": "风险分担方案", "risk_covered": "纳入风险分担"}
 BREAKDOWNS = [("全国合计", ()), ("按银行", ("bank",)), ("按知识产权类型", ("ip_kind",)), ("按地区", ("region",)),
-              ("按企业规模", ("size",)), ("按园区", ("park",))]
+              ("按企业规模", ("size",)), ("按园区", ("park",)), ("按风险分担方案", ("risk_scheme",))]
 NOTES = [
     ("当年累放贷款户数", "自当年1月1日至期末发放过知识产权质押贷款的借款人户数（去重）。"),
     ("期末贷款余额", "期末时点的贷款本金余额：发放金额减去期末及以前的本金还款。"),
@@ -38,6 +39,7 @@ NOTES = [
     ("不良贷款率", "不良贷款余额 / 贷款余额，以精确十进制计算。"),
     ("首贷户", "在人民银行征信系统中无贷款记录、首次获得贷款的企业。"),
     ("普惠型小微", "单户授信总额1000万元（含）以下的小型、微型企业贷款。"),
+    ("风险分担", "期末及以前纳入风险分担（风险补偿）方案的贷款，按方案列示；未纳入的列为“未纳入风险分担”。"),
     ("同比", "与上年同期口径相比的增长率。"),
     ("单位", "金额单位为万元（工作簿中为精确值，显示两位小数和千位分隔符）；比率单位为百分比。"),
     ("时间", "数据截至时间为北京时间。"),
@@ -62,7 +64,9 @@ def _sheet(name: str, group_by: tuple[str, ...], data: dict) -> dict:
             if dim in ("bank", "branch"):
                 continue  # organisations come named
             value = out.get(dim)
-            if dim == "park":
+            if dim == "risk_scheme":
+                out[dim] = value or "未纳入风险分担"  # schemes come named
+            elif dim == "park":
                 out[dim] = parks.get(str(value), "") if value not in (None, "") else "未入园区"
             else:
                 out[dim] = labels.shown(dim, value) or "未填报"

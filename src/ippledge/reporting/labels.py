@@ -18,11 +18,12 @@ vocabulary.register("yes_no", FLAG_LABELS)
 # What each grouping key of the statistics is called on a page.
 DIMENSION_TITLES = {"bank": _("Bank"), "branch": _("Branch"), "region": _("Region"), "city": _("City"),
                     "park": _("Park"), "ip_kind": _("Kind of IP"), "size": _("Enterprise size"),
-                    "first_loan": _("First-loan household"), "inclusive": _("Inclusive small and micro")}
+                    "first_loan": _("First-loan household"), "inclusive": _("Inclusive small and micro"),
+                    "risk_scheme": _("Risk-sharing scheme"), "risk_covered": _("Covered by risk sharing")}
 
 # The vocabulary that names each grouping key of the statistics (organisations carry their own names).
 DIMENSION_VOCABULARY = {"ip_kind": "loan_ip_kind", "size": "core.Organisation.size_class",
-                        "first_loan": "yes_no", "inclusive": "yes_no"}
+                        "first_loan": "yes_no", "inclusive": "yes_no", "risk_covered": "yes_no"}
 
 
 def shown(dim: str, value) -> str:
@@ -35,7 +36,7 @@ def shown(dim: str, value) -> str:
         return ""
     if dim in ("region", "city"):
         return region_name(str(value))
-    if dim in ("first_loan", "inclusive") and str(value).lower() in ("true", "false"):
+    if dim in ("first_loan", "inclusive", "risk_covered") and str(value).lower() in ("true", "false"):
         value = str(value).lower() == "true"
     name = DIMENSION_VOCABULARY.get(dim)
     return vocabulary.label(name, value) if name else str(value)

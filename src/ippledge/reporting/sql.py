@@ -75,8 +75,13 @@ _DIMENSION_SQL: dict[str, tuple[str, bool]] = {
     "size": ("COALESCE(w.size_class, '')", True),
     "first_loan": ("l.first_loan", False),
     "inclusive": ("l.inclusive_smb", False),
+    # Risk-sharing coverage at the end: the loan's enrolment (one at most) dated on or before it.
+    "risk_scheme": ("e.scheme_id", False),
+    "risk_covered": ("(e.id IS NOT NULL)", False),
 }
 assert set(_DIMENSION_SQL) == set(engine.DIMENSIONS)
+_ENROLMENT_DIMENSIONS = frozenset({"risk_scheme", "risk_covered"})
+_ENROLMENT_JOIN = " LEFT JOIN risksharing_enrolment e ON e.loan_id = l.id AND e.enrolled_on <= %(end)s"
 
 # Facts of the main branch (``engine.Facts`` fields), in the order the statement returns them.
 _MAIN = ("book_loans", "balance", "households", "loan_count", "amount_lent", "first_loan_households",
@@ -178,6 +183,8 @@ def _statement(vendor: str, dims: list[str], bank_ids: list[int], partitions: in
     joins = " JOIN core_organisation b ON b.id = l.bank_id" if bank_ids or "bank" in dims else ""
     if any(_DIMENSION_SQL[d][1] for d in dims):
         joins += " JOIN core_organisation w ON w.id = l.borrower_id"
+    if _ENROLMENT_DIMENSIONS & set(dims):
+        joins += _ENROLMENT_JOIN
     # One bank's book (the API's bank scope) is a small part of the national one: seek its loans'
     # repayments rather than aggregate all of them.
     balance, balance_join = _balance_sql(vendor, few=len(bank_ids) == 1, split=split)
@@ -369,6 +376,13 @@ def _bank_names(ids: set[int]) -> dict[int, str]:
     return dict(Organisation.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
 
+def _scheme_names(ids: set[int]) -> dict[int, str]:
+    """Risk-sharing schemes by id (published policy: every reader of the statistics may see their names)."""
+    from ippledge.risksharing.models import Scheme
+
+    return dict(Scheme.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
 # ------------------------------------------------------------------------------------------ the API
 
 
@@ -387,7 +401,9 @@ def report_sql(*, period: str, group_by: tuple[str, ...] = (), bank_ids: set[int
                         workers=workers, source=source)
     banks = {raw[i] for raw, facts in groups.items() if facts.book_loans
              for i, d in enumerate(dims) if d in engine.ORGANISATIONS}
-    return engine.report(p, group_by, groups, _bank_names(banks))
+    schemes = {raw[i] for raw, facts in groups.items() if facts.book_loans
+               for i, d in enumerate(dims) if d in engine.SCHEMES and raw[i] is not None}
+    return engine.report(p, group_by, groups, _bank_names(banks), _scheme_names(schemes))
 
 
 def loans_behind_sql(*, period: str, filters: dict, bank_ids: set[int] | None = None, limit: int = 1000) -> dict:
@@ -406,6 +422,7 @@ def loans_behind_sql(*, period: str, filters: dict, bank_ids: set[int] | None = 
     for i, (dim, value) in enumerate(keys.items()):
         where += f" AND {_DIMENSION_SQL[dim][0]} = %(key{i})s"
         params[f"key{i}"] = value
+    enrolment = _ENROLMENT_JOIN if _ENROLMENT_DIMENSIONS & set(keys) else ""
 
     def build(split: bool) -> tuple[str, dict]:
         balance, _join = _balance_sql(connection.vendor, few=True, split=split)
@@ -413,7 +430,7 @@ def loans_behind_sql(*, period: str, filters: dict, bank_ids: set[int] | None = 
 SELECT l.loan_no, {_DIMENSION_SQL["bank"][0]}, l.bank_id, {_DIMENSION_SQL["region"][0]}, l.ip_kind, l.amount,
        l.start_date, {balance}, c."after", {_LENT}, COUNT(*) OVER ()
 FROM credit_loan l JOIN core_organisation b ON b.id = l.bank_id JOIN core_organisation w ON w.id = l.borrower_id
-LEFT JOIN latest c ON c.loan_id = l.id
+LEFT JOIN latest c ON c.loan_id = l.id{enrolment}
 WHERE {where}
 ORDER BY l.start_date DESC, l.loan_no
 LIMIT %(limit)s""", params

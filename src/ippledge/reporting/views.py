@@ -108,6 +108,8 @@ def _dashboard(request, period: str, form: OverallForm | None = None, status: in
     by_region = [{**r, "shown": labels.shown("region", r["region"]) or "—"}
                  for r in sql.report_sql(period=period, group_by=("region",), bank_ids=bank_ids)["rows"]]
     by_bank = sql.report_sql(period=period, group_by=("bank",), bank_ids=bank_ids)["rows"]
+    by_scheme = [{**r, "shown": r["risk_scheme"] or _("Not covered by risk sharing")}
+                 for r in sql.report_sql(period=period, group_by=("risk_scheme",), bank_ids=bank_ids)["rows"]]
     compare_end = _comparison_end(p.end, business_date.today())
     tolerance, missing = _tolerance(user, scope, by_bank, compare_end)
     top = sorted(by_bank, key=lambda r: money.to_fen(r["amount_lent"]), reverse=True)[:10]
@@ -127,6 +129,8 @@ def _dashboard(request, period: str, form: OverallForm | None = None, status: in
                                                       title=_("Balance by kind of IP (万元)")),
         "by_region": by_region, "region_chart": charts.bars([(r["shown"], _wan(r["balance"])) for r in by_region],
                                                             unit=wan, title=_("Balance by region (万元)")),
+        "by_scheme": by_scheme, "scheme_chart": charts.bars([(r["shown"], _wan(r["balance"])) for r in by_scheme],
+                                                            unit=wan, title=_("Balance by risk-sharing scheme (万元)")),
         "tolerance": tolerance, "missing": missing, "compare_end": compare_end,
         "inclusive": _compared(user, scope, compare_end, "inclusive") if tolerance else [],
         "points": rules.TOLERANCE_POINTS,
@@ -201,6 +205,8 @@ def _figure_keys(filters: dict) -> list[tuple[str, str]]:
         elif dim == "park":
             shown = Park.objects.filter(pk=int(value)).values_list("name", flat=True).first() \
                 if str(value).isdigit() else None
+        elif dim == "risk_scheme":
+            shown = sql._scheme_names({int(value)}).get(int(value)) if str(value).isdigit() else None
         else:
             shown = labels.shown(dim, value)
         out.append((str(labels.DIMENSION_TITLES.get(dim, dim)), shown or "—"))

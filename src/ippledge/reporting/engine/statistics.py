@@ -28,8 +28,10 @@ The rules
 * Grouping keys (:data:`DIMENSIONS`): ``bank`` is the head office (the parent of a branch, else the
   organisation itself) as ``(id, name)``, ``branch`` the booking organisation, ``region`` / ``city`` the
   borrower's region code cut to 2 / 4 digits and padded to six (``110000`` / ``110100``), ``size`` the
-  borrower's size class, ``park``, ``ip_kind``, ``first_loan`` and ``inclusive`` the loan's.  Groups are
-  those with a loan in the book, sorted by the text of their keys.
+  borrower's size class, ``park``, ``ip_kind``, ``first_loan`` and ``inclusive`` the loan's;
+  ``risk_scheme`` the risk-sharing scheme the loan was enrolled in on or before ``E`` as ``(id, name)``
+  (``(None, "")`` for a loan in none) and ``risk_covered`` whether it was in one (risk-sharing coverage,
+  issue 13.2).  Groups are those with a loan in the book, sorted by the text of their keys.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ from . import rules
 
 NORMAL, NPL = classification.NORMAL, classification.NPL  # the five-category rule's own categories
 DIMENSIONS: tuple[str, ...] = ("bank", "branch", "region", "city", "park", "ip_kind", "size", "first_loan",
-                               "inclusive")
+                               "inclusive", "risk_scheme", "risk_covered")
 ORGANISATIONS = frozenset({"bank", "branch"})  # keys shown as (id, name)
+SCHEMES = frozenset({"risk_scheme"})  # keys shown as (id, name) of a risk-sharing scheme, (None, "") for none
+FLAGS = ("first_loan", "inclusive", "risk_covered")  # keys that are yes or no
 TEN_MILLION_FEN = 1_000_000_000
 AMOUNTS = frozenset({"amount_lent", "balance", "npl_balance", "first_loan_amount", "inclusive_amount"})
 FIGURES: tuple[str, ...] = ("households", "loan_count", "amount_lent", "balance", "npl_balance",
@@ -89,20 +93,24 @@ _RENDER: dict[str, Callable[[Any], Any]] = {
     "city": lambda raw: raw + "00" if raw else "",
     "first_loan": bool,
     "inclusive": bool,
+    "risk_covered": bool,
 }
 
 
-def key(dim: str, raw: Any, names: Mapping[int, str]) -> Any:
-    """A grouping key as shown, from the raw key the facts carry (an id, a code cut to its digits)."""
+def key(dim: str, raw: Any, names: Mapping[int, str], schemes: Mapping[int, str] | None = None) -> Any:
+    """A grouping key as shown, from the raw key the facts carry (an id, a code cut to its digits);
+    ``schemes`` names the risk-sharing schemes of the keys."""
     if dim in ORGANISATIONS:
         return raw, names[raw]
+    if dim in SCHEMES:
+        return (None, "") if raw is None else (raw, (schemes or {}).get(raw, ""))
     return _RENDER.get(dim, lambda v: v)(raw)
 
 
 def _text(dim: str, raw: Any) -> str:
     """A key as a drill-down link spells it (ids and codes as text, flags as true/false)."""
-    if dim in ORGANISATIONS:
-        return str(raw)
+    if dim in ORGANISATIONS or dim in SCHEMES:
+        return "" if raw is None else str(raw)
     shown = _RENDER.get(dim, lambda v: v)(raw)
     if isinstance(shown, bool):
         return str(shown).lower()
@@ -117,7 +125,7 @@ def filter_keys(filters: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, A
     wanted = {k: v for k, v in filters.items() if k in DIMENSIONS and v not in (None, "")}
     raw: dict[str, Any] = {}
     for dim, value in wanted.items():
-        text = str(value).lower() if dim in ("first_loan", "inclusive") else str(value)
+        text = str(value).lower() if dim in FLAGS else str(value)
         candidate = _raw_candidate(dim, text)
         if candidate is NO_MATCH or _text(dim, candidate) != text:
             return wanted, NO_MATCH
@@ -126,9 +134,9 @@ def filter_keys(filters: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, A
 
 
 def _raw_candidate(dim: str, text: str) -> Any:
-    if dim in ORGANISATIONS or dim == "park":
+    if dim in ORGANISATIONS or dim in SCHEMES or dim == "park":
         return int(text) if text.isascii() and text.isdigit() and int(text) < 2**63 else NO_MATCH
-    if dim in ("first_loan", "inclusive"):
+    if dim in FLAGS:
         return {"true": True, "false": False}.get(text, NO_MATCH)
     if dim == "region":
         return text[:-4] if text.endswith("0000") else NO_MATCH
@@ -177,11 +185,12 @@ def figures(facts: Facts) -> dict:
 
 
 def report(period: rules.Period | str, group_by: tuple[str, ...], groups: Mapping[tuple, Facts],
-           names: Mapping[int, str]) -> dict:
+           names: Mapping[int, str], schemes: Mapping[int, str] | None = None) -> dict:
     """The report: one row per group with a loan in the book, in key order.
 
     ``groups`` is keyed by the raw keys of the distinct dimensions of ``group_by`` in order (a
-    dimension asked for twice is gathered once); ``names`` names the organisations of the keys."""
+    dimension asked for twice is gathered once); ``names`` names the organisations of the keys and
+    ``schemes`` the risk-sharing schemes (a row by scheme carries ``risk_scheme_id`` and its name)."""
     p = rules.parse_period(period)
     group_by = check_dimensions(group_by)
     dims = list(dict.fromkeys(group_by))
@@ -189,7 +198,7 @@ def report(period: rules.Period | str, group_by: tuple[str, ...], groups: Mappin
     for raw, facts in groups.items():
         if not facts.book_loans:
             continue
-        by_dim = {d: key(d, value, names) for d, value in zip(dims, raw, strict=True)}
+        by_dim = {d: key(d, value, names, schemes) for d, value in zip(dims, raw, strict=True)}
         shown[tuple(by_dim[d] for d in group_by)] = facts
     rows = []
     for k in sorted(shown, key=lambda k: tuple(str(x) for x in k)):
@@ -197,6 +206,8 @@ def report(period: rules.Period | str, group_by: tuple[str, ...], groups: Mappin
         for dim, value in zip(group_by, k, strict=True):
             if dim in ORGANISATIONS:
                 row[f"{dim}_org_id"], row[dim] = value
+            elif dim in SCHEMES:
+                row[f"{dim}_id"], row[dim] = value
             else:
                 row[dim] = value
         row.update(figures(shown[k]))
