@@ -404,8 +404,8 @@ from .models import InsurancePolicy, InsuranceProduct, PremiumInstalment  # noqa
 
 class InsuranceProductIn(Schema):
     name: Text
-    policy_type: Text = Field(..., description="loan_guarantee | infringement_loss | enforcement")
-    premium_rate: Decimal_ = Field(..., description="a fraction a year: 0.01–0.03 for loan_guarantee, "
+    policy_type: Text = Field(None, description="loan_guarantee | infringement_loss | enforcement")
+    premium_rate: Decimal_ = Field(None, description="a fraction a year: 0.01–0.03 for loan_guarantee, "
                                                     "0.001–0.10 for the others")
     coverage_ratio: Decimal_ = Field(None, description="share of the principal loss covered (required for "
                                                        "loan_guarantee), more than 0 and at most 1")
@@ -433,7 +433,7 @@ class InsuranceProductsOut(Schema):
 
 
 class PolicyIn(Schema):
-    product_id: Whole
+    product_id: Whole = None
     loan_no: Text = Field(None, description="loan_guarantee: the loan's number")
     borrower_uscc: Text = Field(None, description="loan_guarantee: the borrower's USCC, as in the bank's "
                                                   "application (a wrong pair answers loan_not_found)")
@@ -544,7 +544,7 @@ def policy_out(p: InsurancePolicy) -> dict:
              summary="An insurer's user creates an insurance product of its insurer")
 def create_insurance_product(request, payload: InsuranceProductIn):
     product = services_insurance.create_product(actor=request.auth, data=payload.dict())
-    return 201, insurance_product_out(product)
+    return 201, insurance_product_out(services_insurance.get_product(actor=request.auth, product_id=product.pk))
 
 
 @router.get("/risk-sharing/insurance-products", response=InsuranceProductsOut,

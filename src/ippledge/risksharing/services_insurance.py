@@ -216,6 +216,7 @@ def _schedule_rows(policy: InsurancePolicy) -> list[PremiumInstalment]:
 
 def _rights(check: inputs.Checks, value, enterprise: Organisation | None) -> list[dict]:
     from ippledge.rights.models import Right
+    from ippledge.rights.services import find_right
 
     rows = check(inputs.entries, value, "rights", max_items=MAX_RIGHTS) or []
     if not rows and "rights" not in check.errors:
@@ -228,11 +229,19 @@ def _rights(check: inputs.Checks, value, enterprise: Organisation | None) -> lis
             continue
         kind = check(inputs.short, row.get("kind"), f"{field}.kind", required=True, max_length=32)
         number = check(inputs.short, row.get("number"), f"{field}.number", required=True, max_length=64)
-        if not kind or not number or (kind, number) in seen:
+        if not kind or not number:
             continue
-        seen.add((kind, number))
+        try:
+            right = find_right(kind, number)  # any normal form of the number
+        except NotFound:
+            check.fail(field, _("No such right in the register."), "right_not_found")
+            continue
+        if (right.kind, right.number) in seen:
+            continue
+        seen.add((right.kind, right.number))
+        kind, number = right.kind, right.number
         held = enterprise is not None and enterprise.uscc and Right.objects.filter(
-            kind=kind, number=number, holders__id_number=enterprise.uscc).exists()
+            pk=right.pk, holders__id_number=enterprise.uscc).exists()
         if not held:
             check.fail(field, _("The register does not show the enterprise holding this right."), "right_not_held")
             continue
