@@ -56,7 +56,9 @@ def test_annuity_due_within_the_lead_then_grace_then_paid(bank, settings):
     assert watch.watch_rights(later) == {"raised": 1, "cleared": 1, "live": 1, "cleared_pledge_ended": 0}
     grace = _live().get()
     assert grace.kind == "annuity_grace" and grace.severity == "critical"
-    assert grace.detail == {"annuity_due_date": due.isoformat(), "surcharge_deadline": "2027-07-03"}
+    # The amount of that year's annuity (the official fee; no fee relief on a pledged right here).
+    assert grace.detail == {"annuity_due_date": due.isoformat(), "surcharge_deadline": "2027-07-03",
+                            "annuity_year": 13, "annuity_fee": "6000.00", "annuity_amount": "6000.00"}
     assert Alert.objects.get(pk=alert.pk).resolution == "cleared"
     # Paying (recorded as an event) clears it at once, without waiting for end of day.
     rights.record_event(actor=SYSTEM, right=right, data={"type": "annuity_paid", "date": ON.isoformat(),

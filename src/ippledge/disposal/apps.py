@@ -9,4 +9,10 @@ class DisposalConfig(AppConfig):
 
     def ready(self):
         # The end-of-day holding-period alerts register themselves with ``core.eod``.
-        from . import services_relief  # noqa: F401
+        from ippledge.monitoring import annuities
+
+        from . import services_relief
+
+        # Monitoring's annuity amounts take the granted fee relief through this reader (it sits below us).
+        if services_relief.reductions_for not in annuities.relief_readers:
+            annuities.relief_readers.append(services_relief.reductions_for)

@@ -2,8 +2,9 @@
 holding period of such rights (by analogy with the Commercial Bank Law Art. 42; configurable).
 
 A bank's staff apply with the disposal record as evidence; a registrar of the office that keeps the
-right decides (a reduction in percent, or a refusal with its reason).  ``fee_reduction(right)`` is the
-reader monitoring's annuity logic may use: the approved share off the fees while the bank holds it.
+right decides (a reduction in percent, or a refusal with its reason).  ``reductions_for(right_ids)`` is the
+reader monitoring's annuity amounts use (``monitoring.annuities.relief_readers``, registered in this app's
+``ready``): the approved share off the fees while the bank holds the right.
 """
 
 from __future__ import annotations
@@ -112,9 +113,17 @@ def decide(*, actor, relief_id, approve, reduction_percent=None, reason="") -> F
 
 def fee_reduction(right: Right) -> Decimal | None:
     """The approved share off the right's annual/maintenance fees (0.5 = half), while a bank holds it."""
-    row = FeeRelief.objects.filter(right=right, status=ReliefStatus.APPROVED,
-                                   acquired__disposed_on__isnull=True).first()
-    return None if row is None else row.reduction_percent / 100
+    return reductions_for([right.pk]).get(right.pk)
+
+
+def reductions_for(right_ids: list[int]) -> dict[int, Decimal]:
+    """{right id: approved share off} of these rights while a bank holds them: the reader monitoring's
+    annuity amounts use (registered in ``DisposalConfig.ready``; monitoring does not import this app).
+    Approved reliefs are few: one query over them, filtered here, whatever the number of ids."""
+    wanted = set(right_ids)
+    rows = FeeRelief.objects.filter(status=ReliefStatus.APPROVED, acquired__disposed_on__isnull=True,
+                                    reduction_percent__isnull=False).values_list("right_id", "reduction_percent")
+    return {right_id: percent / 100 for right_id, percent in rows if right_id in wanted}
 
 
 @eod_job("disposal.holding_periods", order=150)

@@ -24,6 +24,7 @@ from ippledge.core.models import Organisation
 from ippledge.core.money import from_fen
 from ippledge.core.permissions import BANK_STAFF, REGISTRARS, REGULATORS, has_any_role
 from ippledge.core.roles import OrgKind, Role
+from ippledge.monitoring import annuities
 
 from . import forms as f
 from . import reports, services, services_relief, services_settlement
@@ -385,7 +386,8 @@ def fee_relief(request):
         form = None
         if may_decide and row.status == ReliefStatus.PENDING:
             form = bound_form if row.pk == bound_id else f.DecisionForm(prefix=f"decide-{row.pk}")
-        shown.append({"relief": row, "right": right_text(row.right), "form": form})
+        annuity = annuities.annuity_position(row.right) if row.status != ReliefStatus.REFUSED else None
+        shown.append({"relief": row, "right": right_text(row.right), "form": form, "annuity": annuity})
     return render(request, "disposal/fee_relief.html", {
         "rows": shown, "apply_form": apply_form, "statuses": vocabulary.labels("disposal.FeeRelief.status"), "wanted": wanted,
         "title": _("Fee relief")}, status=status)

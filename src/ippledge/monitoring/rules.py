@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
-from ippledge.core.calendar import add_months
+from ippledge.core.calendar import add_months, whole_months
 from ippledge.rights import rules as rights_rules
 
 
@@ -105,6 +106,54 @@ def loan_key(loan_id: int, suffix: str) -> str:
     return f"loan{loan_id}:{suffix}"
 
 
+# --- annuity amounts ---------------------------------------------------------------------------------
+
+# The official annual fees of a patent (CNIPA's schedule, yuan) by the patent year they fall due for:
+# (first year, last year, fee) bands.  A granted fee relief (notice item 十六, the disposal app's decision
+# on a right a bank obtained by enforcement) takes its share off the amount; the due date is unchanged.
+ANNUITY_FEES: dict[str, tuple[tuple[int, int, int], ...]] = {
+    "invention": ((1, 3, 900), (4, 6, 1200), (7, 9, 2000), (10, 12, 4000), (13, 15, 6000), (16, 20, 8000)),
+    "utility_model": ((1, 3, 600), (4, 5, 900), (6, 8, 1200), (9, 10, 2000)),
+    "design": ((1, 3, 600), (4, 5, 900), (6, 8, 1200), (9, 10, 2000), (11, 15, 3000)),
+}
+
+
+@dataclass(frozen=True)
+class AnnuityAmount:
+    due_date: dt.date
+    year: int  # the patent year the annuity is for (1 = the year from the filing date)
+    fee: int  # the official fee, fen
+    reduction: Decimal | None  # the granted relief's share off (0.5 = half), None without relief
+    due: int  # what is to pay, fen
+
+    def as_detail(self) -> dict:
+        detail = {"annuity_year": self.year, "annuity_fee": _yuan(self.fee), "annuity_amount": _yuan(self.due)}
+        if self.reduction is not None:
+            percent = self.reduction * 100
+            detail["fee_relief_percent"] = f"{percent:f}".rstrip("0").rstrip(".") if "." in f"{percent:f}" else f"{percent:f}"
+        return detail
+
+
+def _yuan(fen: int) -> str:
+    return str((Decimal(fen) / 100).quantize(Decimal("0.01")))
+
+
+def annuity_amount(kind: str, filing_date: dt.date | None, due: dt.date | None,
+                   reduction: Decimal | None = None) -> AnnuityAmount | None:
+    """The annuity due on ``due`` for a patent filed on ``filing_date``, less a granted relief's share
+    (rounded half up to the fen); None when the kind has no annual fee or the year is outside the schedule."""
+    bands = ANNUITY_FEES.get(kind)
+    if bands is None or filing_date is None or due is None or due < filing_date:
+        return None
+    year = whole_months(filing_date, due) // 12 + 1
+    fee = next((amount * 100 for first, last, amount in bands if first <= year <= last), None)
+    if fee is None:
+        return None
+    share = reduction if reduction is not None and Decimal(0) < reduction <= Decimal(1) else None
+    to_pay = fee if share is None else int((Decimal(fee) * (1 - share)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return AnnuityAmount(due_date=due, year=year, fee=fee, reduction=share, due=to_pay)
+
+
 # --- calendar rules over one right under one pledge --------------------------------------------------
 
 def annuity_due(state: rights_rules.RightState, on: dt.date, lead_days: int) -> dt.date | None:
@@ -157,8 +206,12 @@ def trademark_renewal_window(kind: str, state: rights_rules.RightState, on: dt.d
 
 
 def right_conditions(*, pledge_id: int, right_id: int, kind: str, state: rights_rules.RightState, on: dt.date,
-                     debt_due: dt.date | None, leads: Leads) -> list[Condition]:
-    """Every calendar condition of one right under one live pledge on ``on``."""
+                     debt_due: dt.date | None, leads: Leads, filing_date: dt.date | None = None,
+                     fee_reduction: Decimal | None = None) -> list[Condition]:
+    """Every calendar condition of one right under one live pledge on ``on``; an annuity's detail carries its
+    amount (with the granted fee relief, if any) when the filing date is given."""
+    fee = annuity_amount(kind, filing_date, state.annuity_due_date, fee_reduction)
+    fee_detail = fee.as_detail() if fee is not None else {}
     found: list[Condition] = []
     if right_terminated(state):
         found.append(Condition("right_terminated", right_key(pledge_id, right_id, "ended"),
@@ -169,14 +222,14 @@ def right_conditions(*, pledge_id: int, right_id: int, kind: str, state: rights_
     if due is not None:
         found.append(Condition("annuity_due", right_key(pledge_id, right_id, f"due:{due.isoformat()}"),
                                SPECS["annuity_due"].severity, deadline=due,
-                               detail={"annuity_due_date": due.isoformat(), "days_left": (due - on).days}))
+                               detail={"annuity_due_date": due.isoformat(), "days_left": (due - on).days, **fee_detail}))
     grace = annuity_grace(state)
     if grace is not None:
         due, surcharge_deadline = grace
         found.append(Condition("annuity_grace", right_key(pledge_id, right_id, f"grace:{due.isoformat()}"),
                                SPECS["annuity_grace"].severity, deadline=surcharge_deadline,
                                detail={"annuity_due_date": due.isoformat(),
-                                       "surcharge_deadline": surcharge_deadline.isoformat()}))
+                                       "surcharge_deadline": surcharge_deadline.isoformat(), **fee_detail}))
     why = right_expiring(kind, state, on, debt_due, leads.expiry_days)
     if why is not None:
         end = state.term_end

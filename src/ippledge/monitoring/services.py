@@ -107,6 +107,14 @@ def required_action(alert: Alert) -> str:
     d = alert.detail or {}
     kind = alert.kind
     if kind == AlertKind.ANNUITY_DUE:
+        if d.get("fee_relief_percent"):
+            return _("Make sure the annuity of %(amount)s yuan (after the granted fee relief of %(percent)s %%) due "
+                     "on %(date)s is paid; ask for proof of payment.") % {
+                "amount": _yuan(d.get("annuity_amount")), "percent": d["fee_relief_percent"],
+                "date": d.get("annuity_due_date", "")}
+        if d.get("annuity_amount"):
+            return _("Make sure the pledgor pays the annuity of %(amount)s yuan due on %(date)s; ask for proof of "
+                     "payment.") % {"amount": _yuan(d.get("annuity_amount")), "date": d.get("annuity_due_date", "")}
         return _("Make sure the pledgor pays the annuity due on %(date)s; ask for proof of payment.") % {
             "date": d.get("annuity_due_date", "")}
     if kind == AlertKind.ANNUITY_GRACE:

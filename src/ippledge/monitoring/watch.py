@@ -32,7 +32,7 @@ from ippledge.registry.models import Pledge, PledgeParty, PledgeRight, PledgeSta
 from ippledge.rights import rules as rights_rules
 from ippledge.rights.models import LegalEvent, Right
 
-from . import rules, services
+from . import annuities, rules, services
 from .models import LIVE_STATUSES, Alert
 
 # The events that move a right's term end, annuity position or legal state.  Flags (litigation,
@@ -169,6 +169,7 @@ def right_candidates(on: dt.date, *, right_ids: list[int] | None = None,
     loans = loans_by_registration({reg for _p, _r, reg, _t in links} if right_ids is not None else None)
 
     states = derive_all(rights, events, on)
+    relief = annuities.reductions(rights)
     found: list[Candidate] = []
     for pledge_id, right_id, registration_no, term_end in links:
         banks = pledgees.get(pledge_id)
@@ -179,7 +180,8 @@ def right_candidates(on: dt.date, *, right_ids: list[int] | None = None,
         secured = loans.get(registration_no, ())
         debt_due = rules.debt_due((loan[3] for loan in secured), term_end)
         conditions = rules.right_conditions(pledge_id=pledge_id, right_id=right_id, kind=row[1], state=state,
-                                            on=on, debt_due=debt_due, leads=leads)
+                                            on=on, debt_due=debt_due, leads=leads, filing_date=_date(row[3]),
+                                            fee_reduction=relief.get(right_id))
         for condition in conditions:
             for org_id in banks:
                 own = next((loan for loan in secured if loan[2] == org_id), None)
