@@ -401,9 +401,9 @@ class PortfolioRun(models.Model):
 # --- guarantee insurance (issue 13 point 3) ----------------------------------------------------------
 
 class PolicyType(models.TextChoices):
-    LOAN_GUARANTEE = "loan_guarantee", _("Loan guarantee insurance (贷款保证保险)")
-    INFRINGEMENT_LOSS = "infringement_loss", _("IP infringement loss insurance (知识产权侵权损失险)")
-    ENFORCEMENT = "enforcement", _("IP enforcement insurance (知识产权执行/维权险)")
+    LOAN_GUARANTEE = "loan_guarantee", _("Loan guarantee insurance")
+    INFRINGEMENT_LOSS = "infringement_loss", _("IP infringement loss insurance")
+    ENFORCEMENT = "enforcement", _("IP enforcement insurance")
 
 
 class PolicyStatus(models.TextChoices):

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('policy_type', models.CharField(choices=[('loan_guarantee', 'Loan guarantee insurance (贷款保证保险)'), ('infringement_loss', 'IP infringement loss insurance (知识产权侵权损失险)'), ('enforcement', 'IP enforcement insurance (知识产权执行/维权险)')], max_length=20, verbose_name='policy type')),
+                ('policy_type', models.CharField(choices=[('loan_guarantee', 'Loan guarantee insurance'), ('infringement_loss', 'IP infringement loss insurance'), ('enforcement', 'IP enforcement insurance')], max_length=20, verbose_name='policy type')),
                 ('premium_rate', models.DecimalField(decimal_places=6, max_digits=7, verbose_name='premium rate a year')),
                 ('coverage_ratio', models.DecimalField(blank=True, decimal_places=6, max_digits=7, null=True, verbose_name='coverage ratio')),
                 ('valid_from', models.DateField(verbose_name='valid from')),
@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('policy_no', models.CharField(max_length=20, unique=True)),
-                ('policy_type', models.CharField(choices=[('loan_guarantee', 'Loan guarantee insurance (贷款保证保险)'), ('infringement_loss', 'IP infringement loss insurance (知识产权侵权损失险)'), ('enforcement', 'IP enforcement insurance (知识产权执行/维权险)')], max_length=20)),
+                ('policy_type', models.CharField(choices=[('loan_guarantee', 'Loan guarantee insurance'), ('infringement_loss', 'IP infringement loss insurance'), ('enforcement', 'IP enforcement insurance')], max_length=20)),
                 ('rights', models.JSONField(blank=True, default=list)),
                 ('sum_insured', models.BigIntegerField(verbose_name='sum insured (fen)')),
                 ('premium_rate', models.DecimalField(decimal_places=6, max_digits=7)),
