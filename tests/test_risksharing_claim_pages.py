@@ -219,3 +219,43 @@ def test_the_write_off_is_decided_once_and_a_rejection_allows_a_new_proposal(w, 
     assert WriteOff.objects.get(loan__loan_no=loan).status == "rejected"
     assert 'data-testid="write-off-form"' in _text(reviewer.get(url))
     assert _client("approver_b").get(url).status_code == 404
+
+
+def test_the_banks_claims_page_lists_what_waits_for_it(w, gz):
+    loan = w.loan("1000000")
+    assert _enrol(_client("officer"), loan, gz, "1000000").status_code == 302
+    w.classify(loan, "loss")
+    page = _text(_client("officer").get("/risk-sharing/claims/"))
+    assert 'data-testid="to-claim"' in page and f'href="/risk-sharing/loans/{loan}/"' in page
+    assert 'data-testid="to-decide"' not in page
+    assert _client("reviewer").post(_loan_url(loan), {"action": "write_off", "wo-reason": "无法收回"}).status_code == 302
+    page = _text(_client("approver").get("/risk-sharing/claims/"))
+    assert 'data-testid="to-decide"' in page and "无法收回" in page
+    other = _text(_client("officer_b").get("/risk-sharing/claims/"))
+    assert loan not in other and "无法收回" not in other
+    assert 'data-testid="to-claim"' not in _text(_client("fund1").get("/risk-sharing/claims/"))
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_no_raw_code_on_the_loan_pages(w, gz, lang):
+    """The platform's raw-code checker over a loan's risk-sharing page with a claim and a write-off, the credit
+    loan page with its panel, and the bank's claims list."""
+    from ippledge.core.models import User
+
+    from .test_raw_codes import Checker, Crawl, _enum_codes
+
+    loan = w.loan("6000000")
+    assert _enrol(_client("officer"), loan, gz, "4000000").status_code == 302
+    w.classify(loan, "loss")
+    assert _client("reviewer").post(_loan_url(loan), {"action": "write_off", "wo-reason": "无法收回"}).status_code == 302
+    pending = w.loan("1000000", category="loss")
+    assert _client("reviewer").post(_loan_url(pending), {"action": "write_off", "wo-reason": "破产"}).status_code == 302
+    assert _client("approver").post(_loan_url(loan), {"action": "decide", "decide-decision": "approve"}).status_code == 302
+    assert _client("officer").post(_loan_url(loan), {"action": "claim"}).status_code == 302
+    checker = Checker(codes=_enum_codes(), usernames=set(User.objects.values_list("username", flat=True)))
+    seeds = [_loan_url(loan), _loan_url(pending), f"/credit/loans/{loan}/", "/risk-sharing/claims/",
+             f"/risk-sharing/schemes/{gz}/"]
+    for who in ("officer", "approver2"):
+        crawl = Crawl(checker, lang)
+        crawl.run(_client(who, lang), seeds, limit=len(seeds))
+        assert not crawl.findings, (who, dict(crawl.findings))

@@ -306,7 +306,23 @@ def claims(request):
     if (response := listing.export_response()) is not None:
         return response
     return render(request, "risksharing/claims.html", {"listing": listing, "party": party,
+                                                        **_bank_waiting(user),
                                                         "title": _("Risk-sharing claims")})
+
+
+def _bank_waiting(user) -> dict:
+    """For the bank's staff: its enrolled non-performing loans without a claim yet, and its write-offs
+    awaiting an approver's decision (each leads to the loan's risk-sharing page)."""
+    if not _is_bank_staff(user):
+        return {}
+    from ippledge.credit.models import NON_PERFORMING
+
+    own = Enrolment.objects.restrict(user, "change")
+    to_claim = own.filter(loan__classification__in=NON_PERFORMING, loan__risk_claim__isnull=True) \
+        .select_related("loan", "loan__borrower", "scheme").order_by("loan__loan_no")
+    to_decide = WriteOff.objects.restrict(user, "view").filter(status=WriteOffStatus.PROPOSED) \
+        .select_related("loan", "proposed_by").order_by("proposed_at")
+    return {"to_claim": to_claim[:SHOWN], "to_decide": to_decide[:SHOWN]}
 
 
 class _Invalid(Exception):
