@@ -118,3 +118,10 @@ class ReliefApplyForm(forms.Form):
     def __init__(self, *args, held=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["held"].choices = [("", "—"), *held]
+
+
+class ConfirmSetoffForm(forms.Form):
+    """The pledgor's user confirms the signed set-off agreement at the value shown."""
+
+    confirmed = forms.BooleanField(label=_("We signed the set-off agreement and confirm the bank takes the rights "
+                                           "at this value."), required=True)

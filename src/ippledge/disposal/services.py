@@ -602,6 +602,33 @@ def agree(*, actor, disposal_no: str, value, agreement_ref, buyer_org_id=None) -
     return case
 
 
+def setoffs_for_pledgor(actor):
+    """The agreed set-offs (协议折价) on the actor's enterprise's pledged rights that a bank has proposed:
+    what the pledgor's users read and confirm (only the pledgor's own users; none for anyone else)."""
+    require_role(actor, {Role.ENTERPRISE_USER}, _("Only the pledgor's users confirm a set-off."))
+    qs = DisposalCase.objects.filter(channel=Channel.AGREED_SETOFF, agreed_value__isnull=False)
+    if not actor.is_platform_admin:
+        own = getattr(actor, "organisation_id", None)
+        if own is None:
+            return qs.none()
+        qs = qs.filter(pledgor_id=own)
+    return qs.select_related("bank", "pledgor", "pledgor_confirmed_by").order_by("-opened_on", "-id")
+
+
+def setoff_for_pledgor(*, actor, disposal_no: str) -> DisposalCase:
+    """One proposed set-off of the actor's enterprise; 404 alike for another's and for one that does not exist."""
+    number = (disposal_no or "").strip().upper() if isinstance(disposal_no, str) else ""
+    case = setoffs_for_pledgor(actor).filter(disposal_no=number).first() if number else None
+    if case is None or not (actor.is_platform_admin or belongs_to(actor, case.pledgor)):
+        raise NotFound(_("No such disposal case."), code="disposal_not_found")
+    return case
+
+
+def setoff_floor_of(case: DisposalCase) -> int:
+    """The lowest value the case's set-off may take (the configured share of its appraisal), fen."""
+    return rules.setoff_floor(case.appraised_value, config.setoff_floor_share())
+
+
 @transaction.atomic
 def confirm_agreement(*, actor, disposal_no: str) -> DisposalCase:
     """The pledgor's own user confirms the signed set-off agreement (a bank cannot speak for the pledgor)."""

@@ -26,8 +26,8 @@ from ippledge.core.permissions import BANK_STAFF, REGISTRARS, REGULATORS, has_an
 from ippledge.core.roles import OrgKind, Role
 from ippledge.monitoring import annuities
 
+from . import config, reports, services, services_relief, services_settlement
 from . import forms as f
-from . import reports, services, services_relief, services_settlement
 from .models import (
     AGREED_CHANNELS,
     BIDDING_CHANNELS,
@@ -41,6 +41,7 @@ from .models import (
 CASE_READERS = BANK_STAFF | REGULATORS | {Role.EXCHANGE_USER, Role.ENTERPRISE_USER}
 RELIEF_READERS = BANK_STAFF | REGULATORS | REGISTRARS
 REPORT_READERS = BANK_STAFF | REGULATORS | {Role.EXCHANGE_USER}
+PLEDGOR_USERS = frozenset({Role.ENTERPRISE_USER})  # the pledgor's users confirm an agreed set-off
 MAX_ORG_CHOICES = 500
 
 
@@ -98,7 +99,8 @@ def cases(request):
     listing = Listing(request, rows, columns=columns, filters=filters, name="disposals", default_sort="-opened_on")
     if (response := listing.export_response()) is not None:
         return response
-    return render(request, "disposal/cases.html", {"listing": listing, "title": _("Disposal cases")})
+    return render(request, "disposal/cases.html", {"listing": listing, "title": _("Disposal cases"),
+                                                   "pledgor_user": has_any_role(request.user, PLEDGOR_USERS)})
 
 
 def _allowed(check, *args) -> bool:
@@ -265,6 +267,55 @@ def case_detail(request, disposal_no: str):
         "claim_total": case.claim_principal + case.claim_interest + case.claim_costs,
         "timeline": _timeline(case, rounds, settlement), "posted": action,
         "title": _("Disposal %(no)s") % {"no": case.disposal_no}}, status=status)
+
+
+# --- the pledgor's confirmation of an agreed set-off (协议折价) ----------------------------------------
+
+@login_required
+def setoffs(request):
+    """The set-offs banks proposed on the user's enterprise's pledged rights: confirmed or awaiting it."""
+    if not has_any_role(request.user, PLEDGOR_USERS):
+        return _forbidden(request)
+    rows = [{"case": case, "floor": services.setoff_floor_of(case)}
+            for case in services.setoffs_for_pledgor(request.user)[:200]]
+    return render(request, "disposal/setoffs.html", {"rows": rows, "title": _("Set-offs for your confirmation")})
+
+
+@login_required
+def setoff(request, disposal_no: str):
+    """One proposed set-off: the rights, the claim, the value against its floor and the appraisal; the
+    pledgor's own user confirms (a bank cannot speak for the pledgor; another enterprise sees nothing)."""
+    if not has_any_role(request.user, PLEDGOR_USERS):
+        return _forbidden(request)
+    try:
+        case = services.setoff_for_pledgor(actor=request.user, disposal_no=disposal_no)
+    except NotFound:
+        return _not_found(request)
+    awaiting = case.status == CaseStatus.OPEN and case.pledgor_confirmed_by_id is None
+    form, status = f.ConfirmSetoffForm(), 200
+    if request.method == "POST":
+        if not awaiting:
+            return _forbidden(request)
+        current_channel.set("web")
+        form = f.ConfirmSetoffForm(request.POST)
+        if form.is_valid():
+            try:
+                services.confirm_agreement(actor=request.user, disposal_no=case.disposal_no)
+                messages.success(request, _("Set-off confirmed: the bank may now settle it."))
+                return redirect("disposal:setoff", disposal_no=case.disposal_no)
+            except NotFound:
+                return _not_found(request)
+            except DomainError as exc:
+                apply_error(form, exc)
+        status = 400
+    floor = services.setoff_floor_of(case)
+    links = list(case.case_rights.select_related("right"))
+    return render(request, "disposal/setoff.html", {
+        "case": case, "links": [(link, right_text(link.right)) for link in links], "floor": floor,
+        "share": config.setoff_floor_share() * 100, "form": form, "awaiting": awaiting,
+        "claim_total": case.claim_principal + case.claim_interest + case.claim_costs,
+        "above_claim": max(0, (case.agreed_value or 0) - case.claim_principal - case.claim_interest - case.claim_costs),
+        "title": _("Set-off %(no)s") % {"no": case.disposal_no}}, status=status)
 
 
 # --- the public listings -------------------------------------------------------------------------
