@@ -272,4 +272,13 @@ def _build() -> World:
                                                "period_end": w.quarter_end.isoformat(),
                                                "total_loan_balance": "900000000", "npl_balance": "9000000"}),
         "overall")
+    # Guarantee insurance: the insurer's product and its policy on bank A's loan, accepted by bank A.
+    insurer = w.client("insurer")
+    w.ref["ins_product"] = _ok(insurer.post("/risk-sharing/insurance-products", {
+        "name": "丙保险知识产权质押贷款保证保险", "policy_type": "loan_guarantee", "premium_rate": "0.02",
+        "coverage_ratio": "0.6"}), "insurance product")["id"]
+    policy = _ok(insurer.post("/risk-sharing/policies", {"product_id": w.ins_product, "loan_no": w.loan,
+                                                         "borrower_uscc": PLEDGOR_USCC}), "policy")
+    _ok(officer.post(f"/risk-sharing/policies/{policy['id']}/acceptance", {}), "accept policy")
+    w.ref.update(policy=policy["id"], policy_no=policy["policy_no"])
     return w

@@ -337,6 +337,23 @@ ROWS += [
          marker=lambda w: (w.loan,)),
     page("dashboard-page", "/reports/?period={year}", (), ("officer_b",), kind=LIST,
          marker=lambda w: (PLEDGEE["name"],)),
+    # Guarantee insurance (issue 13.3): the insurer's product and policy; bank A reads the policy on its loan.
+    get("insurance-product", "/risk-sharing/insurance-products/{product_id}",
+        "/risk-sharing/insurance-products/{ins_product}", ("insurer",), ("officer_b", "ent_b", "fund")),
+    get("insurance-products", "/risk-sharing/insurance-products", "/risk-sharing/insurance-products", ("insurer",),
+        ("officer_b", "ent_b", "fund"), kind=LIST, marker=lambda w: ("丙保险知识产权质押贷款保证保险",)),
+    get("insurance-policy", "/risk-sharing/policies/{policy_id}", "/risk-sharing/policies/{policy}",
+        ("insurer", "officer_a"), ("officer_b", "ent_b", "fund")),
+    get("insurance-policies", "/risk-sharing/policies", "/risk-sharing/policies", ("insurer", "officer_a"),
+        ("officer_b", "ent_b", "fund"), kind=LIST, marker=lambda w: (w.policy_no,)),
+    post("policy-acceptance", "/risk-sharing/policies/{policy_id}/acceptance", "/risk-sharing/policies/{policy}/acceptance",
+         (), ("officer_b", "approver_b", "insurer", "ent_b")),
+    post("premium-payment", "/risk-sharing/policies/{policy_id}/premium-payments",
+         "/risk-sharing/policies/{policy}/premium-payments", ("insurer",), ("officer_b", "officer_a", "ent_b", "fund")),
+    page("insurance-policy-page", "/risk-sharing/insurance/policies/{policy}/", ("insurer", "officer_a"),
+         ("officer_b", "ent_b", "fund")),
+    page("insurance-policies-page", "/risk-sharing/insurance/policies/", ("insurer", "officer_a"),
+         ("officer_b", "ent_b"), kind=LIST, marker=lambda w: (w.policy_no,)),
 ]
 
 # SCOPED routes of the permission matrix with nothing of another organisation to isolate.
