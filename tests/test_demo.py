@@ -79,12 +79,15 @@ def test_demo_region_is_valid_and_shows_every_kind_and_state(fast_hashing):
 
     # Everything planned was written through the services, marked as demo data.
     assert summary.rights == Right.objects.count() == SMALL["rights"]
-    # The planned history, and the few events demo.alerts stages on collateral so alerts are live.
+    # The planned history, the few events demo.alerts stages on collateral so alerts are live, and the
+    # transfer of each right a settled disposal sold.
     from ippledge.demo.alerts import STAGED
+    from ippledge.disposal.models import CaseRight
 
     planned = sum(len(r["events"]) for r in demo.rights)
+    sold = CaseRight.objects.filter(case__status="settled").count()
     assert summary.events == LegalEvent.objects.count()
-    assert planned < summary.events <= planned + len(STAGED)
+    assert planned < summary.events <= planned + len(STAGED) + sold
     assert Organisation.objects.filter(is_demo=True).count() == len(demo.organisations)
     assert set(Right.objects.values_list("kind", flat=True)) == set(RightKind.values)
 
@@ -157,6 +160,7 @@ def _showcase_is_what_the_summary_says(summary, bars, today) -> None:
     assert summary.overall_figures == BankOverall.objects.count()
     text = describe(summary)
     assert f"{summary.pledges} pledges registered" in text and f"{summary.loans} loans" in text
+    _disposals_are_what_the_summary_says(summary)
 
     # Cases in flight at every stage of the workflow, at the first bank (the documented logins').
     bank = User.objects.get(username="bank_officer").organisation
@@ -200,3 +204,30 @@ def test_demo_command_loads_once_and_prints_the_logins(fast_hashing):
     call_command("demo", "--no-serve", "--rights", "60", stdout=again)
     assert "already loaded" in again.getvalue()
     assert Right.objects.count() == 60
+
+
+def _disposals_are_what_the_summary_says(summary) -> None:
+    """Issue 14 in the demo: a listing won on the IP exchange and settled through the waterfall, an open
+    listing on the public page, a set-off awaiting the pledgor, a right the bank holds with fee relief pending."""
+    from ippledge.core.models import Organisation as Org
+    from ippledge.disposal import services as disposal
+    from ippledge.disposal.models import DisposalCase, FeeRelief, Settlement
+    from ippledge.registry.models import Pledge
+
+    assert summary.disposals == dict(Counter(DisposalCase.objects.values_list("status", flat=True)))
+    assert summary.disposals == {"listed": 1, "open": 1, "settled": 2}
+    won = Settlement.objects.get(case__channel="exchange_listing")
+    assert won.case.exchange.kind == "ip_exchange" and won.buyer_id != won.case.pledgor_id
+    assert won.applied_costs + won.applied_interest + won.applied_principal + won.surplus == won.proceeds - won.senior_paid
+    loan = won.case.loan
+    assert loan.balance == max(0, won.case.claim_principal - won.applied_principal)
+    for link in won.case.case_rights.all():
+        assert Pledge.objects.get(registration_no=link.registration_no).status == "cancelled"
+        assert link.right.events.filter(type="transferred").exists()
+    assert [c.channel for c in disposal.public_listings()] == ["exchange_listing"]
+    setoff = DisposalCase.objects.get(channel="agreed_setoff")
+    assert setoff.status == "open" and setoff.agreed_value >= disposal.setoff_floor_of(setoff)
+    assert setoff.pledgor_confirmed_by_id is None
+    relief = FeeRelief.objects.get()
+    assert relief.status == "pending" and relief.acquired.bank == relief.bank
+    assert summary.fee_reliefs == 1 and Org.objects.filter(kind="ip_exchange", users__isnull=False).exists()

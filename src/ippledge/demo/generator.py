@@ -52,6 +52,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("insurer", Role.INSURER_USER.value, "示范财产保险 保险业务"),
     (Role.FUND_MANAGER.value, Role.FUND_MANAGER.value, "风险补偿基金 管理人"),
     ("regulator", Role.REGULATOR_USER.value, "金融监管 示范监管分局"),
+    ("exchange", Role.EXCHANGE_USER.value, "知识产权交易中心 挂牌业务"),
 ]
 
 KIND_SHARES: tuple[tuple[str, float], ...] = (
@@ -123,6 +124,8 @@ class DemoSummary:
     typical_cases: int = 0
     overall_figures: int = 0
     alerts: dict[str, int] = field(default_factory=dict)  # live monitoring alerts by kind
+    disposals: dict[str, int] = field(default_factory=dict)  # disposal cases by status
+    fee_reliefs: int = 0  # maintenance-fee relief applications
     seconds: float = 0.0
 
 
@@ -293,6 +296,7 @@ class _Planner:
             o(f"agency{i}", name, OrgKind.APPRAISAL_AGENCY, "91", ("440300", "440100", "440300")[i - 1])
             self._user(Role.APPRAISER.value if i == 1 else f"{Role.APPRAISER.value}{i}", f"agency{i}", Role.APPRAISER, f"{name} 评估师")
         o("exchange", "示范知识产权交易中心有限公司", OrgKind.IP_EXCHANGE, "91", "440300")
+        self._user("exchange", "exchange", Role.EXCHANGE_USER, "示范知识产权交易中心 挂牌业务")
 
     # ---- enterprises, associations, persons ---------------------------------------------------
 
@@ -858,6 +862,20 @@ def _showcase(demo: DemoPlan, summary: DemoSummary, report: ProgressFn) -> None:
     summary.alerts, staged = alerts.stage(today=demo.today)
     summary.events += staged
     report("alerts", 1, 1)
+    # Disposal cases: a listing won and settled, one open on the exchange, a set-off awaiting the pledgor,
+    # a right the bank holds with its fee-relief application (settlements record transfers and prices).
+    from ippledge.disposal.models import FeeRelief
+    from ippledge.rights.models import LegalEvent
+    from ippledge.valuation.models import RealisedPrice
+
+    from . import disposals
+
+    events, prices = LegalEvent.objects.count(), RealisedPrice.objects.count()
+    summary.disposals = disposals.stage(today=demo.today, agencies=agencies)
+    summary.events += LegalEvent.objects.count() - events
+    summary.realised_prices += RealisedPrice.objects.count() - prices
+    summary.fee_reliefs = FeeRelief.objects.count()
+    report("disposals", 1, 1)
     summary.typical_cases = showcase.typical_cases(today=demo.today)
     summary.overall_figures = showcase.overall_figures(seed=demo.seed, today=demo.today)
     report("reports", 1, 1)
@@ -876,7 +894,8 @@ def describe(summary: DemoSummary) -> str:
             f"{summary.agencies} appraisal agencies and {summary.experts} experts on the rosters, "
             f"{summary.realised_prices} realised prices; {summary.typical_cases} typical cases; "
             f"{summary.overall_figures} overall bank figures; "
-            f"live alerts: {listing(summary.alerts)}; in {summary.seconds:.1f} s.")
+            f"live alerts: {listing(summary.alerts)}; disposal cases: {listing(summary.disposals)}, "
+            f"{summary.fee_reliefs} fee-relief applications; in {summary.seconds:.1f} s.")
 
 
 def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
