@@ -259,3 +259,33 @@ def test_no_raw_code_on_the_loan_pages(w, gz, lang):
         crawl = Crawl(checker, lang)
         crawl.run(_client(who, lang), seeds, limit=len(seeds))
         assert not crawl.findings, (who, dict(crawl.findings))
+
+
+
+def test_the_second_claim_of_a_borrower_is_cut_by_the_borrower_year_cap_and_paid_within_it(w):
+    from ippledge.core.models import User
+    from ippledge.risksharing import services
+
+    scheme_id = services.create_from_template(actor=User.objects.get(username="rs-fund1"), key="guangzhou_2023",
+                                              data={"name": "广州2023（单户上限）", "borrower_year_cap": "1500000"}).pk
+    w.fund_in(scheme_id, "5000000")
+    officer = _client("officer")
+    claims = []
+    for _i in range(2):
+        loan = w.loan("4000000")
+        assert _enrol(officer, loan, scheme_id, "4000000").status_code == 302
+        w.classify(loan, "doubtful")
+        r = officer.post(_loan_url(loan), {"action": "claim", "claim-principal_loss": "2000000",
+                                           "claim-loss_kind": "court_ruling", "claim-loss_date": _today(),
+                                           "claim-loss_reference": "（2026）粤01民初1号"})
+        assert r.status_code == 302, _text(r)
+        claims.append(Claim.objects.get(loan__loan_no=loan))
+    first, second = (c.shares.get(party__name="fund") for c in claims)
+    assert (first.share, second.share) == (100_000_000, 50_000_000)  # 1,000,000, then the 500,000 left
+    url = f"/risk-sharing/claims/{claims[1].pk}/"
+    page = _text(_client("fund1").get(url))
+    assert _zh("risk_cap", "borrower_year_cap") in page and "500,000.00" in page and "1,500,000.00" in page
+    r = _client("fund1").post(url, {"action": "propose", "party": "fund", "amount": "600000"})
+    assert r.status_code == 400 and 'data-error-code="share_exceeded"' in _text(r)
+    _pay(claims[1].pk, "fund1", "fund2", "500000")
+    assert Claim.objects.get(pk=claims[1].pk).status == "paid"
