@@ -74,8 +74,10 @@ def test_the_whole_journey_on_the_guangzhou_2023_template(w, gz):
     credit_page = _text(officer.get(f"/credit/loans/{loan}/"))
     assert 'data-testid="risk-sharing-panel"' in credit_page and "广州市知识产权质押融资风险补偿（2023）" in credit_page
     assert f'href="/risk-sharing/loans/{loan}/"' in credit_page
-    # The fund sees the loan among the scheme's enrolled loans.
+    # The fund sees the loan among the scheme's enrolled loans; the bank's staff reach the loan's page from there.
     assert loan in _text(_client("fund1").get(f"/risk-sharing/schemes/{gz}/"))
+    assert f'href="/risk-sharing/loans/{loan}/"' not in _text(_client("fund1").get(f"/risk-sharing/schemes/{gz}/"))
+    assert f'href="/risk-sharing/loans/{loan}/"' in _text(officer.get(f"/risk-sharing/schemes/{gz}/"))
 
     # The loan turns loss: the reviewer proposes the write-off, another approver approves it.
     w.classify(loan, "loss")

@@ -225,9 +225,11 @@ def scheme_detail(request, scheme_id: int):
     enrolments = Enrolment.objects.restrict(user, "view").filter(scheme=scheme) \
         .select_related("loan", "loan__bank", "loan__borrower").order_by("-enrolled_on", "-id")
     claims = services_claims.claims_for(user).filter(scheme=scheme).select_related("loan", "loan__bank")
+    lender = _is_bank_staff(user)
     return render(request, "risksharing/scheme.html", {
         "row": _scheme_row(user, scheme), "scheme": scheme, "ledger": ledger, "funds_form": funds_form,
-        "enrolments": enrolments[:SHOWN], "enrolment_count": enrolments.count(),
+        "enrolments": [{"e": e, "own": lender and user.organisation_id in (e.loan.bank_id, e.loan.bank.parent_id)}
+                       for e in enrolments[:SHOWN]], "enrolment_count": enrolments.count(),
         "claims": claims[:SHOWN], "claim_count": claims.count(),
         "in_force": services.in_force(scheme, business_date.today()),
         "caps": _caps(scheme), "enrol_form": enrol_form, "title": scheme.name}, status=status)
