@@ -428,9 +428,10 @@ def record_deposit(*, actor, disposal_no: str, bidder_org_id, amount) -> Deposit
 
 
 def _yuan(fen: int) -> str:
-    from ippledge.core.money import from_fen
+    """An amount in a message or notification, as pages show money (thousands separators, two decimals)."""
+    from ippledge.core.money import format_yuan
 
-    return str(from_fen(fen))
+    return format_yuan(fen)
 
 
 def _excluded_bidder(case: DisposalCase, org: Organisation) -> bool:
