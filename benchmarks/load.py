@@ -432,9 +432,10 @@ def main() -> None:
                          warmup=args.warmup, filing_start=next_filing)
                 next_filing += r["filings_used"] + 50  # filings cut off mid-flight may have taken a number
                 r["meets_p99_100ms_no_errors"] = passes(r)
+                r["over_target"] = sorted(k for k, op in r["ops"].items() if op["p99_ms"] > P99_TARGET_MS)
                 result["steps"].append(r)
                 print(f"# {mode} users={n}: {r['rps']} req/s, p99 {r['p99_ms']} ms, errors {r['errors']}, "
-                      f"pass={r['meets_p99_100ms_no_errors']}", file=sys.stderr, flush=True)
+                      f"pass={r['meets_p99_100ms_no_errors']} over={r['over_target']}", file=sys.stderr, flush=True)
         passing = [r for r in result["steps"] if r["meets_p99_100ms_no_errors"]]
         best = max(passing, key=lambda r: r["rps"]) if passing else None
         at = best["users"] if best else users[0]
