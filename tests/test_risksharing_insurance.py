@@ -388,3 +388,15 @@ def test_the_bank_accepts_on_the_policy_page(w):
     r = client.post(f"/risk-sharing/insurance/policies/{policy['id']}/", {"action": "accept"})
     assert r.status_code == 302
     assert w.officer.get(f"/risk-sharing/policies/{policy['id']}").data["status"] == "active"
+
+
+def test_the_loan_page_shows_the_policy_and_the_all_in_cost_read_with_it(w):
+    loan_no = w.loan()
+    policy = w.policy(loan_no)
+    page = _page(w, "officer").get(f"/credit/loans/{loan_no}/")
+    text = page.content.decode()
+    assert page.status_code == 200 and policy["policy_no"] in text
+    assert 'data-testid="loan-premium">200,000.00' in text
+    # The borrower reads its loan and the policy's number, not the insurer's page.
+    borrower = _page(w, "ent").get(f"/credit/loans/{loan_no}/").content.decode()
+    assert policy["policy_no"] in borrower and 'data-testid="loan-all-in"' not in borrower
