@@ -104,3 +104,12 @@ def test_a_second_recovery_runs_on_the_remainder_and_bad_recoveries_are_refused(
     with pytest.raises(Conflict) as exc:
         credit.apply_enforcement_recovery(actor=SYSTEM, loan_no=w.loan_no, date=day, principal="1", interest="0")
     assert exc.value.code == "nothing_outstanding"
+
+
+def test_a_recovery_on_a_written_off_loan_leaves_the_principal_off_the_book(w):
+    from ippledge.credit.write_off import write_off
+
+    assert write_off(actor=SYSTEM, loan_no=w.loan_no, reason="test") == 120_000_000
+    credit.apply_enforcement_recovery(actor=SYSTEM, loan_no=w.loan_no, date=_day(), principal="100000",
+                                      interest="1000")
+    assert Loan.objects.get(loan_no=w.loan_no).balance == 0

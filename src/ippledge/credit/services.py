@@ -329,6 +329,10 @@ def apply_enforcement_recovery(*, actor, loan_no: str, date, principal, interest
         for k, (part_p, part_i) in enumerate(parts) if part_p + part_i > 0])
     row = Repayment.objects.create(loan=loan, date=day, principal=p, interest=i, recorded_by=_user(actor))
     _refresh_summary(loan, on)
+    if loan.events.filter(type="write_off").exists():
+        # A written-off principal left the book (credit.write_off): the recovery does not bring it back.
+        loan.balance = 0
+        loan.save(update_fields=["balance"])
     LoanEvent.objects.create(loan=loan, type="enforcement", date=day, actor=_user(actor),
                              data={"principal": p, "interest": i, "remaining_principal": rest_principal,
                                    "remaining_interest": rest_interest, "released_interest": released,
