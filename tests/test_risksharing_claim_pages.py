@@ -256,7 +256,7 @@ def test_no_raw_code_on_the_loan_pages(w, gz, lang):
     assert _client("officer").post(_loan_url(loan), {"action": "claim"}).status_code == 302
     checker = Checker(codes=_enum_codes(), usernames=set(User.objects.values_list("username", flat=True)))
     seeds = [_loan_url(loan), _loan_url(pending), f"/credit/loans/{loan}/", "/risk-sharing/claims/",
-             f"/risk-sharing/schemes/{gz}/"]
+             f"/risk-sharing/schemes/{gz}/", "/risk-sharing/provisioning/"]
     for who in ("officer", "approver2"):
         crawl = Crawl(checker, lang)
         crawl.run(_client(who, lang), seeds, limit=len(seeds))
@@ -291,3 +291,34 @@ def test_the_second_claim_of_a_borrower_is_cut_by_the_borrower_year_cap_and_paid
     assert r.status_code == 400 and 'data-error-code="share_exceeded"' in _text(r)
     _pay(claims[1].pk, "fund1", "fund2", "500000")
     assert Claim.objects.get(pk=claims[1].pk).status == "paid"
+
+
+def test_provisions_and_write_offs_for_the_bank(w, gz):
+    npl = w.loan("2000000", category="doubtful")
+    w.loan("8000000")
+    url = "/risk-sharing/provisioning/"
+    approver = _client("approver")
+    assert 'href="/risk-sharing/provisioning/"' in _text(approver.get("/risk-sharing/claims/"))
+    page = _text(approver.get(url))
+    # 2.5 % of 10,000,000 = 250,000 against 150 % of 2,000,000 = 3,000,000: coverage binds.
+    assert 'data-testid="required-provision">3,000,000.00' in page and 'data-testid="provisioning-form"' in page
+    for bad in ({"provision_ratio": "abc", "coverage_ratio": "1.5"}, {"provision_ratio": "2", "coverage_ratio": "1.5"},
+                {"provision_ratio": "0.03", "coverage_ratio": "11"}, {"provision_ratio": "-0.1", "coverage_ratio": "1"},
+                {"provision_ratio": "0.0000001", "coverage_ratio": "1"}):
+        r = approver.post(url, bad)
+        assert r.status_code == 400 and 'data-testid="provisioning-form"' in _text(r), bad
+    assert approver.post(url, {"provision_ratio": "0.40", "coverage_ratio": "1.2"}).status_code == 302
+    page = _text(approver.get(url))
+    assert 'data-testid="required-provision">4,000,000.00' in page  # 40 % of 10,000,000 now binds
+    officer = _client("officer")
+    assert 'data-testid="provisioning-form"' not in _text(officer.get(url))
+    assert officer.post(url, {"provision_ratio": "0.5", "coverage_ratio": "1"}).status_code == 403
+    other = _text(_client("officer_b").get(url))
+    assert "4,000,000.00" not in other
+    for who in ("fund1", "ins1", "ent"):
+        assert _client(who).get(url).status_code == 403, who
+    everyone = _text(_client("regulator").get(url))
+    assert 'data-testid="all-provisions"' in everyone and "甲银行" in everyone and "4,000,000.00" in everyone
+    assert _client("reviewer").post(_loan_url(w.loan("500000", category="loss")),
+                                    {"action": "write_off", "wo-reason": "核销"}).status_code == 302
+    assert "核销" in _text(officer.get(url)) and npl not in _text(officer.get(url))

@@ -143,3 +143,10 @@ class WriteOffDecisionForm(forms.Form):
     decision = forms.ChoiceField(label=_("Decision"), choices=[("", "—"), ("approve", _("Approve the write-off")),
                                                                ("reject", _("Reject"))])
     note = forms.CharField(label=_("Note"), max_length=NOTE_MAX, required=False)
+
+
+class ProvisioningForm(forms.Form):
+    provision_ratio = forms.CharField(label=_("Provision ratio (of the IP-pledge loan balance)"), max_length=12,
+                                      help_text=_("A fraction, for example 0.025 for 2.5 %."))
+    coverage_ratio = forms.CharField(label=_("Provision coverage (of the NPL balance)"), max_length=12,
+                                     help_text=_("A multiple, for example 1.50 for 150 %."))

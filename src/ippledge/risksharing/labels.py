@@ -32,3 +32,9 @@ vocabulary.register("risk_loss_event", {
     "write_off": _("Write-off"),
     "npl": _("Classified non-performing"),
 })
+
+# Which test set a bank's required provision (risksharing.engine.provisioning).
+vocabulary.register("provision_binding", {
+    "provision_ratio": _("Provision ratio"),
+    "coverage_ratio": _("Provision coverage"),
+})

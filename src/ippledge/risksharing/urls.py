@@ -10,6 +10,7 @@ urlpatterns = [
     path("claims/", views.claims, name="claims"),
     path("claims/<int:claim_id>/", views.claim_detail, name="claim"),
     path("loans/<str:loan_no>/", views.loan_detail, name="loan"),
+    path("provisioning/", views.provisioning, name="provisioning"),
 ]
 
 # Guarantee insurance (issue 13 point 3): products, policies, a policy's premium schedule.

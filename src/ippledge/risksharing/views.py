@@ -35,6 +35,7 @@ from .forms import (
     FundsForm,
     PortfolioRunForm,
     ProposePaymentForm,
+    ProvisioningForm,
     RecoveryForm,
     WriteOffDecisionForm,
     WriteOffForm,
@@ -324,7 +325,7 @@ def _bank_waiting(user) -> dict:
         .select_related("loan", "loan__borrower", "scheme").order_by("loan__loan_no")
     to_decide = WriteOff.objects.restrict(user, "view").filter(status=WriteOffStatus.PROPOSED) \
         .select_related("loan", "proposed_by").order_by("proposed_at")
-    return {"to_claim": to_claim[:SHOWN], "to_decide": to_decide[:SHOWN]}
+    return {"to_claim": to_claim[:SHOWN], "to_decide": to_decide[:SHOWN], "bank_staff": True}
 
 
 class _Invalid(Exception):
@@ -615,3 +616,56 @@ def loan_detail(request, loan_no: str):
     return render(request, "risksharing/loan.html", {
         "loan": loan, **state, "forms": forms_, "room": room,
         "title": _("Risk sharing of loan %(no)s") % {"no": loan.loan_no}}, status=status)
+
+
+# --- provisioning -----------------------------------------------------------------------------------
+
+def _percent(value) -> str:
+    return f"{(value * 100).normalize():f} %"
+
+
+@login_required
+def provisioning(request):
+    """A bank's required provisions for its IP-pledge loans (the provision ratio of the balance or the
+    coverage of the NPL balance, the higher applies) and its write-offs; its approvers set the ratios.
+    Regulators see every bank's figures."""
+    user = request.user
+    regulator = user.is_platform_admin or user.has_role(Role.REGULATOR_USER)
+    if not (_is_bank_staff(user) or regulator):
+        return render(request, "errors/403.html", status=403)
+    mine, form, status = None, None, 200
+    if _is_bank_staff(user):
+        mine = services_provisions.provisioning_of(actor=user, bank_org_id=user.organisation_id)
+        if user.role_set & services_provisions.APPROVERS:
+            form = ProvisioningForm(initial={"provision_ratio": mine["provision_ratio"],
+                                             "coverage_ratio": mine["coverage_ratio"]})
+    if request.method == "POST":
+        if form is None:
+            return render(request, "errors/403.html", status=403)
+        current_channel.set("web")
+        form = ProvisioningForm(request.POST)
+        if form.is_valid():
+            try:
+                services_provisions.set_provisioning(actor=user, bank_org_id=user.organisation_id,
+                                                     **form.cleaned_data)
+            except DomainError as exc:
+                apply_error(form, exc)
+            else:
+                messages.success(request, _("Provisioning settings saved."))
+                return redirect("risksharing:provisioning")
+        status = 400
+    banks = []
+    if regulator:
+        from ippledge.core.models import Organisation
+
+        rows = services_provisions.required_provisions()
+        names = dict(Organisation.objects.filter(pk__in=[r["bank_org_id"] for r in rows]).values_list("pk", "name"))
+        banks = [{**r, "bank": names.get(r["bank_org_id"], ""), "ratio_text": _percent(r["provision_ratio"]),
+                  "coverage_text": _percent(r["coverage_ratio"])} for r in rows]
+    write_offs = WriteOff.objects.restrict(user, "view").select_related("loan", "proposed_by", "decided_by") \
+        .order_by("-proposed_at")[:SHOWN] if mine else []
+    if mine:
+        mine = {**mine, "ratio_text": _percent(mine["provision_ratio"]), "coverage_text": _percent(mine["coverage_ratio"])}
+    return render(request, "risksharing/provisioning.html", {
+        "mine": mine, "form": form, "banks": banks, "write_offs": write_offs,
+        "title": _("Provisions for IP-pledge loans")}, status=status)
