@@ -4,7 +4,7 @@ journal, the registrar queue, notifications and webhooks."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from ninja import Field, Header, Router, Schema
 
 from ippledge.core import permissions as perm
 from ippledge.core import ratelimit
+from ippledge.core.api_schemas import IsoDate, IsoDateTime, Money
 
 from . import journal, review, search, services, stats
 from .models import Checkpoint, Notification, Pledge, PledgeApplication, Webhook
@@ -198,6 +199,196 @@ class CertificateIn(Schema):
     close: bool = False
 
 
+# --- answers ----------------------------------------------------------------------------------
+
+class RecordRightOut(Schema):
+    kind: str
+    number: str
+    title: str
+
+
+class RecordPartyOut(Schema):
+    name: str
+    id_type: str
+    id_number: str  # masked for natural persons
+
+
+class HistoryEntryOut(Schema):
+    type: str
+    at: IsoDateTime
+    date: IsoDate | None
+    data: dict[str, Any]
+
+
+class PublicRecordOut(Schema):
+    """A registration as public search shows it (served as its journal has it)."""
+    registration_no: str
+    official_registration_no: str | None
+    status: str
+    regime: str
+    disclosure_only: bool
+    registered_at: IsoDateTime
+    effective_date: IsoDate | None
+    registration_term_end: IsoDate | None
+    rights: list[RecordRightOut]
+    pledgors: list[RecordPartyOut]
+    pledgees: list[RecordPartyOut]
+    secured_amount: Money
+    currency: str
+    notes: list[Any]
+    history: list[HistoryEntryOut]
+    close_match: bool = False  # only on a close (not exact) name match
+
+
+class PledgeVersionOut(Schema):
+    version: int
+    at: IsoDateTime
+    reason: str
+    data: dict[str, Any] | None  # the contract's data: for parties, the regulator and the office's registrars
+
+
+class ObjectionSummaryOut(Schema):
+    id: int
+    objector: str
+    filed_at: IsoDateTime
+    expires_on: IsoDate | None
+    case_notice: bool
+    removed: bool
+
+
+class PledgeOut(PublicRecordOut):
+    """A registration with its versions, priority time, application and objections."""
+    versions: list[PledgeVersionOut]
+    priority_at: IsoDateTime
+    application_no: str | None
+    objections: list[ObjectionSummaryOut]
+
+
+class PendingProposalOut(Schema):
+    status: str
+    proposal_id: int
+
+
+class ObjectionOut(Schema):
+    id: int
+    expires_on: IsoDate | None
+    case_notice: bool
+
+
+class JournalReportOut(Schema):
+    ok: bool
+    entries: int
+    head: str
+    first_bad_seq: int | None
+    checkpoints: int
+    bad_checkpoints: list[Any]
+    records_checked: int
+    record_differences_total: int
+    record_differences: list[Any]
+    altered_certificates: list[Any]
+
+
+class ProposalRefOut(Schema):
+    id: int
+    action: str
+    code: str
+    reason: str
+    proposed_by: str
+
+
+class QueueItemOut(Schema):
+    application_no: str
+    status: str
+    regime: str
+    filed_at: IsoDateTime
+    pending_proposal: ProposalRefOut | None
+
+
+class ProposalOut(Schema):
+    id: int
+    action: str
+    status: str
+
+
+class ProposalDecisionOut(Schema):
+    id: int
+    accepted: bool | None
+    application_no: str
+    status: str
+
+
+class RegistrationTimeRowOut(Schema):
+    kind: str
+    month: str
+    applications: int
+    mean_seconds: float
+    median_seconds: float
+    p90_seconds: float
+    max_seconds: float
+
+
+class RegistrationTimeOut(Schema):
+    year: int | None
+    rows: list[RegistrationTimeRowOut]
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    message: str
+    data: dict[str, Any]
+    created_at: IsoDateTime
+    read: bool
+
+
+class NewWebhookOut(Schema):
+    id: int
+    url: str
+    secret: str  # shown once, to sign the deliveries
+
+
+class WebhookOut(Schema):
+    id: int
+    url: str
+    active: bool
+
+
+class SearchOut(Schema):
+    results: list[PublicRecordOut]
+    as_of: IsoDateTime | None
+
+
+class CertificateOut(Schema):
+    certificate_no: str
+    verification_code: str
+    issued_at: IsoDateTime
+    as_of: IsoDateTime
+    criteria: dict[str, Any]
+    results: list[dict[str, Any]] = Field(description="the public records found, as they stood when issued")
+
+
+class CheckpointOut(Schema):
+    date: IsoDate
+    seq: int
+    head: str
+    signature: str
+    public_key: str
+    signed_at: IsoDateTime
+
+
+class CheckpointsOut(Schema):
+    public_key: str
+    algorithm: str
+    message_format: str
+    checkpoints: list[CheckpointOut]
+
+
+_PDF = {"responses": {200: {"description": "The certificate (JSON), or its PDF when the number ends in .pdf",
+                              "content": {
+                                  "application/json": {"schema": {"$ref": "#/components/schemas/CertificateOut"}},
+                                  "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}}
+
+
 def _reason(r: dict) -> dict:
     # The stored message is a catalog msgid (marked where it is defined): translate it at run time.
     text = _translate(r.get("message") or "")
@@ -274,7 +465,8 @@ def withdraw(request, application_no: str):
     return application_out(services.withdraw(actor=request.auth, application_no=application_no))
 
 
-@router.get("/pledges/{registration_no}", summary="A registered pledge with versions, history and rights")
+@router.get("/pledges/{registration_no}", response=PledgeOut, exclude_unset=True,
+            summary="A registered pledge with versions, history and rights")
 def get_pledge(request, registration_no: str):
     pledge = services.get_pledge(registration_no)
     record = search.public_record(pledge)
@@ -293,14 +485,16 @@ def get_pledge(request, registration_no: str):
     return record
 
 
-@router.post("/pledges/{registration_no}/changes", summary="Change party names/addresses, secured debt or scope")
+@router.post("/pledges/{registration_no}/changes", response=PledgeOut, exclude_unset=True,
+             summary="Change party names/addresses, secured debt or scope")
 def change(request, registration_no: str, payload: ChangeIn):
     changes = payload.dict(exclude_unset=True)
     return get_pledge(request, services.change(actor=request.auth, registration_no=registration_no,
                                                changes=changes).registration_no)
 
 
-@router.post("/pledges/{registration_no}/extensions", summary="Extend a trademark pledge's registration term")
+@router.post("/pledges/{registration_no}/extensions", response=PledgeOut, exclude_unset=True,
+             summary="Extend a trademark pledge's registration term")
 def extend(request, registration_no: str, payload: ExtensionIn):
     services.extend(actor=request.auth, registration_no=registration_no,
                     registration_term_end=payload.registration_term_end, guarantee_letter=payload.guarantee_letter,
@@ -308,13 +502,14 @@ def extend(request, registration_no: str, payload: ExtensionIn):
     return get_pledge(request, registration_no)
 
 
-@router.post("/pledges/{registration_no}/cancellation", summary="Cancel a registration (注销)")
+@router.post("/pledges/{registration_no}/cancellation", response=PledgeOut, exclude_unset=True,
+             summary="Cancel a registration (注销)")
 def cancel(request, registration_no: str, payload: CancellationIn):
     services.cancel(actor=request.auth, registration_no=registration_no, reason=payload.reason)
     return get_pledge(request, registration_no)
 
 
-@router.post("/pledges/{registration_no}/revocation", response={200: dict, 202: dict},
+@router.post("/pledges/{registration_no}/revocation", response={200: PledgeOut, 202: PendingProposalOut}, exclude_unset=True,
              summary="Revoke (registrar; a second registrar's identical call confirms)")
 def revoke(request, registration_no: str, payload: RevocationIn):
     state, proposal = review.revoke_by_registration(actor=request.auth, registration_no=registration_no,
@@ -324,7 +519,7 @@ def revoke(request, registration_no: str, payload: RevocationIn):
     return 200, get_pledge(request, registration_no)
 
 
-@router.post("/pledges/{registration_no}/objections", response={201: dict}, summary="File an objection")
+@router.post("/pledges/{registration_no}/objections", response={201: ObjectionOut}, summary="File an objection")
 def object_to(request, registration_no: str, payload: ObjectionIn):
     o = services.object_to(actor=request.auth, registration_no=registration_no, statement=payload.statement,
                            objector_name=payload.objector_name, case_notice_ref=payload.case_notice_ref)
@@ -332,14 +527,15 @@ def object_to(request, registration_no: str, payload: ObjectionIn):
                  "case_notice": bool(o.case_notice_ref)}
 
 
-@router.post("/pledges/{registration_no}/objections/{objection_id}/case-notice", summary="Attach a case notice")
+@router.post("/pledges/{registration_no}/objections/{objection_id}/case-notice", response=ObjectionOut,
+             summary="Attach a case notice")
 def case_notice(request, registration_no: str, objection_id: int, payload: CaseNoticeIn):
     o = services.attach_case_notice(actor=request.auth, registration_no=registration_no, objection_id=objection_id,
                                     case_notice_ref=payload.case_notice_ref)
     return {"id": o.pk, "expires_on": None, "case_notice": True}
 
 
-@router.get("/registry/journal/verify", summary="Prove the register: journal chain, checkpoints, every public "
+@router.get("/registry/journal/verify", response=JournalReportOut, summary="Prove the register: journal chain, checkpoints, every public "
                                                "record against its journal, certificate seals")
 def verify_journal(request):
     # A full verification reads every record: for the registrars, the regulator and the operator.
@@ -348,7 +544,7 @@ def verify_journal(request):
     return journal.report(max_listed=1000)
 
 
-@router.get("/registry/queue", summary="Registrar queue: cases a person must look at")
+@router.get("/registry/queue", response=list[QueueItemOut], summary="Registrar queue: cases a person must look at")
 def queue(request):
     perm.require_registrar(request.auth)
     return [{"application_no": a.application_no, "status": a.status, "regime": a.regime,
@@ -359,26 +555,28 @@ def queue(request):
             for a in review.queue(request.auth)[:500]]
 
 
-@router.post("/registry/proposals", response={201: dict}, summary="Propose a refusal, revocation or clearance (maker)")
+@router.post("/registry/proposals", response={201: ProposalOut}, summary="Propose a refusal, revocation or clearance (maker)")
 def propose(request, payload: ProposalIn):
     p = review.propose(actor=request.auth, application_no=payload.application_no, action=payload.action,
                        reason=payload.reason, code=payload.code)
     return 201, {"id": p.pk, "action": p.action, "status": "pending_confirmation"}
 
 
-@router.post("/registry/proposals/{proposal_id}/decision", summary="Confirm or reject a proposal (checker)")
+@router.post("/registry/proposals/{proposal_id}/decision", response=ProposalDecisionOut,
+             summary="Confirm or reject a proposal (checker)")
 def decide(request, proposal_id: int, payload: ProposalDecisionIn):
     p = review.decide(actor=request.auth, proposal_id=proposal_id, accept=payload.accept)
     return {"id": p.pk, "accepted": p.accepted, "application_no": p.application.application_no,
             "status": p.application.status}
 
 
-@router.get("/registry/stats/registration-time", summary="Filing-to-decision time per kind and month")
+@router.get("/registry/stats/registration-time", response=RegistrationTimeOut,
+            summary="Filing-to-decision time per kind and month")
 def registration_time(request, year: int | None = None):
     return stats.registration_time(year=year)
 
 
-@router.get("/notifications", summary="Your organisation's notifications")
+@router.get("/notifications", response=list[NotificationOut], summary="Your organisation's notifications")
 def notifications(request, unread: bool = False):
     qs = Notification.objects.restrict(request.auth, "view")
     if unread:
@@ -387,20 +585,21 @@ def notifications(request, unread: bool = False):
              "read": n.read_at is not None} for n in qs[:200]]
 
 
-@router.post("/webhooks", response={201: dict}, summary="Register a webhook for your organisation")
+@router.post("/webhooks", response={201: NewWebhookOut}, summary="Register a webhook for your organisation")
 def add_webhook(request, payload: WebhookIn):
     hook = services.add_webhook(actor=request.auth, url=payload.url)
     return 201, {"id": hook.pk, "url": hook.url, "secret": hook.secret}
 
 
-@router.get("/webhooks", summary="Your organisation's webhooks")
+@router.get("/webhooks", response=list[WebhookOut], summary="Your organisation's webhooks")
 def list_webhooks(request):
     return [{"id": h.pk, "url": h.url, "active": h.active} for h in Webhook.objects.restrict(request.auth, "view")]
 
 
 # --- public -------------------------------------------------------------------------------------
 
-@public_router.get("/pledges", auth=None, summary="Public search of registered pledges")
+@public_router.get("/pledges", auth=None, response=SearchOut, exclude_unset=True,
+                   summary="Public search of registered pledges")
 def public_search(request, right: str = "", party: str = "", party_id: str = "", registration_no: str = "",
                   as_of: str = "", close: bool = False):
     ratelimit.check("public-search", request)
@@ -409,20 +608,21 @@ def public_search(request, right: str = "", party: str = "", party_id: str = "",
     return {"results": search.search(criteria), "as_of": criteria.as_of.isoformat() if criteria.as_of else None}
 
 
-@public_router.get("/pledges/{registration_no}", auth=None, summary="Public record of one registration")
+@public_router.get("/pledges/{registration_no}", auth=None, response=PublicRecordOut, exclude_unset=True,
+                   summary="Public record of one registration")
 def public_pledge(request, registration_no: str):
     ratelimit.check("public-search", request)
     return search.public_record(services.get_pledge(search.reference(registration_no)))
 
 
-@public_router.post("/search-certificates", auth=None, response={201: dict}, summary="Issue a search certificate")
+@public_router.post("/search-certificates", auth=None, response={201: CertificateOut}, summary="Issue a search certificate")
 def issue_certificate(request, payload: CertificateIn):
     ratelimit.check("public-certificate", request)
     cert = search.issue_certificate(payload.dict())
     return 201, search.certificate_body(cert)
 
 
-@public_router.get("/search-certificates/{certificate_no}", auth=None,
+@public_router.get("/search-certificates/{certificate_no}", auth=None, response=CertificateOut, openapi_extra=_PDF,
                    summary="Retrieve a certificate (add .pdf to the number for the PDF)")
 def get_certificate(request, certificate_no: str, code: str = ""):
     ratelimit.check("public-search", request)
@@ -435,7 +635,8 @@ def get_certificate(request, certificate_no: str, code: str = ""):
     return search.certificate_body(search.find_certificate(certificate_no, code))
 
 
-@public_router.get("/registry/checkpoints", auth=None, summary="Signed daily checkpoints of the journal head")
+@public_router.get("/registry/checkpoints", auth=None, response=CheckpointsOut,
+                   summary="Signed daily checkpoints of the journal head")
 def checkpoints(request, limit: int = 100):
     from . import signing
 
