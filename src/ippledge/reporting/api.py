@@ -4,7 +4,7 @@ scorecard, registry figures, read-only data-sharing tokens and their pull audit,
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
@@ -12,6 +12,7 @@ from ninja import Router, Schema
 
 from ippledge.core import permissions as perm
 from ippledge.core import services as core_services
+from ippledge.core.api_schemas import DecimalText, IsoDate, IsoDateTime, Money, OpenSchema
 from ippledge.core.errors import PermissionDenied
 from ippledge.core.models import AuditEntry
 from ippledge.credit.inputs import Day, Decimal_, Flag, Text, Whole
@@ -43,13 +44,167 @@ class CaseIn(Schema):
     consent: Flag
 
 
-@router.post("/reports/bank-overall", response={201: dict}, summary="Submit a bank's overall loan and NPL balances")
+# --- answers ----------------------------------------------------------------------------------
+
+class OverallOut(Schema):
+    id: int
+    bank_org_id: int
+    period_end: IsoDate
+
+
+class ToleranceOut(Schema):
+    bank_org_id: int
+    bank: str
+    period_end: IsoDate
+    segment: str
+    ip_npl_ratio: DecimalText | None  # percent
+    overall_npl_ratio: DecimalText | None
+    gap_pp: DecimalText | None  # percentage points
+    points: DecimalText
+    within_tolerance: bool | None
+    ip_npl_balance: Money
+    ip_loan_balance: Money
+    overall_npl_balance: Money
+    overall_loan_balance: Money
+
+
+class StatisticsRowOut(OpenSchema):
+    """One group's figures.  The group's keys come first, one per ``group_by`` dimension (``ip_kind``,
+    ``region``, ...; an organisation dimension as ``bank`` and ``bank_org_id``)."""
+    households: int
+    loan_count: int
+    amount_lent: Money
+    balance: Money
+    npl_balance: Money
+    first_loan_households: int
+    first_loan_amount: Money
+    inclusive_households: int
+    inclusive_amount: Money
+    under_10m_share: DecimalText | None
+    npl_ratio: DecimalText | None
+    yoy_households: DecimalText | None
+    yoy_amount: DecimalText | None
+
+
+class StatisticsOut(Schema):
+    period: str
+    as_of: IsoDateTime
+    period_end: IsoDate
+    group_by: list[str]
+    rows: list[StatisticsRowOut]
+
+
+class LoanBehindOut(Schema):
+    loan_no: str
+    bank: str
+    branch: str | None
+    ip_kind: str
+    region: str | None
+    amount: Money
+    start_date: IsoDate
+    balance: Money
+    category: str
+    lent_in_year: bool
+
+
+class LoansBehindOut(Schema):
+    period: str
+    period_end: IsoDate
+    filters: dict[str, Any]
+    count: int
+    loans: list[LoanBehindOut]
+
+
+class ScorecardRowOut(OpenSchema):
+    """A bank's inputs (amounts in fen), its score per component and its rank."""
+    bank_org_id: int
+    bank: str
+    plan_households: int | None
+    households: int
+    plan_amount: int | None
+    amount_lent: int
+    first_loan_households: int
+    households_total: int
+    inclusive_amount: int
+    amount_total: int
+    npl_gap_pp: DecimalText | None
+    median_registration_seconds: float | None
+    scores: dict[str, DecimalText | None]
+    total: DecimalText
+    rank: int
+
+
+class RegimeFiguresOut(Schema):
+    registrations: int
+    secured_amount: Money
+
+
+class RegistryFiguresOut(Schema):
+    period: str
+    by_regime: dict[str, RegimeFiguresOut]
+    enterprises_served: int
+
+
+class SharingTokenOut(Schema):
+    access_token: str
+    token_type: str
+    read_only: bool
+    scope: str
+    expires_in: int
+
+
+class PullOut(Schema):
+    at: IsoDateTime
+    user: str
+    organisation: str | None
+    report: str
+    params: Any
+    via: str
+
+
+class PublishedCaseOut(Schema):
+    id: int
+    title: str
+    facts: dict[str, Any]
+
+
+class CaseStudyOut(Schema):
+    id: int
+    title: str
+    body: str
+    facts: dict[str, Any]
+    published_at: IsoDateTime
+
+
+class PublicRowOut(Schema):
+    ip_kind: str
+    households: int
+    loan_count: int
+    amount_lent: Money
+    balance: Money
+    yoy_households: DecimalText | None
+    yoy_amount: DecimalText | None
+
+
+class PublicStatisticsOut(Schema):
+    period: str
+    rows: list[PublicRowOut]
+    registry: RegistryFiguresOut
+
+
+def _file(content_type: str, description: str) -> dict:
+    return {"responses": {200: {"description": description,
+                                  "content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}}}
+
+
+@router.post("/reports/bank-overall", response={201: OverallOut}, summary="Submit a bank's overall loan and NPL balances")
 def overall(request, payload: OverallIn):
     row = services.submit_overall(actor=request.auth, **payload.dict())
     return 201, {"id": row.pk, "bank_org_id": row.bank_id, "period_end": row.period_end.isoformat()}
 
 
-@router.get("/reports/npl-tolerance", summary="IP-pledge NPL ratio against the overall ratio (3-point tolerance)")
+@router.get("/reports/npl-tolerance", response=ToleranceOut,
+            summary="IP-pledge NPL ratio against the overall ratio (3-point tolerance)")
 def npl_tolerance(request, bank_org_id: int, period_end: dt.date, segment: Literal["all", "inclusive"] = "all"):
     return services.tolerance(actor=request.auth, bank_org_id=bank_org_id, period_end=period_end, segment=segment)
 
@@ -62,7 +217,8 @@ def _statistics(request, period: str, group_by: str, bank_org_id: int | None) ->
     return data, dims, scope
 
 
-@router.get("/reports/ip-pledge-loans", summary="Periodic IP-pledge loan statistics (period 2026Q3, 2026-09 or 2026)")
+@router.get("/reports/ip-pledge-loans", response=StatisticsOut,
+            summary="Periodic IP-pledge loan statistics (period 2026Q3, 2026-09 or 2026)")
 def ip_pledge_loans(request, period: str, group_by: str = "", bank_org_id: int | None = None):
     from django.utils import timezone
 
@@ -71,7 +227,8 @@ def ip_pledge_loans(request, period: str, group_by: str = "", bank_org_id: int |
             "group_by": data["group_by"], "rows": data["rows"]}
 
 
-@router.get("/reports/ip-pledge-loans/loans", summary="The loans behind a figure (same period, scope and group keys)")
+@router.get("/reports/ip-pledge-loans/loans", response=LoansBehindOut,
+            summary="The loans behind a figure (same period, scope and group keys)")
 def loans_behind(request, period: str, bank_org_id: int | None = None, bank: str = "", branch: str = "",
                  region: str = "", city: str = "", park: str = "", ip_kind: str = "", size: str = "",
                  first_loan: str = "", inclusive: str = "", risk_scheme: str = "", risk_covered: str = ""):
@@ -85,7 +242,10 @@ def loans_behind(request, period: str, bank_org_id: int | None = None, bank: str
     return data
 
 
-@router.get("/reports/ip-pledge-loans.xlsx", summary="The statistics as an Excel workbook (万元, sheet per breakdown)")
+@router.get("/reports/ip-pledge-loans.xlsx",
+            openapi_extra=_file("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                "The workbook (one sheet per breakdown)"),
+            summary="The statistics as an Excel workbook (万元, sheet per breakdown)")
 def ip_pledge_loans_xlsx(request, period: str, bank_org_id: int | None = None):
     scope = services.scope_for(request.auth, bank_org_id)
     label = rules.parse_period(period).label  # also keeps the file name free of what the caller typed
@@ -95,7 +255,8 @@ def ip_pledge_loans_xlsx(request, period: str, bank_org_id: int | None = None):
                         headers={"Content-Disposition": f'attachment; filename="ip-pledge-loans-{label}.xlsx"'})
 
 
-@router.get("/reports/ip-pledge-loans.csv", summary="The statistics as CSV (UTF-8, 万元)")
+@router.get("/reports/ip-pledge-loans.csv", openapi_extra=_file("text/csv", "The statistics, UTF-8 CSV"),
+            summary="The statistics as CSV (UTF-8, 万元)")
 def ip_pledge_loans_csv(request, period: str, group_by: str = "", bank_org_id: int | None = None):
     data, dims, _scope = _statistics(request, period, group_by, bank_org_id)
     body = export_views.csv_for(data=data, group_by=dims)
@@ -103,12 +264,14 @@ def ip_pledge_loans_csv(request, period: str, group_by: str = "", bank_org_id: i
                         headers={"Content-Disposition": f'attachment; filename="ip-pledge-loans-{data["period"]}.csv"'})
 
 
-@router.get("/reports/scorecard", summary="Bank evaluation scorecard with adjustable weights (regulators)")
+@router.get("/reports/scorecard", response=list[ScorecardRowOut],
+            summary="Bank evaluation scorecard with adjustable weights (regulators)")
 def scorecard(request, period: str, weights: str = ""):
     return services.scorecard(actor=request.auth, period=period, weights=weights)
 
 
-@router.get("/reports/registry", summary="Registry-side figures: registrations, secured amounts, enterprises")
+@router.get("/reports/registry", response=RegistryFiguresOut,
+            summary="Registry-side figures: registrations, secured amounts, enterprises")
 def registry_figures(request, period: str):
     perm.require_user(request.auth)
     data = services.registry_figures(period)
@@ -116,7 +279,7 @@ def registry_figures(request, period: str):
     return data
 
 
-@router.post("/reports/sharing-token", response={201: dict},
+@router.post("/reports/sharing-token", response={201: SharingTokenOut},
              summary="A read-only, statistics-only API token for inter-agency data sharing (regulators, IP "
                      "offices); it expires, and GET/DELETE /auth/tokens list and revoke it")
 def sharing_token(request):
@@ -129,7 +292,7 @@ def sharing_token(request):
                  "expires_in": int(lifetime.total_seconds())}
 
 
-@router.get("/reports/pulls", summary="Who pulled which statistics (regulators)")
+@router.get("/reports/pulls", response=list[PullOut], summary="Who pulled which statistics (regulators)")
 def pulls(request, limit: int = 200):
     perm.require_role(request.auth, perm.REGULATORS, _("Only regulators see the data-sharing audit."))
     rows = AuditEntry.objects.filter(action="report.pull").select_related("organisation")[: max(1, min(limit, 1000))]
@@ -137,20 +300,21 @@ def pulls(request, limit: int = 200):
              else None, "report": r.object_id, "params": r.after, "via": r.via} for r in rows]
 
 
-@router.post("/case-studies", response={201: dict}, summary="Publish an anonymised typical case (regulators)")
+@router.post("/case-studies", response={201: PublishedCaseOut}, summary="Publish an anonymised typical case (regulators)")
 def publish_case(request, payload: CaseIn):
     row = services.publish_case(actor=request.auth, loan_no=payload.loan_no, title=payload.title, body=payload.body,
                                 consent=payload.consent)
     return 201, {"id": row.pk, "title": row.title, "facts": row.facts}
 
 
-@public_router.get("/case-studies", auth=None, summary="Typical cases (anonymised)")
+@public_router.get("/case-studies", auth=None, response=list[CaseStudyOut], summary="Typical cases (anonymised)")
 def case_studies(request):
     return [{"id": c.pk, "title": c.title, "body": c.body, "facts": c.facts,
              "published_at": c.published_at.isoformat()} for c in CaseStudy.objects.all()[:100]]
 
 
-@public_router.get("/statistics", auth=None, summary="Public aggregate statistics (no bank or borrower detail)")
+@public_router.get("/statistics", auth=None, response=PublicStatisticsOut,
+                   summary="Public aggregate statistics (no bank or borrower detail)")
 def public_statistics(request, period: str):
     data = sql.report_sql(period=period, group_by=("ip_kind",))
     keep = ("ip_kind", "households", "loan_count", "amount_lent", "balance", "yoy_households", "yoy_amount")
