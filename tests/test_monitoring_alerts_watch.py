@@ -14,7 +14,7 @@ import pytest
 from ippledge.core.actors import SYSTEM
 from ippledge.core.errors import DomainError
 from ippledge.credit.models import Loan, LoanCollateral
-from ippledge.monitoring import rules, services, watch
+from ippledge.monitoring import annuities, rules, services, watch
 from ippledge.monitoring.models import Alert
 from ippledge.registry.services import live_pledges
 from ippledge.rights import services as rights
@@ -39,7 +39,8 @@ def reference(on: dt.date) -> set[tuple]:
             owing += list(Loan.objects.filter(pledge_registration_no=pledge.registration_no, balance__gt=0))
             debt_due = rules.debt_due([loan.maturity_date for loan in owing], pledge.registration_term_end)
             for c in rules.right_conditions(pledge_id=pledge.pk, right_id=right.pk, kind=right.kind, state=state,
-                                            on=on, debt_due=debt_due, leads=leads):
+                                            on=on, debt_due=debt_due, leads=leads, filing_date=right.filing_date,
+                                            fee_reduction=annuities.reductions([right.pk]).get(right.pk)):
                 for bank in banks:
                     expected.add((bank, c.kind, c.key, c.severity, tuple(sorted(c.detail.items()))))
     return expected
