@@ -270,6 +270,8 @@ ROUTES = [
          BANKS),
         ("post", "/risk-sharing/policies/{policy_id}/premium-payments",
          "/risk-sharing/policies/999999/premium-payments", {}, {"insurer_user"}),
+        ("post", "/risk-sharing/policies/{policy_id}/cancellation", "/risk-sharing/policies/999999/cancellation",
+         {"reason": "x"}, {"insurer_user"}),
     )],
     # Disposal (issue 14): the role is asked first; the party questions (the case's bank, its exchange, the
     # pledgor, the right's office; another bank gets 404) are tests/test_disposal_api.py's.

@@ -400,3 +400,48 @@ def test_the_loan_page_shows_the_policy_and_the_all_in_cost_read_with_it(w):
     # The borrower reads its loan and the policy's number, not the insurer's page.
     borrower = _page(w, "ent").get(f"/credit/loans/{loan_no}/").content.decode()
     assert policy["policy_no"] in borrower and 'data-testid="loan-all-in"' not in borrower
+
+
+def test_the_insurer_cancels_a_policy_and_the_loan_may_be_insured_again(w):
+    loan_no = w.loan()
+    policy = w.policy(loan_no)
+    path = f"/risk-sharing/policies/{policy['id']}/cancellation"
+    assert w.ins.post(path, {}).status_code == 422  # the reason is required
+    for who in ("ins_b", "officer"):
+        assert getattr(w, who).post(path, {"reason": "x"}).status_code in (403, 404), who
+    r = w.ins.post(path, {"reason": "投保人申请退保"})
+    assert r.status_code == 200 and r.data["status"] == "cancelled"
+    assert w.ins.post(path, {"reason": "again"}).data["error"]["code"] == "policy_not_live"
+    loan = credit.get_loan(actor=SYSTEM, loan_no=loan_no)
+    assert quote.loan_cost(loan, business_date.today())["insurance_source"] == "product"
+    assert w.policy(loan_no)["status"] == "active"
+
+
+def test_the_database_keeps_one_live_policy_per_loan(w):
+    from django.db import IntegrityError
+
+    from ippledge.risksharing.models import InsurancePolicy
+
+    policy = InsurancePolicy.objects.get(pk=w.policy(w.loan())["id"])
+    twin = InsurancePolicy(**{f.attname: getattr(policy, f.attname) for f in InsurancePolicy._meta.concrete_fields
+                              if f.attname not in ("id", "policy_no")}, policy_no="IP-TWIN")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        twin.save()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_schedule_properties(seed):
+    import random
+
+    rnd = random.Random(seed)
+    base = D(rnd.randint(1, 10**9)) / 100
+    rate = D(rnd.randint(1, 3000)) / 100000
+    months = rnd.randint(1, 120)
+    cap = D(rnd.randint(0, 10**7)) / 100
+    ratio = D(rnd.randint(0, 100)) / 100
+    rows = premium.schedule(base=base, annual_rate=rate, start=dt.date(2024, 2, 29), term_months=months,
+                            subsidy_ratio=ratio, subsidy_year_cap=cap)
+    assert sum(r.months for r in rows) == months and len(rows) == -(-months // 12)
+    assert all(r.premium == r.subsidy + r.borrower and r.subsidy <= cap and r.borrower >= 0 for r in rows)
+    assert rows[0].period_start == dt.date(2024, 2, 29)
+    assert all(a.period_end + dt.timedelta(days=1) == b.period_start for a, b in zip(rows, rows[1:], strict=False))

@@ -445,6 +445,10 @@ class PolicyIn(Schema):
     term_months: Whole = Field(None, description="infringement_loss / enforcement: 1–120 (default 12)")
 
 
+class CancelPolicyIn(Schema):
+    reason: Text = None
+
+
 class PremiumPaymentIn(Schema):
     instalment: Whole = Field(None, description="the instalment's number (default: the earliest unpaid)")
     amount: Decimal_ = Field(None, description="default and only accepted value: the instalment's premium")
@@ -601,3 +605,10 @@ def record_premium_payment(request, policy_id: int, payload: PremiumPaymentIn):
                                                     paid_on=payload.paid_on, note=payload.note)
     policy = services_insurance.get_policy(actor=request.auth, policy_id=policy_id)
     return 201, {"instalment": instalment_out(row), "policy": policy_out(policy)}
+
+
+@router.post("/risk-sharing/policies/{policy_id}/cancellation", response=PolicyOut,
+             summary="The insurer's user cancels a pending or active policy, with the reason")
+def cancel_policy(request, policy_id: int, payload: CancelPolicyIn):
+    policy = services_insurance.cancel_policy(actor=request.auth, policy_id=policy_id, reason=payload.reason)
+    return policy_out(services_insurance.get_policy(actor=request.auth, policy_id=policy.pk))

@@ -15,6 +15,8 @@ Who does what (both questions asked here: the role, then the party):
 * **Infringement-loss and enforcement policies** are bound to rights (kind + number) that the register
   shows the enterprise holding, with a sum insured; they are ``active`` when issued (the enterprise is the
   policyholder and reads them).
+* **Cancellation**: the insurer's users cancel a pending or active policy with a reason (the loan's cost
+  then reads the product's nominal rate again, and another policy may be issued on the loan).
 * **Premium payments** are recorded by the insurer's users (the party that receives the premium), one
   instalment at a time, for the instalment's full premium.
 * Reading: the insurer its policies, a bank the policies on its loans, an enterprise its rights policies,
@@ -361,6 +363,24 @@ def accept_policy(*, actor, policy_id) -> InsurancePolicy:
     policy.status, policy.accepted_by, policy.accepted_at = PolicyStatus.ACTIVE, _user(actor), timezone.now()
     policy.save(update_fields=["status", "accepted_by", "accepted_at"])
     audit.record(actor=actor, action="insurance_policy.accept", obj=policy, after={"status": policy.status})
+    return policy
+
+
+@transaction.atomic
+def cancel_policy(*, actor, policy_id, reason) -> InsurancePolicy:
+    """The insurer's user cancels a pending or active policy, with the reason (premiums recorded stay)."""
+    org = _insurer_org(actor)
+    policy = get_policy(actor=actor, policy_id=policy_id, for_update=True)
+    if policy.insurer_id != org.pk:
+        raise NotFound(_("No such policy."), code="policy_not_found")
+    reason = inputs.text(reason, "reason", max_length=300, required=True)
+    if policy.status not in (PolicyStatus.PENDING, PolicyStatus.ACTIVE):
+        raise Conflict(_("The policy is already cancelled."), code="policy_not_live")
+    before = policy.status
+    policy.status = PolicyStatus.CANCELLED
+    policy.save(update_fields=["status"])
+    audit.record(actor=actor, action="insurance_policy.cancel", obj=policy, before={"status": before},
+                 after={"status": policy.status, "reason": reason})
     return policy
 
 
