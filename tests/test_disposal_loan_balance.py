@@ -8,7 +8,7 @@ import pytest
 
 from ippledge.core import business_date
 from ippledge.core.actors import SYSTEM
-from ippledge.core.errors import Conflict
+from ippledge.core.errors import Conflict, ValidationFailed
 from ippledge.credit import services as credit
 from ippledge.credit.models import Loan
 from ippledge.disposal.models import DisposalCase
@@ -113,3 +113,16 @@ def test_a_recovery_on_a_written_off_loan_leaves_the_principal_off_the_book(w):
     credit.apply_enforcement_recovery(actor=SYSTEM, loan_no=w.loan_no, date=_day(), principal="100000",
                                       interest="1000")
     assert Loan.objects.get(loan_no=w.loan_no).balance == 0
+
+
+def test_a_recovery_dated_before_a_recorded_repayment_is_refused(w):
+    import datetime as dt
+
+    credit.repay(actor=SYSTEM, loan_no=w.loan_no, date=_day(), principal="0", interest="100")
+    earlier = (business_date.today() - dt.timedelta(days=3)).isoformat()
+    with pytest.raises(Conflict) as exc:
+        credit.apply_enforcement_recovery(actor=SYSTEM, loan_no=w.loan_no, date=earlier, principal="1000",
+                                          interest="0")
+    assert exc.value.code == "later_repayment"
+    with pytest.raises(ValidationFailed):
+        credit.apply_enforcement_recovery(actor=SYSTEM, loan_no=w.loan_no, date=_day(), principal="-1", interest="0")
