@@ -445,3 +445,37 @@ def test_schedule_properties(seed):
     assert all(r.premium == r.subsidy + r.borrower and r.subsidy <= cap and r.borrower >= 0 for r in rows)
     assert rows[0].period_start == dt.date(2024, 2, 29)
     assert all(a.period_end + dt.timedelta(days=1) == b.period_start for a, b in zip(rows, rows[1:], strict=False))
+
+
+def test_the_case_quote_reads_the_policy_once_the_case_has_its_loan(w):
+    from django.utils import timezone
+
+    from ippledge.credit.models import CreditCase, Product
+
+    loan_no = w.loan()
+    loan = credit.get_loan(actor=SYSTEM, loan_no=loan_no)
+    product = Product.objects.create(bank=w.bank, name="保险测试快贷", min_amount=0, max_amount=10**12,
+                                     spreads_bp={"B": 80}, insurance_premium_rate=D("0.01"))
+    case = CreditCase.objects.create(case_no="CC-INS-1", bank=w.bank, enterprise=w.borrower, product=product,
+                                     amount=loan.amount, term_months=24, risk_grade="B", stage="disbursed",
+                                     stage_entered_at=timezone.now(), prepared_by=w.users["officer"], loan=loan)
+    on = business_date.today()
+    nominal = quote.price(case, on)["all_in"]
+    assert nominal["insurance_source"] == "product" and D(nominal["insurance_premium"]) > 0
+    policy = w.policy(loan_no)
+    priced = quote.price(case, on)["all_in"]
+    assert (priced["insurance_source"], priced["insurance_policy"], priced["insurance_premium"]) == (
+        "policy", policy["policy_no"], "200000.00")
+    assert ("Insurance premium", "保险费", "200000.00") in [tuple(row) for row in priced["trace"]]
+
+
+def test_the_insurer_cancels_on_the_policy_page(w):
+    policy = w.policy(w.loan())
+    client = _page(w, "ins")
+    assert client.post(f"/risk-sharing/insurance/policies/{policy['id']}/", {"action": "cancel"}).status_code == 400
+    r = client.post(f"/risk-sharing/insurance/policies/{policy['id']}/", {"action": "cancel", "reason": "退保"})
+    assert r.status_code == 302
+    assert w.ins.get(f"/risk-sharing/policies/{policy['id']}").data["status"] == "cancelled"
+    bank = _page(w, "officer").post(f"/risk-sharing/insurance/policies/{policy['id']}/",
+                                    {"action": "cancel", "reason": "x"})
+    assert bank.status_code == 403

@@ -90,6 +90,10 @@ class PaymentForm(forms.Form):
         self.fields["instalment"].choices = [(i.seq, f"{i.seq} · {i.due_date.isoformat()}") for i in instalments]
 
 
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_lazy("Reason"), max_length=300)
+
+
 def _forbidden(request):
     return render(request, "errors/403.html", status=403)
 
@@ -218,6 +222,10 @@ def _loan_cost(user, policy: InsurancePolicy):
         return None
 
 
+class _Invalid(Exception):
+    """A form's own checks failed (no service was asked)."""
+
+
 @login_required
 def policy_detail(request, policy_id: int):
     user = request.user
@@ -232,6 +240,9 @@ def policy_detail(request, policy_id: int):
     may_pay = insurance.may_record_payment(user, policy) and bool(unpaid)
     may_accept = insurance.may_accept(user, policy)
     form = PaymentForm(instalments=unpaid) if may_pay else None
+    may_cancel = policy.status in ("pending", "active") and user.has_role(Role.INSURER_USER) and \
+        user.organisation_id == policy.insurer_id
+    cancel_form = CancelForm() if may_cancel else None
     status = 200
     if request.method == "POST":
         current_channel.set("web")
@@ -243,6 +254,15 @@ def policy_detail(request, policy_id: int):
                 insurance.accept_policy(actor=user, policy_id=policy.pk)
                 messages.success(request, _("Policy accepted: it is in force."))
                 return redirect("risksharing:insurance_policy", policy_id=policy.pk)
+            if action == "cancel":
+                if not may_cancel:
+                    return _forbidden(request)
+                cancel_form = CancelForm(request.POST)
+                if cancel_form.is_valid():
+                    insurance.cancel_policy(actor=user, policy_id=policy.pk, reason=cancel_form.cleaned_data["reason"])
+                    messages.success(request, _("Policy cancelled."))
+                    return redirect("risksharing:insurance_policy", policy_id=policy.pk)
+                raise _Invalid
             if not may_pay:
                 return _forbidden(request)
             form = PaymentForm(request.POST, instalments=unpaid)
@@ -253,15 +273,18 @@ def policy_detail(request, policy_id: int):
                                                  note=d["note"])
                 messages.success(request, _("Premium recorded as received."))
                 return redirect("risksharing:insurance_policy", policy_id=policy.pk)
+        except _Invalid:
+            pass
         except DomainError as exc:
-            if form is not None:
-                apply_error(form, exc)
+            target = cancel_form if action == "cancel" else form
+            if target is not None:
+                apply_error(target, exc)
             else:
                 messages.error(request, exc.localised(_) if hasattr(exc, "localised") else str(exc))
         status = 400
     return render(request, "risksharing/insurance_policy.html", {
         "policy": policy, "status": insurance.status_of(policy), "instalments": instalments,
-        "totals": insurance.totals(policy), "form": form, "may_accept": may_accept,
+        "totals": insurance.totals(policy), "form": form, "may_accept": may_accept, "cancel_form": cancel_form,
         "premium_rate": _pct(policy.premium_rate), "coverage": _pct(policy.coverage_ratio),
         "subsidy_ratio": _pct(policy.subsidy_ratio), "cost": _loan_cost(user, policy),
         "title": _("Policy %(no)s") % {"no": policy.policy_no}}, status=status)
