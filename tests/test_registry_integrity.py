@@ -24,7 +24,7 @@ PASSWORD = "Live-pass-2026!"
 def server(tmp_path):
     live = LiveServer(tmp_path)
     try:
-        live.cli("migrate")
+        live.migrate()
         live.cli("createadmin", "--username", "root", "--password", PASSWORD)
         live.start()
         yield live

@@ -58,7 +58,7 @@ def live(tmp_path_factory):
     server.env["IPPLEDGE_WEBHOOK_ALLOW_HOSTS"] = "127.0.0.1"
     server.env["IPPLEDGE_TASK_BACKEND"] = "django_tasks_db.DatabaseBackend"  # the platform's default
     try:
-        server.cli("migrate")
+        server.migrate()
         server.cli("createadmin", "--username", "root", "--password", PASSWORD)
         server.start()
         yield server
