@@ -82,10 +82,14 @@ def test_a_recovery_of_the_whole_claim_repays_the_loan_and_the_surplus_goes_back
 
 
 def test_statistics_read_the_balance_the_waterfall_left(w):
+    from ippledge.reporting.sql import ip_book_sql
+
     _settle(w, "1000000")
     loan = Loan.objects.get(loan_no=w.loan_no)
-    # reporting's balance is amount − Σ repaid principal: the same 280,000.
+    # reporting's balance is amount − Σ repaid principal: the same 280,000, still non-performing.
     assert loan.amount - sum(r.principal for r in loan.repayments.all()) == loan.balance == 28_000_000
+    npl, balance = ip_book_sql({loan.bank_id}, business_date.today(), source="history")[loan.bank_id]
+    assert balance == 28_000_000 and npl == 28_000_000
 
 
 def test_a_second_recovery_runs_on_the_remainder_and_bad_recoveries_are_refused(w):
