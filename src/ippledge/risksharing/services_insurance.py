@@ -335,7 +335,8 @@ def get_policy(*, actor, policy_id, for_update: bool = False) -> InsurancePolicy
     found = policies_for(actor).filter(pk=pk).values_list("pk", flat=True).first() if pk else None
     if found is None:
         raise NotFound(_("No such policy."), code="policy_not_found")
-    rows = InsurancePolicy.objects.select_for_update() if for_update else InsurancePolicy.objects
+    # Only the policy row is locked (PostgreSQL refuses FOR UPDATE on the nullable side of an outer join).
+    rows = InsurancePolicy.objects.select_for_update(of=("self",)) if for_update else InsurancePolicy.objects
     return rows.select_related("product", "insurer", "loan", "loan__bank", "enterprise", "scheme").get(pk=found)
 
 
