@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ninja import Field, Router, Schema
 
+from ippledge.core.api_schemas import IsoDate, IsoDateTime, Money, OpenSchema
 from ippledge.core.money import from_fen
 from ippledge.credit.inputs import Day, Decimal_, Flag, RightRefs, Text, Whole
 
@@ -87,6 +88,198 @@ class DecisionIn(Schema):
     reason: Text = ""
 
 
+# --- answers ----------------------------------------------------------------------------------
+
+class WaterfallOut(Schema):
+    """What went to the claim's parts, in the order the proceeds are applied."""
+    costs: Money
+    interest: Money
+    principal: Money
+
+
+class RankOut(OpenSchema):
+    """Every pledge on the sold rights in rank order: a senior's payment, the enforcing bank's own
+    (``paid`` null: its share is the waterfall), a junior's nothing (its pledge ends with the sale)."""
+    registration_no: str
+    rank: int
+    position: str = Field(description="senior | enforcing | junior")
+    paid: Money | None
+
+
+class SettlementOut(Schema):
+    applied: WaterfallOut
+    surplus: Money
+    shortfall: Money
+    proceeds: Money
+    senior_paid: Money
+    ranks: list[RankOut]
+    risk_recovery: Money
+    date: IsoDate
+    buyer_org_id: int
+
+
+class BidOut(Schema):
+    bidder_org_id: int
+    amount: Money
+    at: IsoDateTime
+
+
+class RoundOut(Schema):
+    """A round; ``bids`` only for those who may see them (the bank, and the exchange once closed)."""
+    number: int
+    reserve: Money
+    increment: Money
+    deposit: Money
+    opens_at: IsoDateTime
+    closes_at: IsoDateTime
+    closed: bool
+    outcome: str | None = Field(description="sold | unsold, null while open")
+    bids: list[BidOut] = []
+
+
+class ClaimOut(Schema):
+    principal: Money
+    interest: Money
+    costs: Money
+
+
+class CaseValuationOut(Schema):
+    liquidation_value: Money
+    source: str = Field(description="valuation | appraisal")
+    ref: str
+    agency_id: int | None
+
+
+class CaseRightOut(Schema):
+    kind: str
+    number: str
+    registration_no: str
+    appraised_value: Money | None
+
+
+class NoticeOut(Schema):
+    org_id: int
+    role: str = Field(description="pledgor | guarantor")
+
+
+class CaseOut(Schema):
+    disposal_no: str
+    status: str
+    channel: str
+    loan_no: str
+    bank_org_id: int
+    pledgor_org_id: int
+    default_basis: str
+    default_reason: str
+    legal_basis: str
+    claim: ClaimOut
+    valuation: CaseValuationOut
+    rights: list[CaseRightOut]
+    notices: list[NoticeOut]
+    exchange_org_id: int | None
+    operator_org_id: int | None
+    deadline: IsoDate | None
+    agreed_value: Money | None
+    agreed_buyer_org_id: int | None
+    pledgor_confirmed: bool
+    recovered: WaterfallOut
+    rounds: list[RoundOut]
+    settlement: SettlementOut | None
+    opened_on: IsoDate
+
+
+class CasesOut(Schema):
+    disposals: list[CaseOut]
+
+
+class ListedRightOut(Schema):
+    kind: str
+    number: str
+    title: str
+    legal_state: str
+
+
+class ValueRangeOut(Schema):
+    low: Money
+    high: Money
+
+
+class ListedRoundOut(Schema):
+    number: int
+    reserve: Money
+    increment: Money
+    deposit: Money
+    opens_at: IsoDateTime
+    closes_at: IsoDateTime
+
+
+class ListingOut(Schema):
+    """What a buyer sees: no names of the parties, no personal data."""
+    disposal_no: str
+    channel: str
+    rights: list[ListedRightOut]
+    value_range: ValueRangeOut
+    round: ListedRoundOut | None
+    deadline: IsoDate | None
+
+
+class ListingsOut(Schema):
+    listings: list[ListingOut]
+
+
+class DepositOut(Schema):
+    bidder_org_id: int
+    amount: Money
+
+
+class PlacedBidOut(Schema):
+    bid_id: int
+    amount: Money
+    at: IsoDateTime
+
+
+class ClosedRoundOut(Schema):
+    round: int
+    outcome: str = Field(description="sold | unsold")
+    case: CaseOut
+
+
+class InterestOut(Schema):
+    id: int
+
+
+class CaseStatusOut(Schema):
+    disposal_no: str
+    status: str
+
+
+class IncomeOut(Schema):
+    applied: WaterfallOut
+
+
+class ReliefRightOut(Schema):
+    kind: str
+    number: str
+
+
+class ReliefOut(Schema):
+    id: int
+    right: ReliefRightOut
+    bank_org_id: int
+    disposal_no: str
+    acquired_on: IsoDate
+    hold_until: IsoDate
+    status: str
+    reduction_percent: str | None = Field(description="decimal percent as text, null until approved")
+    reason: str
+    applied_on: IsoDate
+    decided_on: IsoDate | None
+
+
+class ReliefsOut(Schema):
+    applications: list[ReliefOut]
+
+
 def settlement_out(row: Settlement) -> dict:
     return {"applied": {"costs": _s(row.applied_costs), "interest": _s(row.applied_interest),
                         "principal": _s(row.applied_principal)},
@@ -155,13 +348,13 @@ def relief_out(row: FeeRelief) -> dict:
             "decided_on": row.decided_on.isoformat() if row.decided_on else None}
 
 
-@router.post("/disposals", response={201: dict}, summary="Open an enforcement case on a non-performing loan")
+@router.post("/disposals", response={201: CaseOut}, exclude_unset=True, summary="Open an enforcement case on a non-performing loan")
 def open_case(request, payload: CaseIn):
     case = services.open_case(actor=request.auth, data=payload.dict())
     return 201, case_out(case, request.auth)
 
 
-@router.get("/disposals", summary="The disposal cases the user may read")
+@router.get("/disposals", response=CasesOut, exclude_unset=True, summary="The disposal cases the user may read")
 def list_cases(request, status: str | None = None, limit: int = 100):
     rows = services.cases_for(request.auth).select_related("loan")
     if status in CaseStatus.values:
@@ -169,68 +362,68 @@ def list_cases(request, status: str | None = None, limit: int = 100):
     return {"disposals": [case_out(c, request.auth) for c in rows[: max(1, min(limit, 1000))]]}
 
 
-@router.get("/disposals/listings", auth=None, summary="Public listings: what is for sale, without personal data")
+@router.get("/disposals/listings", response=ListingsOut, auth=None, summary="Public listings: what is for sale, without personal data")
 def listings(request):
     return {"listings": [listing_out(c) for c in services.public_listings()[:1000]]}
 
 
-@router.get("/disposals/{disposal_no}", summary="A disposal case with its rounds and settlement")
+@router.get("/disposals/{disposal_no}", response=CaseOut, exclude_unset=True, summary="A disposal case with its rounds and settlement")
 def get_case(request, disposal_no: str):
     return case_out(services.get_case(actor=request.auth, disposal_no=disposal_no), request.auth)
 
 
-@router.post("/disposals/{disposal_no}/rounds", response={201: dict}, summary="Publish the next round")
+@router.post("/disposals/{disposal_no}/rounds", response={201: CaseOut}, exclude_unset=True, summary="Publish the next round")
 def publish_round(request, disposal_no: str, payload: RoundIn):
     services.publish_round(actor=request.auth, disposal_no=disposal_no, data=payload.dict())
     return 201, case_out(services.get_case(actor=request.auth, disposal_no=disposal_no), request.auth)
 
 
-@router.post("/disposals/{disposal_no}/deposits", response={201: dict}, summary="Record a bidder's deposit")
+@router.post("/disposals/{disposal_no}/deposits", response={201: DepositOut}, summary="Record a bidder's deposit")
 def record_deposit(request, disposal_no: str, payload: DepositIn):
     row = services.record_deposit(actor=request.auth, disposal_no=disposal_no, bidder_org_id=payload.bidder_org_id,
                                   amount=payload.amount)
     return 201, {"bidder_org_id": row.bidder_id, "amount": _s(row.amount)}
 
 
-@router.post("/disposals/{disposal_no}/bids", response={201: dict}, summary="Bid as your organisation")
+@router.post("/disposals/{disposal_no}/bids", response={201: PlacedBidOut}, summary="Bid as your organisation")
 def place_bid(request, disposal_no: str, payload: BidIn):
     bid = services.place_bid(actor=request.auth, disposal_no=disposal_no, amount=payload.amount)
     return 201, {"bid_id": bid.pk, "amount": _s(bid.amount), "at": bid.at.isoformat()}
 
 
-@router.post("/disposals/{disposal_no}/close", summary="Close the round: the winner, or the next round")
+@router.post("/disposals/{disposal_no}/close", response=ClosedRoundOut, exclude_unset=True, summary="Close the round: the winner, or the next round")
 def close_round(request, disposal_no: str):
     rnd = services.close_round(actor=request.auth, disposal_no=disposal_no)
     case = services.get_case(actor=request.auth, disposal_no=disposal_no)
     return {"round": rnd.number, "outcome": rnd.outcome, "case": case_out(case, request.auth)}
 
 
-@router.post("/disposals/{disposal_no}/interests", response={201: dict}, summary="Express interest in a listing")
+@router.post("/disposals/{disposal_no}/interests", response={201: InterestOut}, summary="Express interest in a listing")
 def express_interest(request, disposal_no: str, payload: InterestIn):
     row = services.express_interest(actor=request.auth, disposal_no=disposal_no, note=payload.note)
     return 201, {"id": row.pk}
 
 
-@router.post("/disposals/{disposal_no}/agreement", summary="Record an agreed set-off or negotiated sale")
+@router.post("/disposals/{disposal_no}/agreement", response=CaseOut, exclude_unset=True, summary="Record an agreed set-off or negotiated sale")
 def agree(request, disposal_no: str, payload: AgreementIn):
     case = services.agree(actor=request.auth, disposal_no=disposal_no, value=payload.value,
                           agreement_ref=payload.agreement_ref, buyer_org_id=payload.buyer_org_id)
     return case_out(case, request.auth)
 
 
-@router.post("/disposals/{disposal_no}/agreement/confirm", summary="The pledgor confirms the set-off agreement")
+@router.post("/disposals/{disposal_no}/agreement/confirm", response=CaseStatusOut, summary="The pledgor confirms the set-off agreement")
 def confirm(request, disposal_no: str):
     case = services.confirm_agreement(actor=request.auth, disposal_no=disposal_no)
     return {"disposal_no": case.disposal_no, "status": case.status}
 
 
-@router.post("/disposals/{disposal_no}/withdraw", summary="End a case without a sale")
+@router.post("/disposals/{disposal_no}/withdraw", response=CaseStatusOut, summary="End a case without a sale")
 def withdraw(request, disposal_no: str, payload: WithdrawIn):
     case = services.withdraw(actor=request.auth, disposal_no=disposal_no, reason=payload.reason)
     return {"disposal_no": case.disposal_no, "status": case.status}
 
 
-@router.post("/disposals/{disposal_no}/settlement", response={201: dict},
+@router.post("/disposals/{disposal_no}/settlement", response={201: SettlementOut},
              summary="Settle once: the waterfall, the loan, the risk-sharing claim, the register and registry")
 def settle(request, disposal_no: str, payload: SettlementIn):
     row = services_settlement.settle(actor=request.auth, disposal_no=disposal_no, proceeds=payload.proceeds,
@@ -238,7 +431,7 @@ def settle(request, disposal_no: str, payload: SettlementIn):
     return 201, settlement_out(row)
 
 
-@router.post("/disposals/{disposal_no}/licence-income", response={201: dict},
+@router.post("/disposals/{disposal_no}/licence-income", response={201: IncomeOut},
              summary="Licence income of a licensing case, applied as a recovery")
 def licence_income(request, disposal_no: str, payload: IncomeIn):
     row = services_settlement.record_licence_income(actor=request.auth, disposal_no=disposal_no,
@@ -247,12 +440,12 @@ def licence_income(request, disposal_no: str, payload: IncomeIn):
                              "principal": _s(row.applied_principal)}}
 
 
-@router.post("/fee-relief", response={201: dict}, summary="Apply for fee relief on a right obtained by enforcement")
+@router.post("/fee-relief", response={201: ReliefOut}, summary="Apply for fee relief on a right obtained by enforcement")
 def apply_relief(request, payload: ReliefIn):
     return 201, relief_out(services_relief.apply(actor=request.auth, right=payload.right, note=payload.note))
 
 
-@router.get("/fee-relief", summary="Fee-relief applications the user may read (registrars: its office's queue)")
+@router.get("/fee-relief", response=ReliefsOut, summary="Fee-relief applications the user may read (registrars: its office's queue)")
 def list_reliefs(request, status: str | None = None):
     rows = services_relief.reliefs_for(request.auth)
     if status:
@@ -260,12 +453,12 @@ def list_reliefs(request, status: str | None = None):
     return {"applications": [relief_out(r) for r in rows[:1000]]}
 
 
-@router.get("/fee-relief/{relief_id}", summary="A fee-relief application")
+@router.get("/fee-relief/{relief_id}", response=ReliefOut, summary="A fee-relief application")
 def get_relief(request, relief_id: int):
     return relief_out(services_relief.get_relief(actor=request.auth, relief_id=relief_id))
 
 
-@router.post("/fee-relief/{relief_id}/decision", summary="The right's office decides")
+@router.post("/fee-relief/{relief_id}/decision", response=ReliefOut, summary="The right's office decides")
 def decide_relief(request, relief_id: int, payload: DecisionIn):
     row = services_relief.decide(actor=request.auth, relief_id=relief_id, approve=payload.approve,
                                  reduction_percent=payload.reduction_percent, reason=payload.reason)
