@@ -131,6 +131,9 @@ class PortfolioRunIn(Schema):
     correlation: Text = Field(None, description='"basel" (the Basel corporate formula of each PD, the default) '
                                                 "or a fraction from 0 to 0.99")
     lgd: Decimal_ = Field(None, description="loss given default, a fraction (default 0.675, the IP 60–75 %)")
+    lgd_by_kind: TextMap = Field(None, description="loss given default by the loan's collateral kind "
+                                                   "(patent, trademark, copyright, bundle, other), fractions; "
+                                                   "a kind not named takes lgd")
     scheme_id: Whole = Field(None, description="only the loans enrolled in this scheme")
 
 
@@ -207,9 +210,12 @@ def _provisioning_out(p: dict) -> dict:
 
 
 def portfolio_run_out(run: PortfolioRun) -> dict:
-    return {"id": run.pk, "organisation_id": run.organisation_id, "created_by": run.created_by_id,
-            "created_at": run.created_at, "loans_count": run.loans_count, "inputs": run.inputs,
-            "results": run.results}
+    failed = run.status == PortfolioRun.Status.FAILED
+    return {"id": run.pk, "status": run.status, "organisation_id": run.organisation_id,
+            "created_by": run.created_by_id, "created_at": run.created_at, "started_at": run.started_at,
+            "finished_at": run.finished_at, "task_id": run.task_id or None, "loans_count": run.loans_count,
+            "inputs": run.inputs, "results": run.results if run.status == PortfolioRun.Status.DONE else {},
+            "error": {"code": run.error_code, "message": run.error_message} if failed else None}
 
 
 def write_off_out(w) -> dict:
@@ -379,10 +385,11 @@ def decide_write_off(request, write_off_id: int, payload: CheckIn):
 
 # --- portfolio loss per party ----------------------------------------------------------------------------
 
-@router.post("/risk-sharing/portfolio-runs", response={201: dict},
-             summary="Simulate the book you may see: expected loss, VaR and expected shortfall per party")
+@router.post("/risk-sharing/portfolio-runs", response={202: dict},
+             summary="Queue a simulation of the book you may see: expected loss, VaR and expected shortfall "
+                     "per party (GET the run for its status and, once done, its results)")
 def create_portfolio_run(request, payload: PortfolioRunIn):
-    return 201, portfolio_run_out(services_portfolio.run(actor=request.auth, data=payload.dict()))
+    return 202, portfolio_run_out(services_portfolio.run(actor=request.auth, data=payload.dict()))
 
 
 @router.get("/risk-sharing/portfolio-runs", summary="Your organisation's portfolio runs")

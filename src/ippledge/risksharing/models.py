@@ -394,6 +394,21 @@ class PortfolioRun(models.Model):
     results = models.JSONField(default=dict)
     loans_count = models.PositiveIntegerField(default=0)
 
+    # Run on Django's Tasks API (risksharing.tasks.simulate_portfolio): queued with its inputs and seed,
+    # then running, then done with its results or failed with a stable code and a message.
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    task_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+
     class Meta:
         ordering = ["-id"]
 
