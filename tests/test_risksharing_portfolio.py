@@ -169,3 +169,138 @@ def test_no_raw_code_on_the_portfolio_page(w, book, lang):
         crawl.run(_client(who, lang), seeds, limit=len(seeds))
         assert not crawl.findings, (who, dict(crawl.findings))
         assert len(crawl.visited) == len(seeds), (who, crawl.visited)
+
+
+# --- the run on the task queue (Django's Tasks API) ----------------------------------------------------
+
+QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def test_a_run_is_queued_then_running_then_done_with_the_same_numbers(w, book, settings, monkeypatch):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    from ippledge.risksharing.engine import portfolio
+    from ippledge.risksharing.models import PortfolioRun
+
+    at_once = _run(w.officer).data  # the tests' immediate backend: done before the answer
+    assert at_once["status"] == "done" and at_once["error"] is None and at_once["finished_at"]
+    settings.TASKS = QUEUE
+    r = _run(w.officer)
+    assert r.status_code == 202, r.data
+    queued = r.data
+    assert queued["status"] == "queued" and queued["results"] == {} and queued["loans_count"] == 0
+    assert queued["inputs"]["seed"] == 7 and queued["inputs"]["book"] == "bank" and queued["task_id"]
+    task = DBTaskResult.objects.get(pk=queued["task_id"])
+    assert task.status == "READY" and task.args_kwargs["kwargs"]["run_id"] == queued["id"]
+    shown = w.officer.get(f"{RUNS}/{queued['id']}").data
+    assert shown["status"] == "queued" and shown["results"] == {}
+    assert w.officer_b.get(f"{RUNS}/{queued['id']}").status_code == 404   # another bank's run, even queued
+    page = _client("officer").get(f"/risk-sharing/portfolio/?run={queued['id']}").content.decode()
+    assert 'data-testid="portfolio-status" data-status="queued"' in page
+    assert 'data-testid="portfolio-parties"' not in page and 'data-testid="portfolio-refresh"' in page
+
+    seen = []
+    simulate = portfolio.simulate
+
+    def watching(*args, **kwargs):
+        seen.append(PortfolioRun.objects.get(pk=queued["id"]).status)
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(portfolio, "simulate", watching)
+    call_command("worker", "--batch", verbosity=0)
+    assert seen == ["running"]
+    done = w.officer.get(f"{RUNS}/{queued['id']}").data
+    assert done["status"] == "done" and done["loans_count"] == 3 and done["started_at"] and done["finished_at"]
+    assert done["results"] == at_once["results"]     # the same inputs and seed, through the worker
+    assert DBTaskResult.objects.get(pk=queued["task_id"]).status == "SUCCESSFUL"
+    # a second delivery of the same task leaves the run alone
+    from ippledge.risksharing import tasks
+
+    assert tasks.simulate_portfolio.call(run_id=queued["id"]) == {"run_id": queued["id"], "skipped": "not_queued"}
+    assert w.officer.get(f"{RUNS}/{queued['id']}").data["results"] == at_once["results"]
+
+
+def test_a_failing_run_is_failed_with_its_code(w, book, monkeypatch):
+    from ippledge.risksharing import services_portfolio
+    from ippledge.risksharing.engine import portfolio
+
+    monkeypatch.setattr(services_portfolio, "MAX_LOANS", 2)   # bank A's book has 3
+    r = _run(w.officer)
+    assert r.status_code == 202, r.data
+    assert r.data["status"] == "failed" and r.data["results"] == {} and r.data["finished_at"]
+    assert r.data["error"]["code"] == "book_too_large" and "2" in r.data["error"]["message"]
+    shown = w.officer.get(f"{RUNS}/{r.data['id']}").data
+    assert shown["status"] == "failed" and shown["error"]["code"] == "book_too_large"
+    assert _run(w.officer_b).data["status"] == "done"    # a book of one loan is within the bound
+    page = _client("officer").get(f"/risk-sharing/portfolio/?run={r.data['id']}").content.decode()
+    assert 'data-status="failed"' in page and 'data-testid="portfolio-error"' in page
+    assert "book_too_large" not in _visible(page)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine down")
+
+    monkeypatch.setattr(services_portfolio, "MAX_LOANS", 200_000)
+    monkeypatch.setattr(portfolio, "simulate", broken)
+    crashed = _run(w.officer).data
+    assert crashed["status"] == "failed" and crashed["error"]["code"] == "simulation_failed"
+    assert "engine down" not in crashed["error"]["message"]
+
+
+def _graded(w, loan_no: str, grade: str) -> None:
+    """Give a booked loan the credit case it came from, with the borrower's risk grade."""
+    from django.utils import timezone
+
+    from ippledge.core.actors import SYSTEM
+    from ippledge.core.models import User
+    from ippledge.credit import services as credit
+    from ippledge.credit.models import CreditCase, Product
+
+    loan = credit.get_loan(actor=SYSTEM, loan_no=loan_no)
+    product = Product.objects.filter(bank=w.bank, name="组合测试快贷").first() or Product.objects.create(
+        bank=w.bank, name="组合测试快贷", min_amount=0, max_amount=10**12, spreads_bp={"A": 40, "B": 80, "C": 150})
+    CreditCase.objects.create(case_no=f"CC-PF-{loan.pk}", bank=w.bank, enterprise=loan.borrower, product=product,
+                              amount=loan.amount, term_months=12, risk_grade=grade, stage="disbursed",
+                              stage_entered_at=timezone.now(), prepared_by=User.objects.get(username="rs-officer"),
+                              loan=loan)
+
+
+def test_pd_of_a_performing_loan_follows_the_borrowers_grade(w, book):
+    from ippledge.risksharing import services_portfolio as sp
+
+    a1, a2, a3 = book["bank_a"]
+    table = sp.PD_BY_CLASSIFICATION_AND_GRADE
+    assert table["normal"]["B"] == sp.PD_BY_CLASSIFICATION["normal"]  # grade B: the grade-less figure
+    assert table["normal"]["A"] < table["normal"]["B"] < table["normal"]["C"] < table["special_mention"]["A"]
+    assert "substandard" not in table
+
+    def total_exact() -> Decimal:
+        run = _run(w.officer, lgd="0.5").data
+        assert run["status"] == "done", run
+        assert run["inputs"]["pd_by_classification_and_grade"]["normal"] == table["normal"]
+        assert run["inputs"]["pd_by_classification"]["substandard"] == 0.40
+        return Decimal(_parties(run)["total"]["expected_loss_exact"])
+
+    # without a credit case: the classification PD (normal 1.5 %, substandard 40 %) × EAD × LGD 0.5
+    base = total_exact()
+    assert base == Decimal("0.5") * (Decimal("0.015") * 1_000_000 + Decimal("0.40") * 2_000_000
+                                      + Decimal("0.015") * 500_000)
+    _graded(w, a3, "C")                      # performing: grade C
+    _graded(w, a2, "A")                      # substandard: keeps the classification PD
+    graded = total_exact()
+    assert graded - base == Decimal("0.5") * (Decimal(str(table["normal"]["C"])) - Decimal("0.015")) * 500_000
+    _graded(w, a1, "Z")                      # a grade the table does not know: the grade-less figure
+    assert total_exact() == graded
+
+
+def test_lgd_by_collateral_kind(w, book):
+    base = _run(w.officer, lgd="0.5").data
+    patents = _run(w.officer, lgd="0.5", lgd_by_kind={"patent": "0.7", "trademark": "0.9"}).data
+    assert patents["inputs"]["lgd_by_kind"] == {"patent": "0.7", "trademark": "0.9"}
+    total = Decimal(_parties(base)["total"]["expected_loss_exact"])
+    assert Decimal(_parties(patents)["total"]["expected_loss_exact"]) == total * 7 / 5   # every loan a patent
+    for body, code in (({"lgd_by_kind": {"song": "0.5"}}, "invalid_lgd_by_kind"),
+                       ({"lgd_by_kind": {"patent": "2"}}, "invalid_lgd"),
+                       ({"lgd_by_kind": ["patent"]}, "invalid_lgd_by_kind")):
+        r = w.officer.post(RUNS, {"scenarios": 1000, **body})
+        assert r.status_code == 422 and r.data["error"]["code"] == code, r.data
