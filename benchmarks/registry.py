@@ -116,8 +116,12 @@ def filings(n: int, first_free: int) -> dict:
     from ippledge.registry import services
 
     bank = Organisation.objects.get(name="基准银行")
+    # The registrar entering paper applications: the pledgors have no users on the platform, so a bank
+    # officer's filing would wait for their confirmation and never reach examination and registration.
+    office = Organisation.objects.filter(kind="ip_office").first() or core.create_organisation(
+        actor=SYSTEM, name="基准知识产权局", kind="ip_office")
     officer = core.create_user(actor=SYSTEM, username=f"bench-{time.time_ns()}", password="Bench-pass-2026!",
-                               org_id=bank.pk, roles=["bank_officer"])
+                               org_id=office.pk, roles=["registrar"])
     bodies = []
     for k in range(n):
         i = first_free + k
