@@ -304,3 +304,14 @@ def test_lgd_by_collateral_kind(w, book):
                        ({"lgd_by_kind": ["patent"]}, "invalid_lgd_by_kind")):
         r = w.officer.post(RUNS, {"scenarios": 1000, **body})
         assert r.status_code == 422 and r.data["error"]["code"] == code, r.data
+
+
+def test_the_page_shows_a_queued_run_with_its_status(w, book, settings):
+    settings.TASKS = QUEUE
+    client = _client("officer")
+    r = client.post("/risk-sharing/portfolio/", {"scenarios": "1000", "seed": "3", "correlation": "", "lgd": ""})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    html = client.get(r["Location"]).content.decode()
+    assert 'data-testid="portfolio-status" data-status="queued"' in html
+    assert 'data-testid="portfolio-run-status" data-status="queued"' in html   # in the list of runs too
+    assert 'data-testid="portfolio-parties"' not in html

@@ -460,7 +460,12 @@ def portfolio(request):
             except DomainError as exc:
                 apply_error(form, exc)
             else:
-                messages.success(request, _("Portfolio simulated."))
+                if found.status == found.Status.DONE:
+                    messages.success(request, _("Portfolio simulated."))
+                elif found.status == found.Status.FAILED:
+                    messages.error(request, _("The simulation failed: the run shows why."))
+                else:
+                    messages.info(request, _("Simulation queued: the run shows its status until it is done."))
                 return redirect(f"{reverse('risksharing:portfolio')}?run={found.pk}")
         status = 400
     chosen = None
