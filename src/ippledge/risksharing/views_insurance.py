@@ -79,6 +79,86 @@ class IssueForm(forms.Form):
         self.fields["product"].choices = [("", "—"), *((p.pk, p.name) for p in products)]
 
 
+RIGHTS_POLICY_TYPES = (PolicyType.INFRINGEMENT_LOSS, PolicyType.ENFORCEMENT)
+RIGHTS_TEXT_MAX = 4000  # characters of the rights as typed (at most the service's MAX_RIGHTS lines count)
+AMOUNT_MAX = 24
+
+
+def _kind_code(text: str) -> str:
+    """A right's kind as typed (its code, or its label in the page's language) as the register's code; text
+    that names no kind goes to the service as typed, which refuses it in words."""
+    from ippledge.rights.models import RightKind
+
+    folded = text.strip().casefold()
+    for code, label in RightKind.choices:
+        if folded in (code.casefold(), str(label).casefold()):
+            return code
+    return text.strip()
+
+
+class RightsPolicyForm(forms.Form):
+    """An infringement-loss or enforcement policy on an enterprise's rights (the service checks that the
+    register shows the enterprise holding each right)."""
+
+    action = forms.CharField(widget=forms.HiddenInput(), initial="rights")
+    product = forms.ChoiceField(label=_lazy("Product"))
+    enterprise_uscc = forms.CharField(label=_lazy("Policyholder's USCC"), max_length=18,
+                                      help_text=_lazy("The enterprise that holds the rights."))
+    rights = forms.CharField(
+        label=_lazy("Rights insured"), max_length=RIGHTS_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "invention ZL201410362077.3"}),
+        help_text=_lazy("One right a line: its kind and its number, e.g. \"invention ZL201410362077.3\" or "
+                        "\"trademark 12345678\"."))
+    sum_insured = forms.CharField(label=_lazy("Sum insured (yuan)"), max_length=AMOUNT_MAX,
+                                  widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+    start_date = forms.DateField(label=_lazy("Cover from"), required=False, widget=DateInput(),
+                                 help_text=_lazy("Leave empty for today's business date."))
+    term_months = forms.IntegerField(label=_lazy("Term (months)"), required=False, min_value=1,
+                                     help_text=_lazy("Leave empty for 12 months; the cover ends the day before "
+                                                     "the same date that many months on."))
+
+    def __init__(self, *args, products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].choices = [("", "—"), *((p.pk, p.name) for p in products)]
+
+    def clean_rights(self):
+        lines = [line.strip() for line in self.cleaned_data["rights"].splitlines() if line.strip()]
+        rows = []
+        for n, line in enumerate(lines, start=1):
+            parts = line.split(None, 1)
+            if len(parts) != 2:
+                raise forms.ValidationError(_("Line %(n)s: give the right's kind and its number."), params={"n": n})
+            rows.append({"kind": _kind_code(parts[0]), "number": parts[1].strip()})
+        if not rows:
+            raise forms.ValidationError(_("Name at least one right (kind and number)."))
+        return rows
+
+    def service_data(self, enterprise_id) -> dict:
+        d = self.cleaned_data
+        return {"product_id": d["product"], "enterprise_id": enterprise_id, "rights": d["rights"],
+                "sum_insured": d["sum_insured"].strip(),
+                "start_date": d["start_date"].isoformat() if d["start_date"] else None,
+                "term_months": d["term_months"]}
+
+
+def _apply_rights_error(form: RightsPolicyForm, exc: DomainError) -> None:
+    """The service's refusal on the form; an error on one right names its line (``rights[2]`` → line 3)."""
+    fields = getattr(exc, "fields", None) or {}
+    for key, msgs in list(fields.items()):
+        key = str(key)
+        if key.startswith("rights[") and "]" in key:
+            index = key[len("rights["):key.index("]")]
+            if index.isdigit():
+                for message in msgs if isinstance(msgs, list | tuple) else [msgs]:
+                    form.add_error("rights", _("Line %(n)s: %(message)s") % {
+                        "n": int(index) + 1, "message": _(str(message))})
+                del fields[key]
+    if fields or not form.errors:
+        apply_error(form, exc, aliases={"product_id": "product", "enterprise_id": "enterprise_uscc"})
+    else:
+        form.domain_error = exc
+
+
 class PaymentForm(forms.Form):
     instalment = forms.ChoiceField(label=_lazy("Instalment"))
     paid_on = forms.DateField(label=_lazy("Paid on"), required=False, widget=DateInput(),
@@ -155,16 +235,25 @@ def policies(request):
         rows = insurance.policies_for(user)
     except PermissionDenied:
         return _forbidden(request)
-    own = insurance.InsuranceProduct.objects.filter(insurer_id=user.organisation_id,
-                                                    policy_type=PolicyType.LOAN_GUARANTEE) \
-        if _is_insurer(user) else None
-    form = IssueForm(request.POST or None, products=own) if own is not None else None
+    insurer = _is_insurer(user)
+    own = insurance.InsuranceProduct.objects.filter(insurer_id=user.organisation_id) if insurer else None
+    posted = request.POST if request.method == "POST" else None
+    rights_post = posted is not None and posted.get("action") == "rights"
+    form = IssueForm(None if rights_post else posted, products=own.filter(policy_type=PolicyType.LOAN_GUARANTEE),
+                     ) if insurer else None
+    rights_form = RightsPolicyForm(posted if rights_post else None,
+                                   products=own.filter(policy_type__in=RIGHTS_POLICY_TYPES),
+                                   auto_id="rights_%s") if insurer else None
     status = 200
     if request.method == "POST":
-        if form is None:
+        if not insurer:
             return _forbidden(request)
         current_channel.set("web")
-        if form.is_valid():
+        if rights_post:
+            if (policy := _issue_rights_policy(user, rights_form)) is not None:
+                messages.success(request, _("Policy issued: it is in force for the policyholder."))
+                return redirect("risksharing:insurance_policy", policy_id=policy.pk)
+        elif form.is_valid():
             d = form.cleaned_data
             try:
                 policy = insurance.issue_policy(actor=user, data={
@@ -199,7 +288,28 @@ def policies(request):
     if (response := listing.export_response()) is not None:
         return response
     return render(request, "risksharing/insurance_policies.html", {
-        "listing": listing, "form": form, "title": _("Insurance policies")}, status=status)
+        "listing": listing, "form": form, "rights_form": rights_form,
+        "title": _("Insurance policies")}, status=status)
+
+
+def _issue_rights_policy(user, form: RightsPolicyForm):
+    """The rights policy the form asks for, or None with the refusal on the form.  The product must be one
+    of the insurer's own rights products: the form's choices are only those, so another insurer's product
+    (or a loan guarantee product) is refused before the service is asked, which would refuse it too."""
+    if not form.is_valid():
+        return None
+    from ippledge.core.models import Organisation
+
+    uscc = form.cleaned_data["enterprise_uscc"].strip().upper()
+    enterprise = Organisation.objects.filter(uscc=uscc, kind="enterprise", is_active=True).only("pk").first()
+    if enterprise is None:
+        form.add_error("enterprise_uscc", _("No enterprise with this USCC is on the platform."))
+        return None
+    try:
+        return insurance.issue_policy(actor=user, data=form.service_data(enterprise.pk))
+    except DomainError as exc:
+        _apply_rights_error(form, exc)
+        return None
 
 
 def _loan_cost(user, policy: InsurancePolicy):
