@@ -208,6 +208,11 @@ def test_a_run_is_queued_then_running_then_done_with_the_same_numbers(w, book, s
         return simulate(*args, **kwargs)
 
     monkeypatch.setattr(portfolio, "simulate", watching)
+    # The test holds one transaction (the module's world): the worker's housekeeping would close its
+    # connection (PostgreSQL), so it is kept open; the worker claims and runs the task as it does in service.
+    from django_tasks_db.management.commands import db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     call_command("worker", "--batch", verbosity=0)
     assert seen == ["running"]
     done = w.officer.get(f"{RUNS}/{queued['id']}").data
