@@ -320,3 +320,15 @@ def test_the_page_shows_a_queued_run_with_its_status(w, book, settings):
     assert 'data-testid="portfolio-status" data-status="queued"' in html
     assert 'data-testid="portfolio-run-status" data-status="queued"' in html   # in the list of runs too
     assert 'data-testid="portfolio-parties"' not in html
+
+
+def test_a_run_that_cannot_be_queued_says_so(w, book, monkeypatch):
+    from ippledge.core import jobs
+
+    def down(*args, **kwargs):
+        raise ConnectionError("queue down")
+
+    monkeypatch.setattr(jobs, "enqueue", down)
+    r = _run(w.officer)
+    assert r.status_code == 202 and r.data["status"] == "failed"
+    assert r.data["error"]["code"] == "queue_unavailable" and r.data["task_id"] is None

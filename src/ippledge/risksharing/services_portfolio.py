@@ -162,8 +162,13 @@ def run(*, actor, data: dict) -> PortfolioRun:
         audit.record(actor=actor, action="risk_portfolio.run", obj=found, object_repr=f"#{found.pk}",
                      after={"scenarios": inputs["scenarios"], "seed": inputs["seed"], "book": scope})
     # After the run's row is committed (outside a caller's transaction), so the worker finds it queued.
-    result = jobs.enqueue(tasks.simulate_portfolio, run_id=found.pk, actor_id=found.created_by_id)
-    PortfolioRun.objects.filter(pk=found.pk, task_id="").update(task_id=str(result.id)[:64])
+    try:
+        result = jobs.enqueue(tasks.simulate_portfolio, run_id=found.pk, actor_id=found.created_by_id)
+    except Exception:  # the queue is unreachable: the run says so rather than waiting for ever
+        log.exception("portfolio run %s could not be queued", found.pk)
+        _fail(found.pk, "queue_unavailable", _("The simulation could not be queued. Run it again later."))
+    else:
+        PortfolioRun.objects.filter(pk=found.pk, task_id="").update(task_id=str(result.id)[:64])
     found.refresh_from_db()
     return found
 
