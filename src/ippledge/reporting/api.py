@@ -162,17 +162,43 @@ class PullOut(Schema):
     via: str
 
 
+class CaseDisposalOut(Schema):
+    """A closed disposal of the case's loan, anonymised (issue 14 point 7)."""
+
+    channel: str
+    settled_month: str  # YYYY-MM
+    proceeds_band: str
+    realised_to_appraised: DecimalText | None  # proceeds ÷ liquidation value, two places
+    recovery_share: DecimalText | None  # share of the claim recovered, two places
+    rights_transferred: bool
+
+
+class CaseFactsOut(OpenSchema):
+    """A typical case's anonymised facts; a case published before a fact existed simply lacks it (and a
+    fact added later passes through)."""
+
+    region: str | None = None
+    industry: str | None = None
+    size: str | None = None
+    ip_kind: str | None = None
+    amount_band: str | None = None
+    term_days: int | None = None
+    first_loan: bool | None = None
+    bank: str | None = None
+    disposals: list[CaseDisposalOut] = []
+
+
 class PublishedCaseOut(Schema):
     id: int
     title: str
-    facts: dict[str, Any]
+    facts: CaseFactsOut
 
 
 class CaseStudyOut(Schema):
     id: int
     title: str
     body: str
-    facts: dict[str, Any]
+    facts: CaseFactsOut
     published_at: IsoDateTime
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import statistics as pystats
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -224,6 +225,36 @@ def scorecard(*, actor: Actor, period: str, weights: str | dict | None = None) -
 
 
 LOAN_NO = re.compile(r"[A-Z]{2}[0-9]{6,16}")
+TWO_PLACES = Decimal("0.01")
+
+
+def _amount_band(fen: int) -> str:
+    return "<100万" if fen < 100_000_000 else "100万–1000万" if fen < 1_000_000_000 else "≥1000万"
+
+
+def _share(part: int, whole: int) -> str | None:
+    return None if whole <= 0 else str((Decimal(part) / Decimal(whole)).quantize(TWO_PLACES, ROUND_HALF_UP))
+
+
+def disposal_facts(loan_id: int) -> list[dict]:
+    """The anonymised facts of the loan's closed (settled) disposals for a typical case (issue 14 point 7):
+    the channel, the month it closed, the proceeds as a band and as a share of the liquidation value, the
+    share of the claim recovered, whether the rights were transferred.  No amount to the fen, no day, no
+    party (not the buyer): a reader cannot find the deal from them."""
+    from ippledge.disposal.outcomes import settled_outcomes
+
+    return [{"channel": o.channel, "settled_month": o.settled_on.strftime("%Y-%m"),
+             "proceeds_band": _amount_band(o.proceeds), "realised_to_appraised": _share(o.proceeds, o.appraised),
+             "recovery_share": _share(o.recovered, o.claim), "rights_transferred": o.rights_transferred}
+            for o in settled_outcomes([loan_id]).get(loan_id, [])]
+
+
+def case_candidates(*, actor: Actor) -> list[dict]:
+    """Loans whose disposal closed, to draw a typical case from (regulators)."""
+    perm.require_role(actor, perm.REGULATORS, _("Regulators publish typical cases."))
+    from ippledge.disposal.outcomes import loans_with_settled_disposals
+
+    return loans_with_settled_disposals()
 
 
 @transaction.atomic
@@ -239,11 +270,11 @@ def publish_case(*, actor: Actor, loan_no, title, body, consent) -> CaseStudy:
         if LOAN_NO.fullmatch(str(loan_no)) else None
     if loan is None:
         raise NotFound(_("No such loan."), code="loan_not_found")
-    band = "<100万" if loan.amount < 100_000_000 else "100万–1000万" if loan.amount < 1_000_000_000 else "≥1000万"
+    band = _amount_band(loan.amount)
     facts = {"region": (loan.borrower.region_code or "")[:4] + "00", "industry": loan.borrower.industry,
              "size": loan.borrower.size_class, "ip_kind": loan.ip_kind, "amount_band": band,
              "term_days": (loan.maturity_date - loan.start_date).days, "first_loan": loan.first_loan,
-             "bank": (loan.bank.parent or loan.bank).name}
+             "bank": (loan.bank.parent or loan.bank).name, "disposals": disposal_facts(loan.pk)}
     row = CaseStudy.objects.create(title=title, body=body, loan=loan, facts=facts,
                                    borrower_consent=True, published_by=actor)
     audit.record(actor=actor, action="case_study.publish", obj=row, after={"title": row.title})

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ippledge.core import business_date, money
+from ippledge.core import business_date, exact, money, vocabulary
 from ippledge.core import permissions as perm
 from ippledge.core.errors import DomainError
 from ippledge.core.forms import apply_error
@@ -260,7 +260,27 @@ def _case_facts(facts: dict) -> list[tuple[str, str]]:
         else:
             shown = labels.shown(key, value)
         out.append((str(titles[key]), shown))
+    for d in facts.get("disposals") or ():
+        out.extend(_disposal_facts(d))
     return out
+
+
+def _disposal_facts(d: dict) -> list[tuple[str, str]]:
+    """A closed disposal of the case's loan (issue 14 point 7), as a person reads it."""
+    def pct(share):
+        try:
+            value = exact.decimal(str(share), "share", plain=True)
+        except DomainError:
+            return "—"
+        return f"{(value * 100).quantize(Decimal('1'))} %"
+
+    channel = vocabulary.label("disposal.DisposalCase.channel", d.get("channel"))
+    return [(_("Disposal"), _("%(channel)s, closed %(month)s") % {"channel": channel,
+                                                                 "month": d.get("settled_month", "—")}),
+            (_("Proceeds"), str(d.get("proceeds_band", "—")).replace("万", " 万元")),
+            (_("Realised ÷ liquidation value"), pct(d.get("realised_to_appraised"))),
+            (_("Share of the claim recovered"), pct(d.get("recovery_share"))),
+            (_("Rights transferred"), vocabulary.label("yes_no", bool(d.get("rights_transferred"))))]
 
 
 def public_statistics(request):
