@@ -283,19 +283,22 @@ class RunErrorOut(Schema):
     message: str
 
 
-class PortfolioRunOut(OpenSchema):
+class PortfolioRunOut(Schema):
+    """A run on the task queue: ``queued``, ``running``, ``done`` (with its results) or ``failed`` (with
+    its error); the results are empty until it is done."""
+
     id: int
-    status: str = None
+    status: str = Field(description="queued | running | done | failed")
     organisation_id: int | None
     created_by: int | None
     created_at: IsoDateTime
-    started_at: IsoDateTime | None = None
-    finished_at: IsoDateTime | None = None
-    task_id: str | None = None
+    started_at: IsoDateTime | None
+    finished_at: IsoDateTime | None
+    task_id: str | None
     loans_count: int
     inputs: dict[str, Any] = Field(description="the inputs as parsed, with the seed and the book (repeatable)")
     results: PortfolioResultsOut
-    error: RunErrorOut | None = None
+    error: RunErrorOut | None = Field(description="a failed run's stable code and message")
 
 
 class PortfolioRunsOut(Schema):
