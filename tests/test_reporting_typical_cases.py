@@ -118,3 +118,58 @@ def test_regulators_list_the_loans_to_draw_cases_from_and_others_may_not(w):
     # Publishing stays the regulators' (the bank may not draw a case from its own disposal).
     r = w.officer.post("/case-studies", {"loan_no": w.loan_no, "title": "t", "body": "b", "consent": True})
     assert r.status_code == 403
+
+
+# --- the regulator's page -----------------------------------------------------------------------------
+
+def _page(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_regulator_draws_a_case_from_a_closed_disposal_on_the_page(w):
+    from django.urls import reverse
+
+    url = reverse("reporting:publish_case")
+    client = _page(w.regulator_user)
+    empty = client.get(url)
+    assert empty.status_code == 200 and 'data-testid="no-closed-disposals"' in empty.content.decode()
+    _sold(w)
+    page = client.get(url)
+    html = page.content.decode()
+    assert page.status_code == 200 and f'value="{w.loan_no}"' in html and "negotiated_sale" not in html
+    assert 'data-testid="publish-case-link"' in client.get(reverse("reporting:public")).content.decode()
+    # Bad input: no consent, nothing chosen, both a closed disposal and another loan, an unknown loan.
+    body = {"closed": w.loan_no, "title": "页面典型案例", "body": "正文", "consent": "on"}
+    for bad, field in (({"consent": ""}, "consent"), ({"closed": ""}, "loan_no"),
+                       ({"loan_no": "LN2026999999"}, None), ({"closed": "", "loan_no": "LN2099000001"}, None),
+                       ({"closed": "LN0000000000"}, "closed"), ({"title": ""}, "title")):
+        r = client.post(url, {**body, **bad})
+        assert r.status_code == 400, bad
+        text = r.content.decode()
+        assert "alert-error" in text
+        if field:
+            assert f'id="id_{field}-error"' in text, (bad, text[text.find("alert-error"):][:1500])
+    from ippledge.reporting.models import CaseStudy
+
+    assert not CaseStudy.objects.exists()
+    r = client.post(url, body)
+    assert r.status_code == 302, r.content.decode()[:2000]
+    case = CaseStudy.objects.get()
+    assert case.title == "页面典型案例" and case.facts["disposals"][0]["channel"] == "negotiated_sale"
+    public = Client().get(reverse("reporting:public")).content.decode()
+    assert "页面典型案例" in public and "78 %" in public
+
+
+def test_other_roles_may_not_open_the_publish_page(w):
+    from django.urls import reverse
+
+    from ippledge.core.models import User
+
+    url = reverse("reporting:publish_case")
+    for username in ("dp-officer", "dp-exchange", "dp-ent"):
+        client = _page(User.objects.get(username=username))
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"loan_no": w.loan_no, "title": "t", "body": "b", "consent": "on"}).status_code == 403
+    assert Client().get(url).status_code == 302  # to the login page

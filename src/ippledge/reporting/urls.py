@@ -8,4 +8,5 @@ urlpatterns = [
     path("public/", views.public_statistics, name="public"),
     path("loans/", views.loans_behind, name="loans"),
     path("overall/", views.submit_overall, name="overall"),
+    path("cases/new/", views.publish_case, name="publish_case"),
 ]

@@ -283,6 +283,34 @@ def _disposal_facts(d: dict) -> list[tuple[str, str]]:
             (_("Rights transferred"), vocabulary.label("yes_no", bool(d.get("rights_transferred"))))]
 
 
+@login_required
+def publish_case(request):
+    """A regulator publishes a typical case, drawn from a loan whose disposal closed (its anonymised facts
+    are added by the service) or from any loan by number.  Other roles 403."""
+    from .forms_cases import CaseForm
+
+    try:
+        candidates = services.case_candidates(actor=request.user)  # who may publish, before anything is read
+    except DomainError:
+        return render(request, "errors/403.html", status=403)
+    form = CaseForm(request.POST or None, candidates=candidates)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.publish_case(actor=request.user, loan_no=d["loan"], title=d["title"], body=d["body"],
+                                      consent=d["consent"])
+            except DomainError as exc:
+                apply_error(form, exc, aliases={"loan_no": "loan_no"})
+            else:
+                messages.success(request, _("Typical case published."))
+                return redirect(f"{reverse('reporting:public')}#cases")
+        status = 400
+    return render(request, "reporting/case_new.html", {"form": form, "candidates": candidates,
+                                                       "title": _("Publish a typical case")}, status=status)
+
+
 def public_statistics(request):
     period = request.GET.get("period") or str(business_date.today().year)
     try:
@@ -295,4 +323,5 @@ def public_statistics(request):
         "period": data["period"], "rows": rows,
         "chart": charts.bars([(r["shown"], _wan(r["amount_lent"])) for r in rows], unit="万元",
                              title=_("Loans by kind of IP (万元)")),
-        "registry": services.registry_figures(period), "cases": cases})
+        "registry": services.registry_figures(period), "cases": cases,
+        "may_publish": request.user.is_authenticated and perm.has_any_role(request.user, perm.REGULATORS)})
