@@ -10,7 +10,8 @@ user, a buyer, the registrar.
 * a negotiated sale to the bank itself, settled, and the bank's maintenance-fee relief application on the
   right it now holds, pending the registrar.
 
-Deterministic: loans are taken in loan-number order from the last (the alerts take the first), each
+Deterministic: loans are taken in loan-number order from the last (the alerts take the first; a loan with
+a paid risk-sharing claim comes first, so the won listing's settlement trues the claim up), each
 staged in its own savepoint so that a loan whose collateral cannot be enforced is simply passed over.
 The won listing's round closes 1.5 s after it opens (the exchange closes a round at its closing time).
 """
@@ -162,7 +163,12 @@ def stage(*, today: dt.date, agencies) -> dict[str, int]:
     admitted = [a for a in agencies if a.status == "admitted"]
     if exchange_user is None or not admitted:
         return {}
-    candidates = iter(_loans())
+    # The won listing goes first to a loan whose risk-sharing claim is paid (demo.risksharing), so that its
+    # settlement trues the claim up.
+    from ippledge.risksharing.models import Claim, ClaimStatus
+
+    claimed = set(Claim.objects.filter(status=ClaimStatus.PAID).values_list("loan_id", flat=True))
+    candidates = iter(sorted(_loans(), key=lambda row: row[0].pk not in claimed))
     for n, step in enumerate(STAGES):
         for loan, officer, refs in candidates:
             try:

@@ -126,6 +126,7 @@ class DemoSummary:
     alerts: dict[str, int] = field(default_factory=dict)  # live monitoring alerts by kind
     disposals: dict[str, int] = field(default_factory=dict)  # disposal cases by status
     fee_reliefs: int = 0  # maintenance-fee relief applications
+    risk_sharing: dict[str, int] = field(default_factory=dict)  # schemes, enrolments, claims, policies…
     seconds: float = 0.0
 
 
@@ -291,6 +292,8 @@ class _Planner:
         self._user("guarantor", "guarantor", Role.INSURER_USER, "示范融资担保 担保业务")
         o("risk_fund", "示范区知识产权质押融资风险补偿基金", OrgKind.RISK_FUND, "12", "440300")
         self._user(Role.FUND_MANAGER.value, "risk_fund", Role.FUND_MANAGER, "风险补偿基金管理人")
+        # The fund's second manager confirms the payments the first enters (maker-checker).
+        self._user("fund_checker", "risk_fund", Role.FUND_MANAGER, "风险补偿基金复核人")
         agencies = ("示范资产评估有限公司", "华岭示范资产评估事务所（特殊普通合伙）", "知衡示范知识产权评估有限公司")
         for i, name in enumerate(agencies, start=1):
             o(f"agency{i}", name, OrgKind.APPRAISAL_AGENCY, "91", ("440300", "440100", "440300")[i - 1])
@@ -862,6 +865,11 @@ def _showcase(demo: DemoPlan, summary: DemoSummary, report: ProgressFn) -> None:
     summary.alerts, staged = alerts.stage(today=demo.today)
     summary.events += staged
     report("alerts", 1, 1)
+    # Risk sharing and insurance: the scheme, enrolled loans, a claim the fund paid, the insurer's policies.
+    from . import risksharing
+
+    risksharing.stage(today=demo.today)
+    report("risk sharing", 1, 1)
     # Disposal cases: a listing won and settled, one open on the exchange, a set-off awaiting the pledgor,
     # a right the bank holds with its fee-relief application (settlements record transfers and prices).
     from ippledge.disposal.models import FeeRelief
@@ -875,6 +883,8 @@ def _showcase(demo: DemoPlan, summary: DemoSummary, report: ProgressFn) -> None:
     summary.events += LegalEvent.objects.count() - events
     summary.realised_prices += RealisedPrice.objects.count() - prices
     summary.fee_reliefs = FeeRelief.objects.count()
+    risksharing.finish(today=demo.today)
+    summary.risk_sharing = risksharing.counts()
     report("disposals", 1, 1)
     summary.typical_cases = showcase.typical_cases(today=demo.today)
     summary.overall_figures = showcase.overall_figures(seed=demo.seed, today=demo.today)
@@ -895,7 +905,8 @@ def describe(summary: DemoSummary) -> str:
             f"{summary.realised_prices} realised prices; {summary.typical_cases} typical cases; "
             f"{summary.overall_figures} overall bank figures; "
             f"live alerts: {listing(summary.alerts)}; disposal cases: {listing(summary.disposals)}, "
-            f"{summary.fee_reliefs} fee-relief applications; in {summary.seconds:.1f} s.")
+            f"{summary.fee_reliefs} fee-relief applications; risk sharing: {listing(summary.risk_sharing)}; "
+            f"in {summary.seconds:.1f} s.")
 
 
 def _pledges(demo: DemoPlan, ids: dict[str, int], report: ProgressFn) -> int:
