@@ -161,6 +161,7 @@ def _showcase_is_what_the_summary_says(summary, bars, today) -> None:
     text = describe(summary)
     assert f"{summary.pledges} pledges registered" in text and f"{summary.loans} loans" in text
     _disposals_are_what_the_summary_says(summary)
+    _risk_sharing_is_what_the_summary_says(summary)
 
     # Cases in flight at every stage of the workflow, at the first bank (the documented logins').
     bank = User.objects.get(username="bank_officer").organisation
@@ -231,3 +232,50 @@ def _disposals_are_what_the_summary_says(summary) -> None:
     relief = FeeRelief.objects.get()
     assert relief.status == "pending" and relief.acquired.bank == relief.bank
     assert summary.fee_reliefs == 1 and Org.objects.filter(kind="ip_exchange", users__isnull=False).exists()
+
+
+def _risk_sharing_is_what_the_summary_says(summary) -> None:
+    """Issue 13 in the demo: the fund manager and the insurer logins have a scheme, enrolled loans, a claim
+    paid maker-checker and trued up by the disposal's settlement, and policies to look at."""
+    from ippledge.core.roles import Role
+    from ippledge.disposal.models import Settlement
+    from ippledge.risksharing.models import (
+        Claim,
+        ClaimPayment,
+        Enrolment,
+        InsurancePolicy,
+        LedgerEntry,
+        Scheme,
+    )
+
+    fund_manager = User.objects.get(username=Role.FUND_MANAGER.value)
+    insurer = User.objects.get(username="insurer")
+    scheme = Scheme.objects.get()
+    assert scheme.template_key == "shenzhen_2018" and scheme.created_by == fund_manager
+    assert scheme.parties.get(kind="fund").organisation == fund_manager.organisation
+    assert summary.risk_sharing["enrolled_loans"] == Enrolment.objects.count() >= 2
+    assert all(e.loan.borrower.region_code.startswith("4403") for e in Enrolment.objects.select_related("loan__borrower"))
+    # The claim: the fund's share entered by one manager and confirmed by the other, then the principal the
+    # won listing's settlement applied came back to the fund pro rata.
+    claim = Claim.objects.get()
+    payment = ClaimPayment.objects.get(share__claim=claim)
+    assert payment.status == "paid" and payment.made_by == fund_manager
+    assert payment.checked_by.username == "fund_checker" and payment.checked_by.organisation == fund_manager.organisation
+    won = Settlement.objects.get(case__channel="exchange_listing")
+    assert won.case.loan_id == claim.loan_id and won.risk_recovery == claim.recovered > 0
+    assert claim.status == "settled" and claim.classification == "substandard"
+    assert list(LedgerEntry.objects.order_by("id").values_list("kind", flat=True)) == ["contribution", "payment",
+                                                                                       "return"]
+    # The insurer's policies: a loan guarantee at 2 % accepted by its bank with its first premium paid, and
+    # an infringement-loss policy on an enterprise's rights.
+    accepted = InsurancePolicy.objects.get(policy_type="loan_guarantee", status="active")
+    assert accepted.insurer == insurer.organisation and str(accepted.premium_rate.normalize()) == "0.02"
+    assert accepted.accepted_by.organisation == accepted.loan.bank
+    assert accepted.instalments.filter(paid_on__isnull=False).count() == 1
+    rights_policy = InsurancePolicy.objects.get(policy_type="infringement_loss")
+    assert rights_policy.enterprise.kind == "enterprise" and rights_policy.rights
+    assert summary.risk_sharing == {
+        "schemes": 1, "enrolled_loans": Enrolment.objects.count(), "claims": 1, "recoveries": 1,
+        "fund_ledger_entries": 3, "infringement_loss_policies": 1,
+        "loan_guarantee_policies": InsurancePolicy.objects.filter(policy_type="loan_guarantee").count()}
+    assert "risk sharing: schemes 1" in describe(summary)
