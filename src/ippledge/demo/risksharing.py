@@ -117,9 +117,10 @@ def _insurance(today: dt.date, insurer, scheme_loans) -> None:
     from ippledge.credit.models import Loan
 
     enrolled = [loan.pk for loan in scheme_loans]
+    horizon = today + dt.timedelta(days=180)  # a policy over half a year or more, where a loan runs so long
     loans = sorted(Loan.objects.filter(bank_id=first_bank, balance__gt=0, classification="normal",
                                        maturity_date__gt=today).select_related("bank", "borrower"),
-                   key=lambda loan: (loan.pk not in enrolled, loan.loan_no))
+                   key=lambda loan: (loan.pk not in enrolled, loan.maturity_date < horizon, loan.loan_no))
     issued = []
     for loan in loans:
         if len(issued) == 2:
