@@ -118,12 +118,12 @@ def _errors(response) -> str:
 
 
 @pytest.mark.parametrize("change, words", [
-    ({"enterprise_uscc": "91440101MA59PQRZZZ"}, "No enterprise with this USCC"),
+    ({"enterprise_uscc": "91440101MA59PQRZZZ"}, "平台上没有该统一社会信用代码的企业"),
     ({"enterprise_uscc": OTHER}, 'data-error-code="right_not_held"'),
-    ({"enterprise_uscc": OTHER}, "Line 1: "),
+    ({"enterprise_uscc": OTHER}, "第 1 行："),
     ({"rights": f"invention {PATENT}\ninvention ZL201710362077.7"}, 'data-error-code="right_not_found"'),
-    ({"rights": f"invention {PATENT}\ninvention ZL201710362077.7"}, "Line 2: "),
-    ({"rights": "invention"}, "Line 1: give the right&#x27;s kind and its number."),
+    ({"rights": f"invention {PATENT}\ninvention ZL201710362077.7"}, "第 2 行："),
+    ({"rights": "invention"}, "第 1 行：请填写权利类型及其编号。"),
     ({"rights": "  \n "}, 'id="rights_rights-error"'),
     ({"sum_insured": "-5"}, 'id="rights_sum_insured-error"'),
     ({"sum_insured": "a lot"}, 'id="rights_sum_insured-error"'),

@@ -530,3 +530,15 @@ def test_live_throttling_limits_and_file_modes(live):
     for path in data.iterdir():
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_a_nul_in_any_query_parameter_is_refused_before_it_reaches_the_database(api_as):
+    # Schemathesis found list filters (risk-sharing policies' `status`) passing a NUL on to PostgreSQL.
+    officer, _ = api_as("bank_officer", "bank", username="nul-filter")
+    for path in ("/risk-sharing/policies?status=%00n", "/risk-sharing/claims?status=a%00",
+                 "/disposals?status=%00", "/risk-sharing/policies?loan_no=%00", "/risk-sharing/policies?%00=1"):
+        r = officer.get(path)
+        assert r.status_code == 422, (path, r.status_code)
+        assert r.data["error"]["code"] == "invalid_query"
+    assert officer.get("/risk-sharing/policies?status=active").status_code == 200
+    assert Client().get("/rights/?q=%00").status_code == 400  # a page: a bad address

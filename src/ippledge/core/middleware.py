@@ -162,6 +162,15 @@ class RequestBodyMiddleware:
         # a NUL, so a path carrying one is answered here, for every route.
         if any(ord(ch) < 32 for ch in request.path):
             return error_response(request, NotFound(_("Not found.")))
+        # Nor a query parameter: a filter carrying a NUL would reach PostgreSQL from every list route.
+        if "\x00" in request.META.get("QUERY_STRING", "").replace("%00", "\x00") and any(
+                "\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
+            from .errors import ValidationFailed
+
+            # The API's validation status; a page answers a bad address 400, as its filters do.
+            return error_response(request, ValidationFailed(_("A query parameter contains a NUL character."),
+                                                            code="invalid_query",
+                                                            status=422 if request.path.startswith("/api/") else 400))
         if request.method in self.BODY_METHODS:
             raw_length = request.META.get("CONTENT_LENGTH") or "0"
             try:

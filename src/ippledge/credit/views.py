@@ -9,9 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from ippledge.core import business_date, money
 from ippledge.core.audit import current_channel
@@ -141,14 +140,14 @@ AFTER = {"dd": "dd", "submit": "trail", "review": "trail", "approval": "trail", 
 FORM_TAB = {"dd": "dd", "submit": "dd", "valuation": "rights", "review": "trail", "approval": "trail",
             "disburse": "contract", "sign": "contract"}
 DONE = {
-    "submit": _lazy("Due diligence signed off: the case is with the risk reviewer."),
-    "valuation": _lazy("Valuation attached."),
-    "pass": _lazy("Review passed: the case is with the approver. The enterprise is notified."),
-    "return": _lazy("Returned for rework. The enterprise is notified."),
-    "decline": _lazy("Declined. The enterprise is notified."),
-    "approve": _lazy("Approved: the contract is written and the pledge filed. The enterprise is notified."),
-    "disburse": _lazy("Disbursed. The enterprise is notified."),
-    "sign": _lazy("Contract signed: the pledge is confirmed."),
+    "submit": gettext_lazy("Due diligence signed off: the case is with the risk reviewer."),
+    "valuation": gettext_lazy("Valuation attached."),
+    "pass": gettext_lazy("Review passed: the case is with the approver. The enterprise is notified."),
+    "return": gettext_lazy("Returned for rework. The enterprise is notified."),
+    "decline": gettext_lazy("Declined. The enterprise is notified."),
+    "approve": gettext_lazy("Approved: the contract is written and the pledge filed. The enterprise is notified."),
+    "disburse": gettext_lazy("Disbursed. The enterprise is notified."),
+    "sign": gettext_lazy("Contract signed: the pledge is confirmed."),
 }
 
 

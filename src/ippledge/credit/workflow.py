@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ippledge.core import audit, business_date, limits, money, numbers
 from ippledge.core.actors import user_or_none as _user
@@ -580,11 +580,11 @@ def submit_for_review(*, actor, case_no: str, risk_grade: str = "B") -> CreditCa
 # The enterprise hears of every decision on its case in its notifications (registry.notify, the platform's
 # in-app list and webhooks): what was decided and where the case stands, never the bank's internal notes.
 DECISION_MESSAGES = {
-    "pass": _lazy("Credit case %(case)s passed the risk review and awaits approval."),
-    "return": _lazy("Credit case %(case)s was returned by the bank for further work."),
-    "decline": _lazy("Credit case %(case)s was declined by the bank."),
-    "approve": _lazy("Credit case %(case)s was approved: sign the contract on the case page."),
-    "disburse": _lazy("Credit case %(case)s was disbursed as loan %(loan)s."),
+    "pass": gettext_lazy("Credit case %(case)s passed the risk review and awaits approval."),
+    "return": gettext_lazy("Credit case %(case)s was returned by the bank for further work."),
+    "decline": gettext_lazy("Credit case %(case)s was declined by the bank."),
+    "approve": gettext_lazy("Credit case %(case)s was approved: sign the contract on the case page."),
+    "disburse": gettext_lazy("Credit case %(case)s was disbursed as loan %(loan)s."),
 }
 
 

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ippledge.core import vocabulary
 from ippledge.core.audit import current_channel
@@ -118,9 +118,9 @@ def _org_choices(kinds, exclude=()) -> list[tuple[int, str]]:
 
 
 ACTIONS = ("round", "deposit", "close", "agree", "settle", "income", "withdraw")
-DONE = {"round": _lazy("Round published."), "deposit": _lazy("Deposit recorded."), "close": _lazy("Round closed."),
-        "agree": _lazy("Agreement recorded."), "settle": _lazy("Case settled."),
-        "income": _lazy("Licence income recorded."), "withdraw": _lazy("Case withdrawn.")}
+DONE = {"round": gettext_lazy("Round published."), "deposit": gettext_lazy("Deposit recorded."), "close": gettext_lazy("Round closed."),
+        "agree": gettext_lazy("Agreement recorded."), "settle": gettext_lazy("Case settled."),
+        "income": gettext_lazy("Licence income recorded."), "withdraw": gettext_lazy("Case withdrawn.")}
 
 
 def _available(user, case, rnd) -> dict[str, bool]:

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ippledge.core.audit import current_channel
 from ippledge.core.errors import DomainError
@@ -26,30 +26,30 @@ class ReviewForm(forms.Form):
     """Figures as the borrower's accounts give them, in yuan (decimal strings: the service parses them
     exactly and within the business limits)."""
 
-    period_end = forms.DateField(label=_lazy("Period end"), required=False,
-                                 help_text=_lazy("Empty: up to the review due date (or today)."),
+    period_end = forms.DateField(label=gettext_lazy("Period end"), required=False,
+                                 help_text=gettext_lazy("Empty: up to the review due date (or today)."),
                                  widget=forms.DateInput(attrs={"type": "date"}))
-    revenue = forms.CharField(label=_lazy("Revenue (yuan)"), max_length=20,
+    revenue = forms.CharField(label=gettext_lazy("Revenue (yuan)"), max_length=20,
                               widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    profit = forms.CharField(label=_lazy("Profit (yuan, negative for a loss)"), max_length=21,
+    profit = forms.CharField(label=gettext_lazy("Profit (yuan, negative for a loss)"), max_length=21,
                              widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    liabilities = forms.CharField(label=_lazy("Liabilities (yuan)"), max_length=20,
+    liabilities = forms.CharField(label=gettext_lazy("Liabilities (yuan)"), max_length=20,
                                   widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    staff = forms.CharField(label=_lazy("Staff (head count)"), max_length=7,
+    staff = forms.CharField(label=gettext_lazy("Staff (head count)"), max_length=7,
                             widget=forms.TextInput(attrs={"inputmode": "numeric"}))
-    overdue_events = forms.CharField(label=_lazy("Overdue events (one per line)"), required=False, max_length=4200,
+    overdue_events = forms.CharField(label=gettext_lazy("Overdue events (one per line)"), required=False, max_length=4200,
                                      widget=forms.Textarea(attrs={"rows": 2}))
-    credit_events = forms.CharField(label=_lazy("Credit events (one per line)"), required=False, max_length=4200,
+    credit_events = forms.CharField(label=gettext_lazy("Credit events (one per line)"), required=False, max_length=4200,
                                     widget=forms.Textarea(attrs={"rows": 2}))
-    conclusion = forms.ChoiceField(label=_lazy("Conclusion"), choices=Conclusion.choices)
-    note = forms.CharField(label=_lazy("Note"), required=False,
+    conclusion = forms.ChoiceField(label=gettext_lazy("Conclusion"), choices=Conclusion.choices)
+    note = forms.CharField(label=gettext_lazy("Note"), required=False,
                            max_length=BorrowerReview._meta.get_field("note").max_length,
                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ReclassifyForm(forms.Form):
-    category = forms.ChoiceField(label=_lazy("Classification"), choices=())
-    reason = forms.CharField(label=_lazy("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+    category = forms.ChoiceField(label=gettext_lazy("Classification"), choices=())
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
         from ippledge.credit.models import Classification

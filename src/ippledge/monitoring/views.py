@@ -10,7 +10,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ippledge.core import business_date, vocabulary
 from ippledge.core.audit import current_channel
@@ -216,7 +216,7 @@ def alerts(request):
 
 # --- one alert -----------------------------------------------------------------------------------
 
-DONE = {"acknowledge": _lazy("Alert acknowledged."), "resolve": _lazy("Alert resolved.")}
+DONE = {"acknowledge": gettext_lazy("Alert acknowledged."), "resolve": gettext_lazy("Alert resolved.")}
 
 
 @login_required

@@ -16,7 +16,7 @@ from importlib import resources
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ippledge.core import audit, business_date, limits, money
 from ippledge.core.actors import user_or_none as _user
@@ -77,17 +77,17 @@ def engine_rules(scheme: Scheme, parties: list[SchemeParty] | None = None):
 
 # Messages for the engine's validation codes; a code without one is shown with the generic message.
 RULE_MESSAGES = {
-    "no_parties": _lazy("Name at least one party besides the bank."),
-    "empty_party_name": _lazy("Give each party a name."),
-    "duplicate_party_name": _lazy("Each party's name is unique in the scheme."),
-    "reserved_party_name": _lazy("Only the bank is named 'bank'."),
-    "unknown_party_kind": _lazy("Unknown kind of party."),
-    "negative_ratio": _lazy("A ratio is from 0 to 1."),
-    "ratio_above_one": _lazy("A ratio is from 0 to 1."),
-    "ratio_sum_above_one": _lazy("The parties' ratios add up to more than 1: the bank's remainder cannot be negative."),
-    "negative_per_loan_cap": _lazy("A cap cannot be negative."),
-    "bank_party_cap": _lazy("The bank bears the remainder: it has no per-loan cap."),
-    "negative_eligible_base_cap": _lazy("A cap cannot be negative."),
+    "no_parties": gettext_lazy("Name at least one party besides the bank."),
+    "empty_party_name": gettext_lazy("Give each party a name."),
+    "duplicate_party_name": gettext_lazy("Each party's name is unique in the scheme."),
+    "reserved_party_name": gettext_lazy("Only the bank is named 'bank'."),
+    "unknown_party_kind": gettext_lazy("Unknown kind of party."),
+    "negative_ratio": gettext_lazy("A ratio is from 0 to 1."),
+    "ratio_above_one": gettext_lazy("A ratio is from 0 to 1."),
+    "ratio_sum_above_one": gettext_lazy("The parties' ratios add up to more than 1: the bank's remainder cannot be negative."),
+    "negative_per_loan_cap": gettext_lazy("A cap cannot be negative."),
+    "bank_party_cap": gettext_lazy("The bank bears the remainder: it has no per-loan cap."),
+    "negative_eligible_base_cap": gettext_lazy("A cap cannot be negative."),
 }
 
 

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ippledge.core import business_date, money, vocabulary
 from ippledge.core.audit import current_channel
@@ -332,9 +332,9 @@ class _Invalid(Exception):
     """A form error found after the form's own checks (no service was asked)."""
 
 
-DONE = {"propose": _lazy("Payment entered: another user of the party confirms it."),
-        "approve": _lazy("Payment confirmed."), "reject": _lazy("Payment rejected."),
-        "recovery": _lazy("Recovery recorded: the payers are trued up.")}
+DONE = {"propose": gettext_lazy("Payment entered: another user of the party confirms it."),
+        "approve": gettext_lazy("Payment confirmed."), "reject": gettext_lazy("Payment rejected."),
+        "recovery": gettext_lazy("Recovery recorded: the payers are trued up.")}
 
 
 def _bank_staff_of(user, claim) -> bool:
@@ -492,10 +492,10 @@ def portfolio(request):
 
 # --- a loan in risk sharing: enrolment, claim, write-off -----------------------------------------------
 
-LOAN_DONE = {"enrol": _lazy("The loan is enrolled in the scheme."),
-             "claim": _lazy("Claim filed: each party reviews and pays its share."),
-             "write_off": _lazy("Write-off proposed: another approver of the bank decides it."),
-             "approve": _lazy("The loan is written off."), "reject": _lazy("Write-off rejected.")}
+LOAN_DONE = {"enrol": gettext_lazy("The loan is enrolled in the scheme."),
+             "claim": gettext_lazy("Claim filed: each party reviews and pays its share."),
+             "write_off": gettext_lazy("Write-off proposed: another approver of the bank decides it."),
+             "approve": gettext_lazy("The loan is written off."), "reject": gettext_lazy("Write-off rejected.")}
 
 
 def _enrolable_schemes(user, loan) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ippledge.core import business_date, exact
 from ippledge.core.audit import current_channel
@@ -47,16 +47,16 @@ def _pct(value) -> str:
 
 
 class ProductForm(forms.Form):
-    name = forms.CharField(label=_lazy("Name"), max_length=200)
-    policy_type = forms.ChoiceField(label=_lazy("Policy type"), choices=PolicyType.choices)
-    premium_rate = forms.CharField(label=_lazy("Premium rate (% a year)"), max_length=RATE_MAX,
-                                   help_text=_lazy("Loan guarantee insurance: 1 to 3 % a year."))
-    coverage_ratio = forms.CharField(label=_lazy("Coverage (% of the principal loss)"), max_length=RATE_MAX,
-                                     required=False, help_text=_lazy("Required for loan guarantee insurance."))
-    valid_from = forms.DateField(label=_lazy("Valid from"), required=False, widget=DateInput(),
-                                 help_text=_lazy("Leave empty for today's business date."))
-    valid_to = forms.DateField(label=_lazy("Valid to"), required=False, widget=DateInput())
-    description = forms.CharField(label=_lazy("Description"), max_length=2000, required=False,
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    policy_type = forms.ChoiceField(label=gettext_lazy("Policy type"), choices=PolicyType.choices)
+    premium_rate = forms.CharField(label=gettext_lazy("Premium rate (% a year)"), max_length=RATE_MAX,
+                                   help_text=gettext_lazy("Loan guarantee insurance: 1 to 3 % a year."))
+    coverage_ratio = forms.CharField(label=gettext_lazy("Coverage (% of the principal loss)"), max_length=RATE_MAX,
+                                     required=False, help_text=gettext_lazy("Required for loan guarantee insurance."))
+    valid_from = forms.DateField(label=gettext_lazy("Valid from"), required=False, widget=DateInput(),
+                                 help_text=gettext_lazy("Leave empty for today's business date."))
+    valid_to = forms.DateField(label=gettext_lazy("Valid to"), required=False, widget=DateInput())
+    description = forms.CharField(label=gettext_lazy("Description"), max_length=2000, required=False,
                                   widget=forms.Textarea(attrs={"rows": 3}))
 
     def service_data(self) -> dict:
@@ -69,10 +69,10 @@ class ProductForm(forms.Form):
 
 
 class IssueForm(forms.Form):
-    product = forms.ChoiceField(label=_lazy("Product"))
-    loan_no = forms.CharField(label=_lazy("Loan number"), max_length=20)
-    borrower_uscc = forms.CharField(label=_lazy("Borrower's USCC"), max_length=18,
-                                    help_text=_lazy("As in the bank's insurance application."))
+    product = forms.ChoiceField(label=gettext_lazy("Product"))
+    loan_no = forms.CharField(label=gettext_lazy("Loan number"), max_length=20)
+    borrower_uscc = forms.CharField(label=gettext_lazy("Borrower's USCC"), max_length=18,
+                                    help_text=gettext_lazy("As in the bank's insurance application."))
 
     def __init__(self, *args, products=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,20 +101,20 @@ class RightsPolicyForm(forms.Form):
     register shows the enterprise holding each right)."""
 
     action = forms.CharField(widget=forms.HiddenInput(), initial="rights")
-    product = forms.ChoiceField(label=_lazy("Product"))
-    enterprise_uscc = forms.CharField(label=_lazy("Policyholder's USCC"), max_length=18,
-                                      help_text=_lazy("The enterprise that holds the rights."))
+    product = forms.ChoiceField(label=gettext_lazy("Product"))
+    enterprise_uscc = forms.CharField(label=gettext_lazy("Policyholder's USCC"), max_length=18,
+                                      help_text=gettext_lazy("The enterprise that holds the rights."))
     rights = forms.CharField(
-        label=_lazy("Rights insured"), max_length=RIGHTS_TEXT_MAX,
+        label=gettext_lazy("Rights insured"), max_length=RIGHTS_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "invention ZL201410362077.3"}),
-        help_text=_lazy("One right a line: its kind and its number, e.g. \"invention ZL201410362077.3\" or "
+        help_text=gettext_lazy("One right a line: its kind and its number, e.g. \"invention ZL201410362077.3\" or "
                         "\"trademark 12345678\"."))
-    sum_insured = forms.CharField(label=_lazy("Sum insured (yuan)"), max_length=AMOUNT_MAX,
+    sum_insured = forms.CharField(label=gettext_lazy("Sum insured (yuan)"), max_length=AMOUNT_MAX,
                                   widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
-    start_date = forms.DateField(label=_lazy("Cover from"), required=False, widget=DateInput(),
-                                 help_text=_lazy("Leave empty for today's business date."))
-    term_months = forms.IntegerField(label=_lazy("Term (months)"), required=False, min_value=1,
-                                     help_text=_lazy("Leave empty for 12 months; the cover ends the day before "
+    start_date = forms.DateField(label=gettext_lazy("Cover from"), required=False, widget=DateInput(),
+                                 help_text=gettext_lazy("Leave empty for today's business date."))
+    term_months = forms.IntegerField(label=gettext_lazy("Term (months)"), required=False, min_value=1,
+                                     help_text=gettext_lazy("Leave empty for 12 months; the cover ends the day before "
                                                      "the same date that many months on."))
 
     def __init__(self, *args, products=(), **kwargs):
@@ -160,10 +160,10 @@ def _apply_rights_error(form: RightsPolicyForm, exc: DomainError) -> None:
 
 
 class PaymentForm(forms.Form):
-    instalment = forms.ChoiceField(label=_lazy("Instalment"))
-    paid_on = forms.DateField(label=_lazy("Paid on"), required=False, widget=DateInput(),
-                              help_text=_lazy("Leave empty for today's business date."))
-    note = forms.CharField(label=_lazy("Note"), max_length=300, required=False)
+    instalment = forms.ChoiceField(label=gettext_lazy("Instalment"))
+    paid_on = forms.DateField(label=gettext_lazy("Paid on"), required=False, widget=DateInput(),
+                              help_text=gettext_lazy("Leave empty for today's business date."))
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=300, required=False)
 
     def __init__(self, *args, instalments=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -171,7 +171,7 @@ class PaymentForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label=_lazy("Reason"), max_length=300)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
 
 
 def _forbidden(request):
