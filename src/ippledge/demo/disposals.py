@@ -34,7 +34,7 @@ LISTING_DAYS = 30
 
 def _loans():
     """(loan, officer, [(kind, number)]) for the demo banks' open loans whose pledged rights are all live
-    under whole registrations, last loan number first."""
+    under whole registrations: the login bank's first, then last loan number first."""
     from ippledge.core.models import User
     from ippledge.credit.models import Loan, LoanCollateral
     from ippledge.registry.models import Pledge, PledgeStatus
@@ -55,7 +55,9 @@ def _loans():
                 refs.append({"kind": link.right.kind, "number": link.right.number})
         if refs:
             out.append((loan, officer, refs))
-    return out
+    # The bank whose staff the demo prints logins for comes first: its officer sees cases of every kind.
+    login_bank = User.objects.filter(username=Role.BANK_OFFICER.value).values_list("organisation_id", flat=True).first()
+    return sorted(out, key=lambda row: row[0].bank_id != login_bank)
 
 
 def _open(loan, officer, refs, channel: str, agency, **extra):
