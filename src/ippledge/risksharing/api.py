@@ -13,6 +13,25 @@ from ippledge.core.regions import region_name
 from ippledge.credit.inputs import Day, Decimal_, Flag, Text, TextMap, Whole
 
 from . import services, services_claims, services_portfolio, services_provisions
+from .api_schemas import (
+    AllocationOut,
+    CheckedPaymentOut,
+    ClaimOut,
+    ClaimsOut,
+    EnrolmentOut,
+    LedgerEntryOut,
+    LedgerOut,
+    LoanEnrolmentOut,
+    PortfolioRunOut,
+    PortfolioRunsOut,
+    ProposedPaymentOut,
+    ProvisioningOut,
+    RecordedRecoveryOut,
+    SchemeOut,
+    SchemesOut,
+    TemplatesOut,
+    WriteOffOut,
+)
 from .models import Claim, Enrolment, LedgerEntry, PortfolioRun, Scheme
 
 router = Router(tags=["risk sharing"])
@@ -227,12 +246,12 @@ def write_off_out(w) -> dict:
 
 # --- templates and schemes -----------------------------------------------------------------------------
 
-@router.get("/risk-sharing/templates", summary="The real schemes shipped as templates, with their sources")
+@router.get("/risk-sharing/templates", response=TemplatesOut, exclude_unset=True, summary="The real schemes shipped as templates, with their sources")
 def list_templates(request):
     return {"templates": list(services.templates())}
 
 
-@router.post("/risk-sharing/templates/{key}/schemes", response={201: dict},
+@router.post("/risk-sharing/templates/{key}/schemes", response={201: SchemeOut},
              summary="Create a scheme from a template (your organisation filled in for its kind of party)")
 def from_template(request, key: str, payload: FromTemplateIn):
     data = {k: v for k, v in payload.dict().items() if v is not None}
@@ -240,23 +259,23 @@ def from_template(request, key: str, payload: FromTemplateIn):
     return 201, scheme_out(scheme, request.auth)
 
 
-@router.post("/risk-sharing/schemes", response={201: dict}, summary="Create a scheme (operator, regulator, fund manager)")
+@router.post("/risk-sharing/schemes", response={201: SchemeOut}, summary="Create a scheme (operator, regulator, fund manager)")
 def create_scheme(request, payload: SchemeIn):
     return 201, scheme_out(services.create_scheme(actor=request.auth, data=payload.dict()), request.auth)
 
 
-@router.get("/risk-sharing/schemes", summary="The schemes you may read")
+@router.get("/risk-sharing/schemes", response=SchemesOut, summary="The schemes you may read")
 def list_schemes(request, limit: int = 100):
     rows = services.schemes_for(request.auth).order_by("-id")[: services_claims.list_limit(limit)]
     return {"schemes": [scheme_out(s, request.auth) for s in rows]}
 
 
-@router.get("/risk-sharing/schemes/{scheme_id}", summary="A scheme with its parties, rules and capacity")
+@router.get("/risk-sharing/schemes/{scheme_id}", response=SchemeOut, summary="A scheme with its parties, rules and capacity")
 def get_scheme(request, scheme_id: int):
     return scheme_out(services.get_scheme(actor=request.auth, scheme_id=scheme_id), request.auth)
 
 
-@router.post("/risk-sharing/schemes/{scheme_id}/allocate",
+@router.post("/risk-sharing/schemes/{scheme_id}/allocate", response=AllocationOut,
              summary="Who would bear a principal loss under the scheme (writes nothing)")
 def allocate(request, scheme_id: int, payload: AllocateIn):
     result = services.allocate(actor=request.auth, scheme_id=scheme_id, loan_amount=payload.loan_amount,
@@ -264,7 +283,7 @@ def allocate(request, scheme_id: int, payload: AllocateIn):
     return {"eligible": str(result["eligible"]), "shares": {k: str(v) for k, v in result["shares"].items()}}
 
 
-@router.post("/risk-sharing/schemes/{scheme_id}/funds", response={201: dict},
+@router.post("/risk-sharing/schemes/{scheme_id}/funds", response={201: LedgerEntryOut},
              summary="A fund's manager puts money in (contribution) or takes it out (withdrawal)")
 def move_funds(request, scheme_id: int, payload: FundsIn):
     entry = services.move_funds(actor=request.auth, scheme_id=scheme_id, party=payload.party, amount=payload.amount,
@@ -272,7 +291,7 @@ def move_funds(request, scheme_id: int, payload: FundsIn):
     return 201, ledger_out(entry)
 
 
-@router.get("/risk-sharing/schemes/{scheme_id}/ledger", summary="Every movement of the scheme's funds")
+@router.get("/risk-sharing/schemes/{scheme_id}/ledger", response=LedgerOut, summary="Every movement of the scheme's funds")
 def ledger(request, scheme_id: int, party: str | None = None):
     scheme = services.get_scheme(actor=request.auth, scheme_id=scheme_id)
     if not services.reads_ledger(request.auth, scheme):
@@ -285,14 +304,14 @@ def ledger(request, scheme_id: int, party: str | None = None):
 
 # --- enrolment -----------------------------------------------------------------------------------------
 
-@router.post("/loans/{loan_no}/risk-sharing", response={201: dict}, summary="Enrol a loan in a scheme (its bank)")
+@router.post("/loans/{loan_no}/risk-sharing", response={201: EnrolmentOut}, summary="Enrol a loan in a scheme (its bank)")
 def enrol(request, loan_no: str, payload: EnrolIn):
     enrolment = services.enrol(actor=request.auth, loan_no=loan_no, scheme_id=payload.scheme_id,
                                ip_secured_amount=payload.ip_secured_amount)
     return 201, enrolment_out(enrolment)
 
 
-@router.get("/loans/{loan_no}/risk-sharing", summary="The loan's scheme, if it is in one")
+@router.get("/loans/{loan_no}/risk-sharing", response=LoanEnrolmentOut, summary="The loan's scheme, if it is in one")
 def loan_enrolment(request, loan_no: str):
     enrolment = services.enrolment_of(actor=request.auth, loan_no=loan_no)
     return {"enrolment": enrolment_out(enrolment) if enrolment else None}
@@ -300,14 +319,14 @@ def loan_enrolment(request, loan_no: str):
 
 # --- claims ----------------------------------------------------------------------------------------------
 
-@router.post("/risk-sharing/claims", response={201: dict}, summary="File the claim of an enrolled NPL loan (its bank)")
+@router.post("/risk-sharing/claims", response={201: ClaimOut}, summary="File the claim of an enrolled NPL loan (its bank)")
 def file_claim(request, payload: ClaimIn):
     claim = services_claims.file_claim(actor=request.auth, loan_no=payload.loan_no,
                                        principal_loss=payload.principal_loss, loss_event=payload.loss_event)
     return 201, claim_out(claim)
 
 
-@router.get("/risk-sharing/claims", summary="The claims you may read (your bank's, your fund's, all for regulators)")
+@router.get("/risk-sharing/claims", response=ClaimsOut, summary="The claims you may read (your bank's, your fund's, all for regulators)")
 def list_claims(request, status: str | None = None, scheme_id: int | None = None, limit: int = 100):
     rows = services_claims.claims_for(request.auth).select_related("loan", "scheme")
     if status:
@@ -317,12 +336,12 @@ def list_claims(request, status: str | None = None, scheme_id: int | None = None
     return {"claims": [claim_out(c) for c in rows[: services_claims.list_limit(limit)]]}
 
 
-@router.get("/risk-sharing/claims/{claim_id}", summary="A claim with each party's share, payments and recoveries")
+@router.get("/risk-sharing/claims/{claim_id}", response=ClaimOut, summary="A claim with each party's share, payments and recoveries")
 def get_claim(request, claim_id: int):
     return claim_out(services_claims.get_claim(actor=request.auth, claim_id=claim_id))
 
 
-@router.post("/risk-sharing/claims/{claim_id}/payments", response={201: dict},
+@router.post("/risk-sharing/claims/{claim_id}/payments", response={201: ProposedPaymentOut},
              summary="A party's user enters its payment (another user of the party confirms it)")
 def propose_payment(request, claim_id: int, payload: PaymentIn):
     payment = services_claims.propose_payment(actor=request.auth, claim_id=claim_id, party=payload.party,
@@ -331,7 +350,7 @@ def propose_payment(request, claim_id: int, payload: PaymentIn):
                  "claim": claim_out(services_claims.get_claim(actor=request.auth, claim_id=claim_id))}
 
 
-@router.post("/risk-sharing/claims/{claim_id}/payments/{payment_id}/check",
+@router.post("/risk-sharing/claims/{claim_id}/payments/{payment_id}/check", response=CheckedPaymentOut,
              summary="The party's second user confirms (the money moves) or rejects a payment")
 def check_payment(request, claim_id: int, payment_id: int, payload: CheckIn):
     payment = services_claims.check_payment(actor=request.auth, claim_id=claim_id, payment_id=payment_id,
@@ -340,7 +359,7 @@ def check_payment(request, claim_id: int, payment_id: int, payload: CheckIn):
             "claim": claim_out(services_claims.get_claim(actor=request.auth, claim_id=claim_id))}
 
 
-@router.post("/risk-sharing/claims/{claim_id}/recoveries", response={201: dict},
+@router.post("/risk-sharing/claims/{claim_id}/recoveries", response={201: RecordedRecoveryOut},
              summary="Record a recovery after payment; each payer is trued up pro rata")
 def record_recovery(request, claim_id: int, payload: RecoveryIn):
     recovery = services_claims.record_recovery(actor=request.auth, claim_id=claim_id, amount=payload.amount,
@@ -351,12 +370,12 @@ def record_recovery(request, claim_id: int, payload: RecoveryIn):
 
 # --- provisioning and write-off ------------------------------------------------------------------------
 
-@router.get("/risk-sharing/provisioning", summary="A bank's required provisions for its IP-pledge loans")
+@router.get("/risk-sharing/provisioning", response=ProvisioningOut, summary="A bank's required provisions for its IP-pledge loans")
 def provisioning(request, bank_org_id: int):
     return _provisioning_out(services_provisions.provisioning_of(actor=request.auth, bank_org_id=bank_org_id))
 
 
-@router.put("/risk-sharing/provisioning", summary="Set a bank's provision ratio and coverage (its approver)")
+@router.put("/risk-sharing/provisioning", response=ProvisioningOut, summary="Set a bank's provision ratio and coverage (its approver)")
 def set_provisioning(request, payload: ProvisioningIn):
     services_provisions.set_provisioning(actor=request.auth, bank_org_id=payload.bank_org_id,
                                          provision_ratio=payload.provision_ratio,
@@ -364,18 +383,18 @@ def set_provisioning(request, payload: ProvisioningIn):
     return _provisioning_out(services_provisions.provisioning_of(actor=request.auth, bank_org_id=payload.bank_org_id))
 
 
-@router.post("/risk-sharing/write-offs", response={201: dict}, summary="Propose writing off a loss loan")
+@router.post("/risk-sharing/write-offs", response={201: WriteOffOut}, summary="Propose writing off a loss loan")
 def propose_write_off(request, payload: WriteOffIn):
     row = services_provisions.propose_write_off(actor=request.auth, loan_no=payload.loan_no, reason=payload.reason)
     return 201, write_off_out(row)
 
 
-@router.get("/risk-sharing/write-offs/{write_off_id}", summary="A write-off")
+@router.get("/risk-sharing/write-offs/{write_off_id}", response=WriteOffOut, summary="A write-off")
 def get_write_off(request, write_off_id: int):
     return write_off_out(services_provisions.get_write_off(actor=request.auth, write_off_id=write_off_id))
 
 
-@router.post("/risk-sharing/write-offs/{write_off_id}/decision",
+@router.post("/risk-sharing/write-offs/{write_off_id}/decision", response=WriteOffOut,
              summary="Another approver approves (the principal leaves the book) or rejects")
 def decide_write_off(request, write_off_id: int, payload: CheckIn):
     row = services_provisions.decide_write_off(actor=request.auth, write_off_id=write_off_id,
@@ -385,20 +404,20 @@ def decide_write_off(request, write_off_id: int, payload: CheckIn):
 
 # --- portfolio loss per party ----------------------------------------------------------------------------
 
-@router.post("/risk-sharing/portfolio-runs", response={202: dict},
+@router.post("/risk-sharing/portfolio-runs", response={202: PortfolioRunOut}, exclude_unset=True,
              summary="Queue a simulation of the book you may see: expected loss, VaR and expected shortfall "
                      "per party (GET the run for its status and, once done, its results)")
 def create_portfolio_run(request, payload: PortfolioRunIn):
     return 202, portfolio_run_out(services_portfolio.run(actor=request.auth, data=payload.dict()))
 
 
-@router.get("/risk-sharing/portfolio-runs", summary="Your organisation's portfolio runs")
+@router.get("/risk-sharing/portfolio-runs", response=PortfolioRunsOut, exclude_unset=True, summary="Your organisation's portfolio runs")
 def list_portfolio_runs(request, limit: int = 100):
     rows = services_portfolio.runs_for(request.auth)[: services_claims.list_limit(limit)]
     return {"runs": [portfolio_run_out(r) for r in rows]}
 
 
-@router.get("/risk-sharing/portfolio-runs/{run_id}", summary="A portfolio run with its inputs, seed and results")
+@router.get("/risk-sharing/portfolio-runs/{run_id}", response=PortfolioRunOut, exclude_unset=True, summary="A portfolio run with its inputs, seed and results")
 def get_portfolio_run(request, run_id: int):
     return portfolio_run_out(services_portfolio.get_run(actor=request.auth, run_id=run_id))
 
