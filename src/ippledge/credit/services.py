@@ -240,8 +240,9 @@ def _payment_day(value, loan: Loan, on: dt.date) -> dt.date:
     return inputs.day(value, "date", today=on, not_before=loan.start_date, not_after=max(on, loan.start_date))
 
 
-@transaction.atomic
-def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
+def _payment_inputs(actor, loan_no: str, date, principal, interest, invalid: str):
+    """The lending bank's loan (locked), the business date, the payment day and the amounts in fen of a
+    repayment or an enforcement recovery; 422 with ``invalid`` for bad amounts or a day, and for nothing."""
     require_bank_staff(actor)  # the role first: a stranger learns nothing of the object
     loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
     require_bank_staff(actor, loan.bank)
@@ -250,9 +251,16 @@ def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
     day = check(_payment_day, date, loan, on)
     p = check(inputs.fen, "0" if principal in (None, "") else principal, "principal", allow_zero=True)
     i = check(inputs.fen, "0" if interest in (None, "") else interest, "interest", allow_zero=True)
-    check.done(_("The repayment is not valid."))
+    check.done(invalid)
     if p + i == 0:
         raise ValidationFailed(_("Give a positive repayment."), fields={"principal": [_("Must be greater than zero.")]})
+    return loan, on, day, p, i
+
+
+@transaction.atomic
+def repay(*, actor, loan_no: str, date, principal, interest) -> Repayment:
+    loan, on, day, p, i = _payment_inputs(actor, loan_no, date, principal, interest,
+                                          _("The repayment is not valid."))
     was_repaid = fully_repaid(loan)
     row = Repayment.objects.create(loan=loan, date=day, principal=p, interest=i, recorded_by=_user(actor))
     try:
@@ -290,17 +298,8 @@ def apply_enforcement_recovery(*, actor, loan_no: str, date, principal, interest
     (the bank claimed what it claimed; the surplus went back to the pledgor): the loan is fully repaid.
     The allocation engine, the end of day and the statistics then read the recovery exactly as split.
     """
-    require_bank_staff(actor)  # the role first: a stranger learns nothing of the object
-    loan = get_loan(actor=actor, loan_no=loan_no, for_update=True)
-    require_bank_staff(actor, loan.bank)
-    on = business_date.today()
-    check = inputs.Checks()
-    day = check(_payment_day, date, loan, on)
-    p = check(inputs.fen, "0" if principal in (None, "") else principal, "principal", allow_zero=True)
-    i = check(inputs.fen, "0" if interest in (None, "") else interest, "interest", allow_zero=True)
-    check.done(_("The recovery is not valid."))
-    if p + i == 0:
-        raise ValidationFailed(_("Give a positive repayment."), fields={"principal": [_("Must be greater than zero.")]})
+    loan, on, day, p, i = _payment_inputs(actor, loan_no, date, principal, interest,
+                                          _("The recovery is not valid."))
     if loan.repayments.filter(date__gt=day).exists():
         raise Conflict(_("A repayment dated after the recovery is recorded: date the recovery on or after it."),
                        code="later_repayment")
